@@ -1,0 +1,236 @@
+"""Test fixtures: the app on SQLite and (when available) PostgreSQL, and helpers that read like
+what a user does.
+
+PostgreSQL: set TIMEBANK_TEST_POSTGRES_URL (the test command does it for a local server). Without
+it the PostgreSQL-specific tests are skipped, and the summary says so loudly.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from timebank import create_app
+from timebank.extensions import db
+from timebank.members.service import create_member
+from timebank.models import ApprovalPolicy, Base, Member, MemberStatus, Role, Timebank
+from timebank.timebanks.service import create_timebank
+
+PASSWORD = "correct horse battery staple"
+POSTGRES_URL = os.environ.get("TIMEBANK_TEST_POSTGRES_URL", "")
+REQUIRE_POSTGRES = os.environ.get("TIMEBANK_REQUIRE_POSTGRES") == "1"
+_skipped_postgres: list[str] = []
+
+
+def _sqlalchemy_url(url: str) -> str:
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def postgres_url() -> str:
+    return _sqlalchemy_url(POSTGRES_URL)
+
+
+def _postgres_available() -> bool:
+    if not POSTGRES_URL:
+        return False
+    try:
+        engine = create_engine(postgres_url())
+        with engine.connect():
+            pass
+        engine.dispose()
+        return True
+    except Exception:
+        return False
+
+
+POSTGRES_AVAILABLE = _postgres_available()
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if REQUIRE_POSTGRES and not POSTGRES_AVAILABLE:
+        pytest.exit(f"TIMEBANK_REQUIRE_POSTGRES=1 but PostgreSQL is not reachable at {POSTGRES_URL!r}", returncode=3)
+
+
+def require_postgres(reason: str = "PostgreSQL-specific test") -> None:
+    if not POSTGRES_AVAILABLE:
+        _skipped_postgres.append(reason)
+        pytest.skip(f"SKIPPED: no PostgreSQL (set TIMEBANK_TEST_POSTGRES_URL) - {reason}")
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if _skipped_postgres:
+        terminalreporter.write_sep("!", "POSTGRESQL TESTS SKIPPED", red=True, bold=True)
+        terminalreporter.write_line(
+            f"{len(_skipped_postgres)} PostgreSQL tests did not run: TIMEBANK_TEST_POSTGRES_URL is unset or "
+            "the server is unreachable. CI runs them; run ./scripts/test with PostgreSQL on 127.0.0.1:5432.",
+            red=True,
+        )
+
+
+_postgres_schema_ready = False
+
+
+def _reset_postgres() -> None:
+    """Create the schema once per run, then empty every table before each test."""
+    global _postgres_schema_ready
+    engine = create_engine(postgres_url())
+    with engine.begin() as connection:
+        if not _postgres_schema_ready:
+            connection.execute(text("DROP SCHEMA public CASCADE"))
+            connection.execute(text("CREATE SCHEMA public"))
+            Base.metadata.create_all(connection)
+            _postgres_schema_ready = True
+        else:
+            # TRUNCATE does not fire the append-only row triggers, so tests can start clean.
+            tables = ", ".join(table.name for table in Base.metadata.sorted_tables)
+            connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Each test that uses the database runs once on SQLite and once on PostgreSQL."""
+    if request.param == "postgresql":
+        require_postgres(request.node.nodeid)
+        _reset_postgres()
+        return postgres_url()
+    url = f"sqlite:///{tmp_path / 'test.sqlite'}"
+    engine = create_engine(url)
+    Base.metadata.create_all(engine)
+    engine.dispose()
+    return url
+
+
+@pytest.fixture
+def app(database_url: str) -> Iterator[Flask]:
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "test",
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "WTF_CSRF_ENABLED": False,
+            "SERVER_NAME": "localhost",
+        }
+    )
+    with app.app_context():
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def session(app: Flask) -> Session:
+    return db.session()
+
+
+@pytest.fixture
+def engine(app: Flask) -> Engine:
+    return db.engine
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask):  # type: ignore[no-untyped-def]
+    return app.test_cli_runner()
+
+
+@dataclass
+class World:
+    """A small timebank with a coordinator and two participants, and a second timebank."""
+
+    timebank: Timebank
+    coordinator: Member
+    alice: Member
+    bob: Member
+    other_timebank: Timebank
+    outsider: Member
+
+
+class Factory:
+    """Builds what tests need, committed, the way the services build it."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self._count = 0
+
+    def timebank(self, name: str = "Riverside", **settings: object) -> Timebank:
+        timebank = create_timebank(self.session, name=name, organisation_name=f"{name} Day Service", **settings)  # type: ignore[arg-type]
+        self.session.commit()
+        return timebank
+
+    def member(
+        self,
+        timebank: Timebank | None,
+        name: str | None = None,
+        role: Role = Role.PARTICIPANT,
+        status: MemberStatus = MemberStatus.APPROVED,
+        **kwargs: object,
+    ) -> Member:
+        self._count += 1
+        name = name or f"Member {self._count}"
+        email = f"{name.lower().replace(' ', '.')}.{self._count}@example.org"
+        member = create_member(
+            self.session,
+            timebank=timebank,
+            display_name=name,
+            email=email,
+            role=role,
+            status=status,
+            password=PASSWORD,
+            **kwargs,  # type: ignore[arg-type]
+        )
+        self.session.commit()
+        return member
+
+    def world(self, approval_policy: ApprovalPolicy = ApprovalPolicy.ALWAYS) -> World:
+        timebank = self.timebank("Riverside", approval_policy=approval_policy)
+        other = self.timebank("Elm Park")
+        return World(
+            timebank=timebank,
+            coordinator=self.member(timebank, "Cora Coordinator", role=Role.COORDINATOR),
+            alice=self.member(timebank, "Alice"),
+            bob=self.member(timebank, "Bob"),
+            other_timebank=other,
+            outsider=self.member(other, "Olive Outsider"),
+        )
+
+
+@pytest.fixture
+def factory(session: Session) -> Factory:
+    return Factory(session)
+
+
+class AuthActions:
+    def __init__(self, client: FlaskClient) -> None:
+        self._client = client
+
+    def login(self, member: Member, password: str = PASSWORD):  # type: ignore[no-untyped-def]
+        return self._client.post("/login", data={"email": member.email, "password": password})
+
+    def logout(self):  # type: ignore[no-untyped-def]
+        return self._client.post("/logout")
+
+
+@pytest.fixture
+def auth(client: FlaskClient) -> AuthActions:
+    return AuthActions(client)
+
+
+TODAY = date.today()

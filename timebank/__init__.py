@@ -1,0 +1,49 @@
+"""Timebank: a web service that runs time banks."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from config import INSTANCE_DIR, config_from_environment
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+
+def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        instance_path=str(INSTANCE_DIR),
+        template_folder=str(PROJECT_DIR / "templates"),
+        static_folder=str(PROJECT_DIR / "static"),
+    )
+    app.config.from_object(config_from_environment())
+    if overrides:
+        app.config.update(overrides)
+    INSTANCE_DIR.mkdir(exist_ok=True)
+
+    from . import cli, errors, templating
+    from .extensions import csrf, db, login_manager, migrate
+    from .ledger import configure_engine
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_DIR / "migrations"), compare_type=True)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    with app.app_context():
+        configure_engine(db.engine)
+
+    from .auth.routes import bp as auth_bp
+    from .main.routes import bp as main_bp
+    from .members.routes import bp as members_bp
+
+    app.register_blueprint(main_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(members_bp)
+    errors.register(app)
+    templating.register(app)
+    cli.register(app)
+    return app

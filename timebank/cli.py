@@ -1,0 +1,54 @@
+"""``flask timebank ...`` commands. Each is a thin wrapper over a service function."""
+
+from __future__ import annotations
+
+import secrets
+import sys
+from datetime import date
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+
+from .extensions import db
+from .ledger import check_ledger
+
+timebank_cli = AppGroup("timebank", help="Run and check a Timebank installation.")
+
+
+@timebank_cli.command("check-ledger")
+def check_ledger_command() -> None:
+    """Recompute every account from the transfers; exit 1 on any difference."""
+    result = check_ledger(db.session())
+    for problem in result.problems:
+        click.echo(f"  - {problem}", err=True)
+    click.echo(result.summary())
+    if not result.ok:
+        sys.exit(1)
+
+
+@timebank_cli.command("demo")
+@click.option("--password", help="One password for every demo account (otherwise one is generated).")
+@click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]), help="Pretend today is this date (YYYY-MM-DD).")
+@click.option("--if-empty", is_flag=True, help="Do nothing when the database already has timebanks.")
+def demo_command(password: str | None, today: object, if_empty: bool) -> None:
+    """Create the demo installation: a day-service time bank and a small neighbourhood one."""
+    from .demo import DemoAlreadyLoaded, build_demo
+
+    chosen = password or secrets.token_urlsafe(9)
+    day: date | None = today.date() if today is not None else None  # type: ignore[attr-defined]
+    try:
+        logins = build_demo(db.session, password=chosen, today=day)
+    except DemoAlreadyLoaded as exc:
+        if if_empty:
+            click.echo("Demo data is already loaded; nothing to do.")
+            return
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"Demo loaded. Every demo account's password is: {chosen}")
+    click.echo(f"{'email':<44} {'role':<12} timebank")
+    for login in logins:
+        click.echo(f"{login.email:<44} {login.role:<12} {login.timebank}")
+
+
+def register(app: Flask) -> None:
+    app.cli.add_command(timebank_cli)

@@ -1,0 +1,71 @@
+"""Turning errors into clear pages with 4xx statuses, in one place (never a 500 for bad input)."""
+
+from __future__ import annotations
+
+from flask import Flask, render_template
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from . import ledger
+from .exchanges import errors as exchange_errors
+from .extensions import db
+
+# The status each typed error becomes. Anything a user can cause is a 4xx.
+LEDGER_STATUS: dict[type[ledger.LedgerError], int] = {
+    ledger.InvalidAmount: 422,
+    ledger.InvalidIdempotencyKey: 400,
+    ledger.SameAccount: 422,
+    ledger.AccountNotFound: 404,
+    ledger.TransferNotFound: 404,
+    ledger.TimebankNotFound: 404,
+    ledger.AccountsInDifferentTimebanks: 422,
+    ledger.ExceedsFloor: 409,
+    ledger.ExceedsCap: 409,
+    ledger.IdempotencyConflict: 409,
+    ledger.TransferNotPending: 409,
+    ledger.PendingTransferAlreadyPosted: 409,
+    ledger.PendingTransferAlreadyVoided: 409,
+    ledger.TransferNotReversible: 409,
+    ledger.TransferAlreadyReversed: 409,
+    ledger.ClosedPeriod: 409,
+}
+
+EXCHANGE_STATUS: dict[type[Exception], int] = {
+    exchange_errors.ExchangeNotFound: 404,
+    exchange_errors.NotAllowed: 403,
+    exchange_errors.InvalidExchange: 422,
+    exchange_errors.InvalidTransition: 409,
+}
+
+
+def status_for(error: Exception) -> int:
+    for table in (LEDGER_STATUS, EXCHANGE_STATUS):
+        for error_type, status in table.items():
+            if isinstance(error, error_type):
+                return status
+    return 400
+
+
+def register(app: Flask) -> None:
+    @app.errorhandler(ledger.LedgerError)
+    @app.errorhandler(exchange_errors.ExchangeError)
+    @app.errorhandler(exchange_errors.InvalidTransition)
+    def _rule_broken(error: Exception) -> tuple[str, int]:
+        db.session.rollback()
+        message = getattr(error, "message", str(error))
+        return render_template("errors/problem.html", message=message), status_for(error)
+
+    @app.errorhandler(CSRFError)
+    def _csrf(error: CSRFError) -> tuple[str, int]:
+        message = "This form had expired or was sent twice. Please go back, reload the page and try again."
+        return render_template("errors/problem.html", message=message), 400
+
+    @app.errorhandler(HTTPException)
+    def _http(error: HTTPException) -> tuple[str, int]:
+        return render_template("errors/http.html", error=error), error.code or 500
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception) -> tuple[str, int]:
+        db.session.rollback()
+        app.logger.exception("Unexpected error")
+        return render_template("errors/http.html", error=None), 500

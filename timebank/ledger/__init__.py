@@ -1,0 +1,76 @@
+"""The double-entry time ledger. No Flask here: functions take a SQLAlchemy ``Session``.
+
+Public API::
+
+    with write_transaction(session):
+        transfer = create_transfer(session, ..., idempotency_key=key, pending=True)
+        post_pending(session, timebank_id=..., pending_id=transfer.id, ...)
+"""
+
+from .check import LedgerCheck, check_ledger
+from .errors import (
+    AccountNotFound,
+    AccountsInDifferentTimebanks,
+    ClosedPeriod,
+    ExceedsCap,
+    ExceedsFloor,
+    IdempotencyConflict,
+    InvalidAmount,
+    InvalidIdempotencyKey,
+    LedgerError,
+    LedgerUsageError,
+    PendingTransferAlreadyPosted,
+    PendingTransferAlreadyVoided,
+    SameAccount,
+    TimebankNotFound,
+    TransferAlreadyReversed,
+    TransferNotFound,
+    TransferNotPending,
+    TransferNotReversible,
+)
+from .limits import Limits, limits_for
+from .locking import configure_engine, lock_accounts, set_row_locking, write_transaction
+from .money import format_hours, format_minutes, validate_amount
+from .periods import close_period, ensure_open, is_closed, month_start
+from .transfers import create_transfer, post_pending, resolution_of, reverse_transfer, void_pending
+
+__all__ = [
+    "AccountNotFound",
+    "AccountsInDifferentTimebanks",
+    "ClosedPeriod",
+    "ExceedsCap",
+    "ExceedsFloor",
+    "IdempotencyConflict",
+    "InvalidAmount",
+    "InvalidIdempotencyKey",
+    "LedgerCheck",
+    "LedgerError",
+    "LedgerUsageError",
+    "Limits",
+    "PendingTransferAlreadyPosted",
+    "PendingTransferAlreadyVoided",
+    "SameAccount",
+    "TimebankNotFound",
+    "TransferAlreadyReversed",
+    "TransferNotFound",
+    "TransferNotPending",
+    "TransferNotReversible",
+    "check_ledger",
+    "close_period",
+    "configure_engine",
+    "create_transfer",
+    "ensure_open",
+    "format_hours",
+    "format_minutes",
+    "is_closed",
+    "limits_for",
+    "lock_accounts",
+    "month_start",
+    "post_pending",
+    "resolution_of",
+    "reverse_transfer",
+    "set_row_locking",
+    "validate_amount",
+    "void_pending",
+    "write_transaction",
+]

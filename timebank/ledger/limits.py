@@ -1,0 +1,58 @@
+"""Account floors and caps (DESIGN.md rule 6), counted pessimistically."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..models import Account, AccountKind, Timebank
+from .errors import ExceedsCap, ExceedsFloor
+from .money import format_minutes
+
+
+@dataclass(frozen=True)
+class Limits:
+    floor: int | None  # lowest balance allowed; None: no floor
+    cap: int | None  # highest balance allowed; None: no cap
+
+
+def limits_for(account: Account, timebank: Timebank) -> Limits:
+    """A member account without its own limits uses the timebank's defaults; the organisation
+    account and the pool carry their own (None meaning unlimited)."""
+    if account.kind == AccountKind.MEMBER:
+        floor = account.floor_minutes
+        cap = account.cap_minutes
+        return Limits(
+            floor=timebank.default_floor_minutes if floor is None else floor,
+            cap=timebank.default_cap_minutes if cap is None else cap,
+        )
+    return Limits(floor=account.floor_minutes, cap=account.cap_minutes)
+
+
+def lowest_possible_balance(account: Account) -> int:
+    """Posted balance less every pending debit: what is left if all reservations post."""
+    return account.credits_posted - account.debits_posted - account.debits_pending
+
+
+def highest_possible_balance(account: Account) -> int:
+    """Posted balance plus every pending credit."""
+    return account.credits_posted + account.credits_pending - account.debits_posted
+
+
+def check_debit(account: Account, timebank: Timebank, amount: int) -> None:
+    floor = limits_for(account, timebank).floor
+    if floor is not None and lowest_possible_balance(account) - amount < floor:
+        available = lowest_possible_balance(account) - floor
+        raise ExceedsFloor(
+            f"{account.name} does not have enough time credits for this: "
+            f"{format_minutes(max(available, 0))} can be spent, {format_minutes(amount)} was asked."
+        )
+
+
+def check_credit(account: Account, timebank: Timebank, amount: int) -> None:
+    cap = limits_for(account, timebank).cap
+    if cap is not None and highest_possible_balance(account) + amount > cap:
+        room = cap - highest_possible_balance(account)
+        raise ExceedsCap(
+            f"{account.name} would go over the most time credits an account may hold: "
+            f"room for {format_minutes(max(room, 0))}, {format_minutes(amount)} was asked."
+        )

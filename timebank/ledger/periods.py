@@ -1,0 +1,52 @@
+"""Closed periods are read-only (DESIGN.md rule 9).
+
+Months close in order, so a date is in a closed period when its month is on or before the
+latest closed month of its timebank.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ..models import Period
+from .errors import ClosedPeriod
+
+
+def month_start(day: date) -> date:
+    return day.replace(day=1)
+
+
+def latest_closed_month(session: Session, timebank_id: int) -> date | None:
+    return session.scalar(select(func.max(Period.month)).where(Period.timebank_id == timebank_id))
+
+
+def is_closed(session: Session, timebank_id: int, day: date) -> bool:
+    latest = latest_closed_month(session, timebank_id)
+    return latest is not None and month_start(day) <= latest
+
+
+def ensure_open(session: Session, timebank_id: int, day: date) -> None:
+    if is_closed(session, timebank_id, day):
+        raise ClosedPeriod(
+            f"{day:%B %Y} is closed: nothing can be added to it. "
+            "Record the change in the current month instead."
+        )
+
+
+def close_period(session: Session, timebank_id: int, month: date, closed_by_id: int | None = None) -> Period:
+    """Mark a month (and so every month before it) read-only. Idempotent.
+
+    The monthly close with statements and checksums builds on this; here it is the minimum
+    the ledger needs to enforce rule 9.
+    """
+    month = month_start(month)
+    existing = session.scalar(select(Period).where(Period.timebank_id == timebank_id, Period.month == month))
+    if existing is not None:
+        return existing
+    period = Period(timebank_id=timebank_id, month=month, closed_by_id=closed_by_id)
+    session.add(period)
+    session.flush()
+    return period

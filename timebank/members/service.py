@@ -1,0 +1,134 @@
+"""Members and their accounts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session, joinedload
+
+from ..auth.passwords import hash_password
+from ..models import (
+    Account,
+    AccountKind,
+    Member,
+    MemberStatus,
+    Role,
+    Timebank,
+    Transfer,
+    TransferPhase,
+    TransferPurpose,
+    utcnow,
+)
+
+
+class MemberError(ValueError):
+    pass
+
+
+def normalise_email(email: str | None) -> str | None:
+    email = (email or "").strip().lower()
+    return email or None
+
+
+def create_member(
+    session: Session,
+    *,
+    timebank: Timebank | None,
+    display_name: str,
+    email: str | None,
+    role: Role = Role.PARTICIPANT,
+    status: MemberStatus = MemberStatus.APPLIED,
+    password: str | None = None,
+    is_admin: bool = False,
+    phone: str | None = None,
+) -> Member:
+    """A member, and (inside a timebank) their account. Flushes; the caller commits."""
+    email = normalise_email(email)
+    if email and session.scalar(select(Member.id).where(Member.email == email)) is not None:
+        raise MemberError("Someone is already registered with that email address.")
+    member = Member(
+        timebank_id=timebank.id if timebank else None,
+        display_name=display_name.strip(),
+        email=email,
+        role=role,
+        status=status,
+        is_admin=is_admin,
+        phone=phone,
+        password_hash=hash_password(password) if password else None,
+        approved_at=utcnow() if status == MemberStatus.APPROVED else None,
+    )
+    session.add(member)
+    session.flush()
+    if timebank is not None:
+        session.add(
+            Account(timebank_id=timebank.id, kind=AccountKind.MEMBER, member_id=member.id, name=member.display_name)
+        )
+        session.flush()
+    return member
+
+
+@dataclass(frozen=True)
+class HistoryLine:
+    """One posted movement seen from one account, with the balance after it."""
+
+    transfer_id: int
+    value_date: date
+    description: str
+    other_party: str
+    purpose: TransferPurpose
+    change_minutes: int  # positive: earned or received; negative: spent or given
+    balance_after_minutes: int
+
+
+def account_history(session: Session, account: Account, limit: int = 50) -> list[HistoryLine]:
+    """The account's latest posted movements, newest first, each with its running balance.
+
+    Pending reservations are not history; they are shown separately as "waiting for approval".
+    """
+    rows = session.scalars(
+        select(Transfer)
+        .where(
+            or_(Transfer.debit_account_id == account.id, Transfer.credit_account_id == account.id),
+            Transfer.phase.in_([TransferPhase.SINGLE, TransferPhase.POST]),
+        )
+        .options(joinedload(Transfer.debit_account), joinedload(Transfer.credit_account))
+        .order_by(Transfer.id.desc())
+        .limit(limit)
+    ).all()
+    balance = account.balance_minutes
+    lines = []
+    for transfer in rows:
+        incoming = transfer.credit_account_id == account.id
+        change = transfer.amount_minutes if incoming else -transfer.amount_minutes
+        other = transfer.debit_account if incoming else transfer.credit_account
+        lines.append(
+            HistoryLine(
+                transfer_id=transfer.id,
+                value_date=transfer.value_date,
+                description=transfer.memo,
+                other_party=other.name,
+                purpose=transfer.purpose,
+                change_minutes=change,
+                balance_after_minutes=balance,
+            )
+        )
+        balance -= change
+    return lines
+
+
+def pending_transfers(session: Session, account: Account) -> list[Transfer]:
+    """Reservations on the account that are not yet posted or voided."""
+    resolved = select(Transfer.pending_id).where(Transfer.pending_id.is_not(None))
+    return list(
+        session.scalars(
+            select(Transfer)
+            .where(
+                or_(Transfer.debit_account_id == account.id, Transfer.credit_account_id == account.id),
+                Transfer.phase == TransferPhase.PENDING,
+                Transfer.id.not_in(resolved),
+            )
+            .order_by(Transfer.id.desc())
+        )
+    )

@@ -1,0 +1,49 @@
+"""All models, importable from one place. Plain SQLAlchemy: no Flask here."""
+
+from .account import Account
+from .audit import AuditEvent
+from .base import Base, utcnow
+from .enums import (
+    AccountKind,
+    ApprovalPolicy,
+    ExchangeStatus,
+    ListingKind,
+    ListingStatus,
+    MemberStatus,
+    Role,
+    TransferPhase,
+    TransferPurpose,
+)
+from .exchange import Exchange
+from .listing import Listing
+from .member import Member
+from .period import Period
+from .timebank import Category, Timebank
+from .transfer import IMMUTABLE_TABLES, Transfer, _install_append_only_triggers
+
+for _table in IMMUTABLE_TABLES:
+    _install_append_only_triggers(_table)
+
+__all__ = [
+    "IMMUTABLE_TABLES",
+    "Account",
+    "AccountKind",
+    "ApprovalPolicy",
+    "AuditEvent",
+    "Base",
+    "Category",
+    "Exchange",
+    "ExchangeStatus",
+    "Listing",
+    "ListingKind",
+    "ListingStatus",
+    "Member",
+    "MemberStatus",
+    "Period",
+    "Role",
+    "Timebank",
+    "Transfer",
+    "TransferPhase",
+    "TransferPurpose",
+    "utcnow",
+]

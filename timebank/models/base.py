@@ -1,0 +1,30 @@
+"""The declarative base shared by every model.
+
+Plain SQLAlchemy (no Flask) so the ledger package can use the models without importing Flask;
+Flask-SQLAlchemy is handed this base in ``extensions.py``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import MetaData
+from sqlalchemy.orm import DeclarativeBase
+
+# Deterministic constraint names so Alembic migrations are stable on SQLite and PostgreSQL.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def utcnow() -> datetime:
+    """Naive UTC timestamp: both SQLite and PostgreSQL store it the same way."""
+    return datetime.now(UTC).replace(tzinfo=None)

@@ -1,0 +1,38 @@
+"""Listings: offers ("I can…") and requests ("I'd like help with…")."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .base import Base, utcnow
+from .enums import ListingKind, ListingStatus, str_enum
+from .member import Member
+from .timebank import Category
+
+
+class Listing(Base):
+    __tablename__ = "listings"
+    __table_args__ = (Index("ix_listings_timebank_status_kind", "timebank_id", "status", "kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    timebank_id: Mapped[int] = mapped_column(ForeignKey("timebanks.id"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    kind: Mapped[ListingKind] = mapped_column(str_enum(ListingKind, "listing_kind"))
+    category_id: Mapped[int | None] = mapped_column(ForeignKey("categories.id"))
+    title: Mapped[str] = mapped_column(String(120))
+    description: Mapped[str] = mapped_column(Text, default="")
+    tags: Mapped[str] = mapped_column(String(300), default="")
+    estimated_minutes: Mapped[int | None]
+    status: Mapped[ListingStatus] = mapped_column(
+        str_enum(ListingStatus, "listing_status"), default=ListingStatus.OPEN
+    )
+    ends_on: Mapped[date | None]
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    member: Mapped[Member] = relationship(foreign_keys=[member_id])
+    category: Mapped[Category | None] = relationship()

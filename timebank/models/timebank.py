@@ -1,0 +1,52 @@
+"""A timebank (one organisation's time bank) and its categories."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .base import Base, utcnow
+from .enums import ApprovalPolicy, str_enum
+
+HOUR = 60
+
+
+class Timebank(Base):
+    __tablename__ = "timebanks"
+    __table_args__ = (
+        CheckConstraint("granularity_minutes > 0 AND 60 % granularity_minutes = 0", name="granularity"),
+        CheckConstraint("default_floor_minutes <= 0", name="floor_not_positive"),
+        CheckConstraint("default_cap_minutes >= 0", name="cap_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(60), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    organisation_name: Mapped[str] = mapped_column(String(200))
+    granularity_minutes: Mapped[int] = mapped_column(Integer, default=15)
+    default_floor_minutes: Mapped[int] = mapped_column(BigInteger, default=-10 * HOUR)
+    default_cap_minutes: Mapped[int] = mapped_column(BigInteger, default=100 * HOUR)
+    approval_policy: Mapped[ApprovalPolicy] = mapped_column(
+        str_enum(ApprovalPolicy, "approval_policy"), default=ApprovalPolicy.ALWAYS
+    )
+    approval_threshold_minutes: Mapped[int] = mapped_column(Integer, default=3 * HOUR)
+    time_zone: Mapped[str] = mapped_column(String(64), default="Europe/London")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    categories: Mapped[list[Category]] = relationship(back_populates="timebank", order_by="Category.name")
+
+    def __repr__(self) -> str:
+        return f"<Timebank {self.slug}>"
+
+
+class Category(Base):
+    __tablename__ = "categories"
+    __table_args__ = (UniqueConstraint("timebank_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    timebank_id: Mapped[int] = mapped_column(ForeignKey("timebanks.id"), index=True)
+    name: Mapped[str] = mapped_column(String(80))
+
+    timebank: Mapped[Timebank] = relationship(back_populates="categories")

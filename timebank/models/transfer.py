@@ -1,0 +1,120 @@
+"""Transfers: immutable double-entry ledger movements (DESIGN.md rules 2-4).
+
+A transfer is never updated or deleted (database triggers refuse it). A pending transfer is
+resolved by a second row whose phase is POST or VOID and whose ``pending_id`` points at it;
+the unique constraint on ``pending_id`` means a pending transfer resolves at most once, and the
+one on ``reverses_id`` means a transfer is reversed at most once.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    DDL,
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+    event,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .account import Account
+from .base import Base, utcnow
+from .enums import TransferPhase, TransferPurpose, str_enum
+
+# SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL gets a 64-bit id.
+BIG_ID = BigInteger().with_variant(Integer, "sqlite")
+
+
+class Transfer(Base):
+    __tablename__ = "transfers"
+    __table_args__ = (
+        CheckConstraint("amount_minutes > 0", name="amount_positive"),
+        CheckConstraint("debit_account_id <> credit_account_id", name="distinct_accounts"),
+        CheckConstraint(
+            "(phase IN ('post', 'void')) = (pending_id IS NOT NULL)", name="resolution_names_pending"
+        ),
+        UniqueConstraint("pending_id"),
+        UniqueConstraint("reverses_id"),
+        UniqueConstraint("timebank_id", "idempotency_key"),
+        Index("ix_transfers_debit_account_created", "debit_account_id", "id"),
+        Index("ix_transfers_credit_account_created", "credit_account_id", "id"),
+        Index("ix_transfers_timebank_value_date", "timebank_id", "value_date"),
+    )
+
+    id: Mapped[int] = mapped_column(BIG_ID, primary_key=True)
+    timebank_id: Mapped[int] = mapped_column(ForeignKey("timebanks.id"))
+    debit_account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    credit_account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    amount_minutes: Mapped[int] = mapped_column(BigInteger)
+    phase: Mapped[TransferPhase] = mapped_column(str_enum(TransferPhase, "transfer_phase"))
+    purpose: Mapped[TransferPurpose] = mapped_column(str_enum(TransferPurpose, "transfer_purpose"))
+    pending_id: Mapped[int | None] = mapped_column(ForeignKey("transfers.id"))
+    reverses_id: Mapped[int | None] = mapped_column(ForeignKey("transfers.id"))
+    # The day the movement counts for (the help's date, or the day of posting); checked
+    # against closed periods.
+    value_date: Mapped[date]
+    memo: Mapped[str] = mapped_column(String(500), default="")
+    idempotency_key: Mapped[str] = mapped_column(String(200))
+    # Hash of the request's content, so a replayed key with other content is a conflict.
+    request_fingerprint: Mapped[str] = mapped_column(String(64))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    debit_account: Mapped[Account] = relationship(foreign_keys=[debit_account_id])
+    credit_account: Mapped[Account] = relationship(foreign_keys=[credit_account_id])
+    pending: Mapped[Transfer | None] = relationship(
+        foreign_keys=[pending_id], remote_side=[id]
+    )
+    reverses: Mapped[Transfer | None] = relationship(
+        foreign_keys=[reverses_id], remote_side=[id]
+    )
+
+    def __repr__(self) -> str:
+        route = f"{self.debit_account_id}->{self.credit_account_id}"
+        return f"<Transfer {self.id} {self.phase} {self.amount_minutes}m {route}>"
+
+
+# Immutability at the database level: the ledger is append-only even for code that forgets.
+IMMUTABLE_TABLES = ("transfers", "audit_events")
+
+
+def append_only_trigger_ddl(table: str, dialect: str) -> list[str]:
+    """SQL statements that make ``table`` refuse UPDATE and DELETE."""
+    if dialect == "sqlite":
+        return [
+            f"CREATE TRIGGER {table}_no_update BEFORE UPDATE ON {table} "
+            f"BEGIN SELECT RAISE(ABORT, '{table} are append-only'); END",
+            f"CREATE TRIGGER {table}_no_delete BEFORE DELETE ON {table} "
+            f"BEGIN SELECT RAISE(ABORT, '{table} are append-only'); END",
+        ]
+    if dialect == "postgresql":
+        return [
+            "CREATE OR REPLACE FUNCTION refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$ "
+            "BEGIN RAISE EXCEPTION '% is append-only', TG_TABLE_NAME; END $$",
+            f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
+            "FOR EACH ROW EXECUTE FUNCTION refuse_change()",
+        ]
+    return []
+
+
+def drop_append_only_trigger_ddl(table: str, dialect: str) -> list[str]:
+    if dialect == "sqlite":
+        return [f"DROP TRIGGER IF EXISTS {table}_no_update", f"DROP TRIGGER IF EXISTS {table}_no_delete"]
+    if dialect == "postgresql":
+        return [f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}"]
+    return []
+
+
+def _install_append_only_triggers(table_name: str) -> None:
+    table = Base.metadata.tables[table_name]
+    for dialect in ("sqlite", "postgresql"):
+        for statement in append_only_trigger_ddl(table_name, dialect):
+            # DDL treats % as a format character.
+            ddl = DDL(statement.replace("%", "%%")).execute_if(dialect=dialect)
+            event.listen(table, "after_create", ddl)
