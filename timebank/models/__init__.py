@@ -6,6 +6,7 @@ from .base import Base, utcnow
 from .enums import (
     AccountKind,
     ApprovalPolicy,
+    ContactPreference,
     ExchangeStatus,
     ListingKind,
     ListingStatus,
@@ -16,7 +17,7 @@ from .enums import (
 )
 from .exchange import Exchange
 from .listing import Listing
-from .member import Member
+from .member import Member, MemberSkill
 from .period import Period
 from .timebank import Category, Timebank
 from .transfer import IMMUTABLE_TABLES, Transfer, _install_append_only_triggers
@@ -29,6 +30,7 @@ __all__ = [
     "Account",
     "AccountKind",
     "ApprovalPolicy",
+    "ContactPreference",
     "AuditEvent",
     "Base",
     "Category",
@@ -38,6 +40,7 @@ __all__ = [
     "ListingKind",
     "ListingStatus",
     "Member",
+    "MemberSkill",
     "MemberStatus",
     "Period",
     "Role",

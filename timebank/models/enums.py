@@ -20,6 +20,13 @@ class MemberStatus(enum.StrEnum):
     LEFT = "left"
 
 
+class ContactPreference(enum.StrEnum):
+    EMAIL = "email"
+    PHONE = "phone"
+    TEXT = "text"  # text message to the phone number
+    COORDINATOR = "coordinator"  # through the coordinator: the member does not use email or phone
+
+
 class AccountKind(enum.StrEnum):
     MEMBER = "member"
     ORGANISATION = "organisation"

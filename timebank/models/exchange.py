@@ -46,7 +46,10 @@ class Exchange(Base):
     entered_by_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
     confirmed_by_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    # Why it was declined, disputed, rejected or reversed: shown to the members.
     decision_reason: Mapped[str] = mapped_column(String(500), default="")
+    # The proposal's message ("Could you help on Saturday morning?").
+    message: Mapped[str] = mapped_column(Text, default="")
     request_key: Mapped[str | None] = mapped_column(String(200))
     request_fingerprint: Mapped[str | None] = mapped_column(String(64))
     pending_transfer_id: Mapped[int | None] = mapped_column(BIG_ID, ForeignKey("transfers.id"))

@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Boolean, ForeignKey, String, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, utcnow
-from .enums import MemberStatus, Role, str_enum
-from .timebank import Timebank
+from .enums import ContactPreference, ListingKind, MemberStatus, Role, str_enum
+from .timebank import Category, Timebank
 
 if TYPE_CHECKING:
     from .account import Account
@@ -36,9 +36,35 @@ class Member(Base):
     password_hash: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     approved_at: Mapped[datetime | None]
+    # Vetting: why an application was declined or a member suspended (shown to them).
+    status_reason: Mapped[str] = mapped_column(String(500), default="")
+
+    # The asset-based profile: what people bring, not only what they need.
+    offers_text: Mapped[str] = mapped_column(Text, default="")  # "what I can offer", in their words
+    wants_text: Mapped[str] = mapped_column(Text, default="")  # "what I would like help with"
+    about: Mapped[str] = mapped_column(Text, default="")
+    access_needs: Mapped[str] = mapped_column(Text, default="")  # "anything others should know"
+    # A neighbourhood or postcode district ("Riverside", "LS6"), never a full address.
+    area: Mapped[str] = mapped_column(String(80), default="")
+    contact_preference: Mapped[ContactPreference] = mapped_column(
+        str_enum(ContactPreference, "contact_preference"), default=ContactPreference.EMAIL
+    )
+    # When usually free: comma-separated day-part slots such as "mon-morning,thu-evening"
+    # (see timebank.members.availability).
+    availability: Mapped[str] = mapped_column(String(400), default="")
+    # What other members may see; coordinators always see everything.
+    show_email: Mapped[bool] = mapped_column(Boolean, default=False)
+    show_phone: Mapped[bool] = mapped_column(Boolean, default=False)
+    show_area: Mapped[bool] = mapped_column(Boolean, default=True)
+    show_about: Mapped[bool] = mapped_column(Boolean, default=True)
+    show_access_needs: Mapped[bool] = mapped_column(Boolean, default=False)
+    show_availability: Mapped[bool] = mapped_column(Boolean, default=True)
 
     timebank: Mapped[Timebank | None] = relationship()
     account: Mapped[Account | None] = relationship(back_populates="member", uselist=False)
+    skills: Mapped[list[MemberSkill]] = relationship(
+        back_populates="member", cascade="all, delete-orphan", order_by="MemberSkill.id"
+    )
 
     # Flask-Login's user protocol, written out so models stay free of Flask imports.
     @property
@@ -63,3 +89,18 @@ class Member(Base):
 
     def __repr__(self) -> str:
         return f"<Member {self.id} {self.display_name!r}>"
+
+
+class MemberSkill(Base):
+    """One thing a member can offer, or would like help with, tagged with a category."""
+
+    __tablename__ = "member_skills"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    kind: Mapped[ListingKind] = mapped_column(str_enum(ListingKind, "skill_kind"))
+    category_id: Mapped[int | None] = mapped_column(ForeignKey("categories.id"))
+    label: Mapped[str] = mapped_column(String(120))
+
+    member: Mapped[Member] = relationship(back_populates="skills")
+    category: Mapped[Category | None] = relationship()
