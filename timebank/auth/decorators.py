@@ -14,7 +14,7 @@ R = TypeVar("R")
 
 
 def coordinator_required(view: Callable[P, R]) -> Callable[P, R]:
-    """Only an approved coordinator (or an installation admin) may open the view.
+    """Only an approved coordinator of a timebank may open the view.
 
     Signed-out visitors are sent to the sign-in page; signed-in members who are not
     coordinators get 403. Checking that the object belongs to the coordinator's own timebank
@@ -23,7 +23,7 @@ def coordinator_required(view: Callable[P, R]) -> Callable[P, R]:
 
     @wraps(view)
     def wrapped(*args: P.args, **kwargs: P.kwargs) -> R:
-        if not (current_user.is_coordinator or current_user.is_admin):
+        if not current_user.is_coordinator or current_user.timebank_id is None:
             abort(403)
         return view(*args, **kwargs)
 
