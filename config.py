@@ -28,6 +28,24 @@ class Config:
     REMEMBER_COOKIE_HTTPONLY = True
     WTF_CSRF_TIME_LIMIT = None  # forms left open on a day-centre PC should still submit
     DEFAULT_TIME_ZONE = os.environ.get("TIMEBANK_TIME_ZONE", "Europe/London")
+
+    # Rate limits (sign in, password reset, joining). Several processes must share one store,
+    # so production sets RATELIMIT_STORAGE_URI=redis://host:6379/0; memory:// serves one process.
+    RATELIMIT_ENABLED = os.environ.get("RATELIMIT_ENABLED", "1") != "0"
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI") or "memory://"
+    RATELIMIT_HEADERS_ENABLED = True  # Retry-After on a 429
+    # If Redis goes away, keep limiting per process rather than failing every sign-in.
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+
+    # Outgoing mail (password reset, notifications). Without MAIL_SERVER, mail is written to the
+    # log instead of being sent (development).
+    MAIL_SERVER = os.environ.get("MAIL_SERVER", "")
+    MAIL_PORT = int(os.environ.get("MAIL_PORT", "587"))
+    MAIL_USE_TLS = os.environ.get("MAIL_USE_TLS", "1") != "0"  # STARTTLS
+    MAIL_USERNAME = os.environ.get("MAIL_USERNAME", "")
+    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD", "")
+    MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "Timebank <no-reply@localhost>")
+    MAIL_TIMEOUT_SECONDS = int(os.environ.get("MAIL_TIMEOUT_SECONDS", "15"))
     TESTING = False
 
 

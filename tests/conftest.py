@@ -30,6 +30,8 @@ PASSWORD = "correct horse battery staple"
 POSTGRES_URL = os.environ.get("TIMEBANK_TEST_POSTGRES_URL", "")
 REQUIRE_POSTGRES = os.environ.get("TIMEBANK_REQUIRE_POSTGRES") == "1"
 _skipped_postgres: list[str] = []
+REDIS_URL = os.environ.get("TIMEBANK_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+_skipped_redis: list[str] = []
 
 
 def _sqlalchemy_url(url: str) -> str:
@@ -70,7 +72,36 @@ def require_postgres(reason: str = "PostgreSQL-specific test") -> None:
         pytest.skip(f"SKIPPED: no PostgreSQL (set TIMEBANK_TEST_POSTGRES_URL) - {reason}")
 
 
+def _redis_available() -> bool:
+    try:
+        import redis
+
+        client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1)
+        client.ping()
+        client.close()
+        return True
+    except Exception:
+        return False
+
+
+def require_redis(reason: str = "Redis-specific test") -> str:
+    """The Redis URL to use, or skip loudly (listed in the summary) when Redis is not reachable."""
+    if not _redis_available():
+        if os.environ.get("TIMEBANK_REQUIRE_REDIS") == "1":
+            pytest.fail(f"TIMEBANK_REQUIRE_REDIS=1 but Redis is not reachable at {REDIS_URL!r}")
+        _skipped_redis.append(reason)
+        pytest.skip(f"SKIPPED: no Redis at {REDIS_URL} (set TIMEBANK_TEST_REDIS_URL) - {reason}")
+    return REDIS_URL
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if _skipped_redis:
+        terminalreporter.write_sep("!", "REDIS TESTS SKIPPED", red=True, bold=True)
+        terminalreporter.write_line(
+            f"{len(_skipped_redis)} Redis tests did not run: nothing answered at {REDIS_URL}. "
+            "Start redis-server on 127.0.0.1:6379 or set TIMEBANK_TEST_REDIS_URL.",
+            red=True,
+        )
     if _skipped_postgres:
         terminalreporter.write_sep("!", "POSTGRESQL TESTS SKIPPED", red=True, bold=True)
         terminalreporter.write_line(
@@ -123,6 +154,7 @@ def app(database_url: str) -> Iterator[Flask]:
             "SQLALCHEMY_DATABASE_URI": database_url,
             "WTF_CSRF_ENABLED": False,
             "SERVER_NAME": "localhost",
+            "RATELIMIT_ENABLED": False,  # the rate-limit tests switch it on
         }
     )
     with app.app_context():

@@ -26,13 +26,14 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     INSTANCE_DIR.mkdir(exist_ok=True)
 
     from . import cli, errors, templating
-    from .extensions import csrf, db, login_manager, migrate
+    from .extensions import csrf, db, limiter, login_manager, migrate
     from .ledger import configure_engine
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_DIR / "migrations"), compare_type=True)
     csrf.init_app(app)
     login_manager.init_app(app)
+    limiter.init_app(app)
     with app.app_context():
         configure_engine(db.engine)
 
