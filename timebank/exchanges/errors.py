@@ -8,9 +8,11 @@ from .states import InvalidTransition
 class ExchangeError(Exception):
     code = "exchange_error"
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, *, field: str | None = None) -> None:
         super().__init__(message)
         self.message = message
+        # The form field the message is about, so a form can show it beside that field.
+        self.field = field
 
 
 class ExchangeNotFound(ExchangeError):
@@ -25,4 +27,10 @@ class InvalidExchange(ExchangeError):
     code = "invalid"
 
 
-__all__ = ["ExchangeError", "ExchangeNotFound", "InvalidExchange", "InvalidTransition", "NotAllowed"]
+class Unavailable(ExchangeError):
+    """What was asked for exists but cannot be used now (a closed offer, a suspended member)."""
+
+    code = "unavailable"
+
+
+__all__ = ["ExchangeError", "ExchangeNotFound", "InvalidExchange", "InvalidTransition", "NotAllowed", "Unavailable"]

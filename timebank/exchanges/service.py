@@ -1,9 +1,18 @@
-"""Exchanges from recorded time to credit. Each public function is one transaction.
+"""Exchanges from proposal to credit. Each public function is one transaction.
+
+    propose ─▶ accept ─▶ record the time ─▶ confirm ─▶ (coordinator) approve ─▶ credits move
 
 The ledger movement: the recipient's account is debited and the provider's credited. Recording
 the time reserves the hours (a pending transfer); approval posts it; rejection or cancellation
 voids it. Ledger idempotency keys are derived from the exchange id, so a repeated step can
-never move credits twice.
+never move credits twice. Help that already happened without a proposal is recorded directly
+(``record_exchange``); it goes through the very same recording step as a proposal's.
+
+Which step a status allows is ``states.py``'s question (409 when not); who may take it is
+``permissions.py``'s (403 when not); an exchange the member may not see is "not found" (404).
+
+``today`` (on every step) is for replaying history, as the demo does; None, as in the web app,
+means the timebank's real today.
 """
 
 from __future__ import annotations
@@ -12,8 +21,8 @@ import hashlib
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session, joinedload
 
 from .. import ledger
 from ..audit.service import record as audit
@@ -21,20 +30,36 @@ from ..clock import today_in
 from ..models import (
     Account,
     AccountKind,
+    AuditEvent,
     Exchange,
     ExchangeStatus,
+    Listing,
+    ListingKind,
+    ListingStatus,
     Member,
     MemberStatus,
     Timebank,
     TransferPurpose,
 )
 from ..timebanks.policy import needs_coordinator_approval
-from .errors import ExchangeNotFound, InvalidExchange, NotAllowed
-from .states import next_status
+from ..timebanks.service import organisation_account
+from .errors import ExchangeNotFound, InvalidExchange, NotAllowed, Unavailable
+from .permissions import party_account, refusal
+from .states import InvalidTransition, next_status
+
+MAX_MESSAGE = 2000
+MAX_DESCRIPTION = 2000
+MAX_REASON = 500
+MAX_REQUEST_KEY = 200
+
+# What a coordinator's approvals queue holds: everything with hours reserved.
+AWAITING_COORDINATOR = (ExchangeStatus.RECORDED, ExchangeStatus.CONFIRMED, ExchangeStatus.DISPUTED)
 
 
 @dataclass(frozen=True)
 class RecordRequest:
+    """Help that has happened, recorded without a proposal first."""
+
     provider_account_id: int
     recipient_account_id: int
     minutes: int
@@ -44,137 +69,448 @@ class RecordRequest:
     listing_id: int | None = None
 
     def fingerprint(self) -> str:
-        text = "|".join(
-            str(v)
-            for v in (
-                self.provider_account_id,
-                self.recipient_account_id,
-                self.minutes,
-                self.performed_on.isoformat(),
-                self.description,
-                self.listing_id,
-            )
+        return _fingerprint(
+            self.provider_account_id,
+            self.recipient_account_id,
+            self.minutes,
+            self.performed_on.isoformat(),
+            self.description,
+            self.listing_id,
         )
-        return hashlib.sha256(text.encode()).hexdigest()
+
+    @property
+    def time(self) -> TimeRecord:
+        return TimeRecord(minutes=self.minutes, performed_on=self.performed_on, description=self.description)
+
+
+@dataclass(frozen=True)
+class TimeRecord:
+    """The time of an exchange, once the help happened: when, how long, what was done."""
+
+    minutes: int
+    performed_on: date
+    description: str
+
+
+@dataclass(frozen=True)
+class ProposalRequest:
+    """"Could you help me?" or "Could I help you?", from a listing, a match or a member's page.
+
+    ``actor_provides`` is the proposer's choice when proposing directly to a member; from a
+    listing it follows from the listing (someone's offer: they help; someone's request: I help)
+    and may be left None.
+    """
+
+    request_key: str
+    message: str
+    member_id: int | None = None
+    listing_id: int | None = None
+    actor_provides: bool | None = None
+    minutes: int | None = None
+
+    def fingerprint(self) -> str:
+        return _fingerprint(
+            "proposal", self.member_id, self.listing_id, self.actor_provides, self.minutes, self.message
+        )
+
+
+@dataclass(frozen=True)
+class ProposalPlan:
+    """Who a proposal would go to and which way the help would go, before anything is saved."""
+
+    other: Member
+    listing: Listing | None
+    # True: the proposer helps; False: the other person helps; None: the proposer chooses.
+    actor_provides: bool | None
+
+
+# -- reading -------------------------------------------------------------------------------
 
 
 def get_exchange(session: Session, viewer: Member, exchange_id: int) -> Exchange:
     """The exchange, if the viewer may see it (a party, or a coordinator of its timebank)."""
-    exchange = session.get(Exchange, exchange_id)
-    if exchange is None or exchange.timebank_id != viewer.timebank_id:
-        raise ExchangeNotFound("There is no such exchange.")
-    if not (viewer.is_coordinator or _party_account(exchange, viewer) is not None):
-        raise ExchangeNotFound("There is no such exchange.")
-    return exchange
+    return _visible(session, viewer, exchange_id, for_update=False)
 
 
-def record_exchange(session: Session, actor: Member, request: RecordRequest) -> Exchange:
-    """Record help that has happened. The hours are reserved until the other side confirms and,
-    where the policy asks, a coordinator approves. A coordinator's record is approved at once:
-    they enter it for members (paper timesheets) and are the approver."""
+def exchanges_of(session: Session, member: Member) -> list[Exchange]:
+    """Every exchange the member is a party to, most recently changed first."""
+    if member.account is None:
+        return []
+    account_id = member.account.id
+    return list(
+        session.scalars(
+            select(Exchange)
+            .where(
+                Exchange.timebank_id == member.timebank_id,
+                or_(Exchange.provider_account_id == account_id, Exchange.recipient_account_id == account_id),
+            )
+            .options(joinedload(Exchange.provider_account), joinedload(Exchange.recipient_account))
+            .order_by(Exchange.updated_at.desc(), Exchange.id.desc())
+        ).unique()
+    )
+
+
+def approval_queue(session: Session, coordinator: Member) -> list[Exchange]:
+    """Exchanges in the coordinator's timebank with hours reserved, oldest first."""
+    _require_coordinator(coordinator)
+    return list(
+        session.scalars(
+            select(Exchange)
+            .where(Exchange.timebank_id == coordinator.timebank_id, Exchange.status.in_(AWAITING_COORDINATOR))
+            .options(joinedload(Exchange.provider_account), joinedload(Exchange.recipient_account))
+            .order_by(Exchange.updated_at, Exchange.id)
+        ).unique()
+    )
+
+
+@dataclass(frozen=True)
+class ExchangeEvent:
+    event: AuditEvent
+    actor: Member | None
+    on_behalf_of: Member | None
+
+
+def exchange_events(session: Session, viewer: Member, exchange_id: int) -> list[ExchangeEvent]:
+    """What happened to the exchange, oldest first, from the audit trail."""
+    exchange = get_exchange(session, viewer, exchange_id)
+    events = session.scalars(
+        select(AuditEvent)
+        .where(
+            AuditEvent.timebank_id == exchange.timebank_id,
+            AuditEvent.subject_type == "exchange",
+            AuditEvent.subject_id == exchange.id,
+        )
+        .order_by(AuditEvent.id)
+    ).all()
+    ids = {i for e in events for i in (e.actor_id, e.on_behalf_of_id) if i is not None}
+    people = {m.id: m for m in session.scalars(select(Member).where(Member.id.in_(ids)))} if ids else {}
+    return [
+        ExchangeEvent(
+            event=e,
+            actor=people.get(e.actor_id) if e.actor_id else None,
+            on_behalf_of=people.get(e.on_behalf_of_id) if e.on_behalf_of_id else None,
+        )
+        for e in events
+    ]
+
+
+def plan_proposal(
+    session: Session, actor: Member, *, listing_id: int | None = None, member_id: int | None = None
+) -> ProposalPlan:
+    """Work out a proposal from what the member clicked: someone's listing, a match (a listing
+    and a member) or a member's page. Unknown or foreign listings and members are not found."""
+    timebank = _timebank_of(session, actor)
+    listing: Listing | None = None
+    if listing_id is not None:
+        listing = session.get(Listing, listing_id)
+        if listing is None or listing.timebank_id != timebank.id:
+            raise ExchangeNotFound("There is no such offer or request.")
+        if listing.status != ListingStatus.OPEN:
+            raise Unavailable("This offer or request is not open at the moment, so it cannot be answered.")
+    if listing is not None and listing.member_id != actor.id:
+        if member_id is not None and member_id != listing.member_id:
+            raise InvalidExchange("That offer or request belongs to someone else.")
+        other = _other_member(session, timebank, listing.member_id)
+        # Their offer: they help me. Their request: I help them.
+        return ProposalPlan(other=other, listing=listing, actor_provides=listing.kind == ListingKind.REQUEST)
+    if member_id is None:
+        raise InvalidExchange("Choose who to ask.")
+    other = _other_member(session, timebank, member_id)
+    if listing is not None:
+        # A match for my own listing: my offer, I help them; my request, they help me.
+        return ProposalPlan(other=other, listing=listing, actor_provides=listing.kind == ListingKind.OFFER)
+    return ProposalPlan(other=other, listing=None, actor_provides=None)
+
+
+# -- proposing and answering ---------------------------------------------------------------
+
+
+def propose_exchange(session: Session, actor: Member, request: ProposalRequest) -> Exchange:
+    """Ask someone to help, or offer to help them. Nothing moves in the ledger yet.
+    A resubmitted form (same request key, same content) finds the proposal it already made."""
     with ledger.write_transaction(session):
         timebank = _timebank_of(session, actor)
-        existing = _replay(session, timebank, request)
+        _check_request_key(request.request_key)
+        existing = _replay(session, timebank, request.request_key, request.fingerprint())
         if existing is not None:
             return existing
-        provider, recipient = _parties(session, timebank, actor, request)
-        _validate_record(timebank, request)
+        plan = plan_proposal(session, actor, listing_id=request.listing_id, member_id=request.member_id)
+        actor_provides = plan.actor_provides if plan.actor_provides is not None else request.actor_provides
+        if actor_provides is None:
+            raise InvalidExchange("Choose whether you will help them or they will help you.", field="direction")
+        if request.minutes is not None:
+            _check_minutes(timebank, request.minutes)
+        message = request.message.strip()
+        if len(message) > MAX_MESSAGE:
+            raise InvalidExchange(f"Keep the message under {MAX_MESSAGE} characters.", field="message")
+        mine, theirs = _account_of(actor), _account_of(plan.other)
+        provider, recipient = (mine, theirs) if actor_provides else (theirs, mine)
         exchange = Exchange(
             timebank_id=timebank.id,
             provider_account_id=provider.id,
             recipient_account_id=recipient.id,
-            listing_id=request.listing_id,
-            status=ExchangeStatus.RECORDED,
-            description=request.description.strip(),
+            listing_id=plan.listing.id if plan.listing else None,
+            status=ExchangeStatus.PROPOSED,
+            description=plan.listing.title if plan.listing else "",
             minutes=request.minutes,
-            performed_on=request.performed_on,
-            recorded_by_id=_recorder_id(actor, provider, recipient),
-            entered_by_id=actor.id,
+            message=message,
+            proposed_by_id=actor.id,
             request_key=request.request_key,
             request_fingerprint=request.fingerprint(),
         )
         session.add(exchange)
         session.flush()
-        pending = ledger.create_transfer(
-            session,
-            timebank_id=timebank.id,
-            debit_account_id=recipient.id,
-            credit_account_id=provider.id,
-            amount_minutes=request.minutes,
-            value_date=request.performed_on,
-            purpose=TransferPurpose.EXCHANGE,
-            idempotency_key=f"exchange-{exchange.id}-reserve",
-            pending=True,
-            memo=exchange.description,
-            created_by_id=actor.id,
-        )
-        exchange.pending_transfer_id = pending.id
-        audit(
-            session,
-            action="exchange.recorded",
-            subject_type="exchange",
-            subject_id=exchange.id,
-            actor=actor,
-            timebank_id=timebank.id,
-            after={"minutes": request.minutes, "performed_on": request.performed_on.isoformat()},
-        )
-        if actor.is_coordinator:
-            _approve(session, timebank, exchange, actor)
+        _audit(session, exchange, actor, "proposed", {"message": message, "minutes": request.minutes})
     return exchange
 
 
-def confirm_exchange(session: Session, actor: Member, exchange_id: int) -> Exchange:
-    """The other side agrees the time. Then, if the policy needs no coordinator, it is approved."""
+def accept_exchange(session: Session, actor: Member, exchange_id: int) -> Exchange:
     with ledger.write_transaction(session):
-        exchange = get_exchange(session, actor, exchange_id)
-        timebank = _timebank_of(session, actor)
-        if not actor.is_coordinator:
-            mine = _party_account(exchange, actor)
-            if mine is None or exchange.recorded_by_id == actor.id:
-                raise NotAllowed("The other person confirms the time you recorded.")
-        exchange.status = next_status("confirm", exchange.status)
-        exchange.confirmed_by_id = actor.id
-        audit(session, action="exchange.confirmed", subject_type="exchange", subject_id=exchange.id,
-              actor=actor, timebank_id=timebank.id)
-        if not needs_coordinator_approval(timebank, exchange.minutes or 0):
-            _approve(session, timebank, exchange, actor)
+        exchange = _visible(session, actor, exchange_id)
+        _step(exchange, actor, "accept")
+        exchange.decided_by_id = actor.id
+        _audit(session, exchange, actor, "accepted")
     return exchange
 
 
-def approve_exchange(session: Session, actor: Member, exchange_id: int) -> Exchange:
+def decline_exchange(session: Session, actor: Member, exchange_id: int, reason: str = "") -> Exchange:
+    reason = _reason(reason, required=False)
     with ledger.write_transaction(session):
-        exchange = get_exchange(session, actor, exchange_id)
-        _require_coordinator(actor)
-        _approve(session, _timebank_of(session, actor), exchange, actor)
-    return exchange
-
-
-def reject_exchange(session: Session, actor: Member, exchange_id: int, reason: str) -> Exchange:
-    reason = reason.strip()
-    if not reason:
-        raise InvalidExchange("Say why, so the member understands.")
-    with ledger.write_transaction(session):
-        exchange = get_exchange(session, actor, exchange_id)
-        _require_coordinator(actor)
-        timebank = _timebank_of(session, actor)
-        exchange.status = next_status("reject", exchange.status)
+        exchange = _visible(session, actor, exchange_id)
+        _step(exchange, actor, "decline")
         exchange.decided_by_id = actor.id
         exchange.decision_reason = reason
-        assert exchange.pending_transfer_id is not None
-        ledger.void_pending(
-            session,
-            timebank_id=timebank.id,
-            pending_id=exchange.pending_transfer_id,
-            value_date=today_in(timebank.time_zone),
-            idempotency_key=f"exchange-{exchange.id}-void",
-            created_by_id=actor.id,
-        )
-        audit(session, action="exchange.rejected", subject_type="exchange", subject_id=exchange.id,
-              actor=actor, timebank_id=timebank.id, after={"reason": reason})
+        _audit(session, exchange, actor, "declined", {"reason": reason})
     return exchange
 
 
-def _approve(session: Session, timebank: Timebank, exchange: Exchange, actor: Member) -> None:
+def cancel_exchange(
+    session: Session, actor: Member, exchange_id: int, reason: str = "", *, today: date | None = None
+) -> Exchange:
+    """Call it off: the proposer while proposed, either side once accepted, the recorder while
+    the time waits for confirmation (the reserved hours are released)."""
+    reason = _reason(reason, required=False)
+    with ledger.write_transaction(session):
+        exchange = _visible(session, actor, exchange_id)
+        was_reserving = exchange.status == ExchangeStatus.RECORDED
+        _step(exchange, actor, "cancel")
+        exchange.decided_by_id = actor.id
+        exchange.decision_reason = reason
+        if was_reserving:
+            _release(session, exchange, actor, _today(_timebank_of(session, actor), today))
+        _audit(session, exchange, actor, "cancelled", {"reason": reason})
+    return exchange
+
+
+# -- recording the time ----------------------------------------------------------------------
+
+
+def record_exchange(
+    session: Session, actor: Member, request: RecordRequest, *, today: date | None = None
+) -> Exchange:
+    """Record help that has happened, without a proposal first. The hours are reserved until
+    the other side confirms and, where the policy asks, a coordinator approves. A coordinator's
+    record is approved at once: they enter it for members (paper timesheets) and are the approver.
+    A resubmitted form (same request key, same content) finds the exchange it already made."""
+    with ledger.write_transaction(session):
+        timebank = _timebank_of(session, actor)
+        _check_request_key(request.request_key)
+        existing = _replay(session, timebank, request.request_key, request.fingerprint())
+        if existing is not None:
+            return existing
+        provider, recipient = _parties(session, timebank, actor, request)
+        # Straight to "accepted" (both sides agree it happened) and on through the one
+        # recording step every exchange takes; nobody ever sees the accepted state.
+        exchange = Exchange(
+            timebank_id=timebank.id,
+            provider_account_id=provider.id,
+            recipient_account_id=recipient.id,
+            listing_id=request.listing_id,
+            status=ExchangeStatus.ACCEPTED,
+            request_key=request.request_key,
+            request_fingerprint=request.fingerprint(),
+        )
+        session.add(exchange)
+        session.flush()
+        _record(session, timebank, exchange, actor, request.time, _today(timebank, today))
+    return exchange
+
+
+def record_time(
+    session: Session, actor: Member, exchange_id: int, record: TimeRecord, *, today: date | None = None
+) -> Exchange:
+    """Record the time of an accepted exchange, once the help happened. Either side may.
+    Sending the same record again (a double click) finds the record already made."""
+    with ledger.write_transaction(session):
+        timebank = _timebank_of(session, actor)
+        exchange = _visible(session, actor, exchange_id)
+        if _is_same_record(exchange, actor, record):
+            return exchange
+        reason = refusal("record", exchange, actor)
+        if reason:
+            raise NotAllowed(reason)
+        _record(session, timebank, exchange, actor, record, _today(timebank, today))
+    return exchange
+
+
+def record_with_organisation(
+    session: Session,
+    actor: Member,
+    *,
+    member_earns: bool,
+    record: TimeRecord,
+    request_key: str,
+    today: date | None = None,
+) -> Exchange:
+    """Person-to-agency: the member helped the organisation running the timebank (they earn),
+    or took part in something it ran for them (they spend). A coordinator approves it for the
+    organisation."""
+    timebank = _timebank_of(session, actor)
+    organisation = organisation_account(session, timebank.id)
+    mine = _account_of(actor)
+    provider, recipient = (mine, organisation) if member_earns else (organisation, mine)
+    request = RecordRequest(
+        provider_account_id=provider.id,
+        recipient_account_id=recipient.id,
+        minutes=record.minutes,
+        performed_on=record.performed_on,
+        description=record.description,
+        request_key=request_key,
+    )
+    return record_exchange(session, actor, request, today=today)
+
+
+def _record(
+    session: Session, timebank: Timebank, exchange: Exchange, actor: Member, record: TimeRecord, today: date
+) -> None:
+    """The one recording step: check the time, reserve the hours, and approve at once when a
+    coordinator entered it. Used by direct records and by proposals alike."""
+    _validate_record(timebank, record, today)
+    exchange.status = next_status("record", exchange.status)
+    provider, recipient = exchange.provider_account, exchange.recipient_account
+    exchange.minutes = record.minutes
+    exchange.performed_on = record.performed_on
+    exchange.description = record.description.strip()
+    exchange.recorded_by_id = _recorder_id(actor, provider, recipient)
+    exchange.entered_by_id = actor.id
+    session.flush()
+    pending = ledger.create_transfer(
+        session,
+        timebank_id=timebank.id,
+        debit_account_id=recipient.id,
+        credit_account_id=provider.id,
+        amount_minutes=record.minutes,
+        value_date=record.performed_on,
+        purpose=TransferPurpose.EXCHANGE,
+        idempotency_key=f"exchange-{exchange.id}-reserve",
+        pending=True,
+        memo=exchange.description[:500],
+        created_by_id=actor.id,
+    )
+    exchange.pending_transfer_id = pending.id
+    recorded_for = session.get(Member, exchange.recorded_by_id) if exchange.recorded_by_id else None
+    audit(
+        session,
+        action="exchange.recorded",
+        subject_type="exchange",
+        subject_id=exchange.id,
+        actor=actor,
+        on_behalf_of=recorded_for,
+        timebank_id=timebank.id,
+        after={"minutes": record.minutes, "performed_on": record.performed_on.isoformat()},
+    )
+    if actor.is_coordinator:
+        _approve(session, timebank, exchange, actor, today)
+
+
+# -- confirming, disputing, approving ------------------------------------------------------
+
+
+def confirm_exchange(session: Session, actor: Member, exchange_id: int, *, today: date | None = None) -> Exchange:
+    """The other side agrees the time. Then, if the policy needs no coordinator, it is approved."""
+    with ledger.write_transaction(session):
+        timebank = _timebank_of(session, actor)
+        exchange = _visible(session, actor, exchange_id)
+        _step(exchange, actor, "confirm")
+        exchange.confirmed_by_id = actor.id
+        _audit(session, exchange, actor, "confirmed")
+        if not needs_coordinator_approval(timebank, exchange.minutes or 0):
+            _approve(session, timebank, exchange, actor, _today(timebank, today), automatic=True)
+    return exchange
+
+
+def dispute_exchange(session: Session, actor: Member, exchange_id: int, reason: str) -> Exchange:
+    """The other side says the record is wrong. The hours stay reserved until a coordinator
+    settles it."""
+    reason = _reason(reason, required=True)
+    with ledger.write_transaction(session):
+        exchange = _visible(session, actor, exchange_id)
+        _step(exchange, actor, "dispute")
+        exchange.decision_reason = reason
+        _audit(session, exchange, actor, "disputed", {"reason": reason})
+    return exchange
+
+
+def settle_dispute(
+    session: Session,
+    actor: Member,
+    exchange_id: int,
+    *,
+    hours_stand: bool,
+    reason: str = "",
+    today: date | None = None,
+) -> Exchange:
+    """A coordinator settles a dispute: the hours stand (approved, credits move) or they do not
+    (rejected, the reservation is released; a reason is needed)."""
+    if not hours_stand:
+        return reject_exchange(session, actor, exchange_id, reason, today=today, only_from=ExchangeStatus.DISPUTED)
+    note = _reason(reason, required=False)
+    with ledger.write_transaction(session):
+        timebank = _timebank_of(session, actor)
+        exchange = _visible(session, actor, exchange_id)
+        _step(exchange, actor, "settle")
+        _audit(session, exchange, actor, "settled", {"hours_stand": True, "note": note})
+        _approve(session, timebank, exchange, actor, _today(timebank, today))
+    return exchange
+
+
+def approve_exchange(session: Session, actor: Member, exchange_id: int, *, today: date | None = None) -> Exchange:
+    with ledger.write_transaction(session):
+        timebank = _timebank_of(session, actor)
+        exchange = _visible(session, actor, exchange_id)
+        _require_coordinator(actor)
+        _approve(session, timebank, exchange, actor, _today(timebank, today))
+    return exchange
+
+
+def reject_exchange(
+    session: Session,
+    actor: Member,
+    exchange_id: int,
+    reason: str,
+    *,
+    today: date | None = None,
+    only_from: ExchangeStatus | None = None,
+) -> Exchange:
+    """A coordinator says no: the reservation is released and the members see why."""
+    reason = _reason(reason, required=True)
+    with ledger.write_transaction(session):
+        timebank = _timebank_of(session, actor)
+        exchange = _visible(session, actor, exchange_id)
+        _require_coordinator(actor)
+        if only_from is not None and exchange.status != only_from:
+            raise InvalidTransition("settle", exchange.status)
+        _step(exchange, actor, "reject")
+        exchange.decided_by_id = actor.id
+        exchange.decision_reason = reason
+        _release(session, exchange, actor, _today(timebank, today))
+        _audit(session, exchange, actor, "rejected", {"reason": reason})
+    return exchange
+
+
+def _approve(
+    session: Session, timebank: Timebank, exchange: Exchange, actor: Member, today: date, *, automatic: bool = False
+) -> None:
     exchange.status = next_status("approve", exchange.status)
     exchange.decided_by_id = actor.id
     assert exchange.pending_transfer_id is not None
@@ -182,25 +518,94 @@ def _approve(session: Session, timebank: Timebank, exchange: Exchange, actor: Me
         session,
         timebank_id=timebank.id,
         pending_id=exchange.pending_transfer_id,
-        value_date=today_in(timebank.time_zone),
+        value_date=today,
         idempotency_key=f"exchange-{exchange.id}-post",
         created_by_id=actor.id,
     )
-    audit(session, action="exchange.approved", subject_type="exchange", subject_id=exchange.id,
-          actor=actor, timebank_id=timebank.id)
+    _audit(session, exchange, actor, "approved", {"automatic": True} if automatic else None)
 
 
-def _replay(session: Session, timebank: Timebank, request: RecordRequest) -> Exchange | None:
+def _release(session: Session, exchange: Exchange, actor: Member, today: date) -> None:
+    assert exchange.pending_transfer_id is not None
+    ledger.void_pending(
+        session,
+        timebank_id=exchange.timebank_id,
+        pending_id=exchange.pending_transfer_id,
+        value_date=today,
+        idempotency_key=f"exchange-{exchange.id}-void",
+        created_by_id=actor.id,
+    )
+
+
+# -- helpers ---------------------------------------------------------------------------------
+
+
+def _fingerprint(*values: object) -> str:
+    return hashlib.sha256("|".join(str(v) for v in values).encode()).hexdigest()
+
+
+def _visible(session: Session, viewer: Member, exchange_id: int, *, for_update: bool = True) -> Exchange:
+    """Load the exchange if the viewer may see it; for a write, lock its row first so two
+    people pressing buttons at once take turns (SQLite: the write lock already serialises)."""
+    query = select(Exchange).where(Exchange.id == exchange_id)
+    if for_update:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    exchange = session.scalar(query)
+    if exchange is None or exchange.timebank_id != viewer.timebank_id:
+        raise ExchangeNotFound("There is no such exchange.")
+    if not (viewer.is_coordinator or party_account(exchange, viewer) is not None):
+        raise ExchangeNotFound("There is no such exchange.")
+    return exchange
+
+
+def _step(exchange: Exchange, actor: Member, action: str) -> None:
+    """Take one step of the state machine, if this member may take it."""
+    reason = refusal(action, exchange, actor)
+    if reason:
+        raise NotAllowed(reason)
+    exchange.status = next_status(action, exchange.status)
+
+
+def _audit(
+    session: Session, exchange: Exchange, actor: Member, verb: str, after: dict[str, object] | None = None
+) -> None:
+    audit(
+        session,
+        action=f"exchange.{verb}",
+        subject_type="exchange",
+        subject_id=exchange.id,
+        actor=actor,
+        timebank_id=exchange.timebank_id,
+        after=after,
+    )
+
+
+def _replay(session: Session, timebank: Timebank, request_key: str, fingerprint: str) -> Exchange | None:
     existing = session.scalar(
-        select(Exchange).where(Exchange.timebank_id == timebank.id, Exchange.request_key == request.request_key)
+        select(Exchange).where(Exchange.timebank_id == timebank.id, Exchange.request_key == request_key)
     )
     if existing is None:
         return None
-    if existing.request_fingerprint != request.fingerprint():
-        raise ledger.IdempotencyConflict(
-            "This form was already sent with different details. Please start again."
-        )
+    if existing.request_fingerprint != fingerprint:
+        raise ledger.IdempotencyConflict("This form was already sent with different details. Please start again.")
     return existing
+
+
+def _is_same_record(exchange: Exchange, actor: Member, record: TimeRecord) -> bool:
+    """A second press of "Record" with the same details, after the first one went through."""
+    return (
+        exchange.status != ExchangeStatus.ACCEPTED
+        and exchange.pending_transfer_id is not None
+        and exchange.entered_by_id == actor.id
+        and exchange.minutes == record.minutes
+        and exchange.performed_on == record.performed_on
+        and exchange.description == record.description.strip()
+    )
+
+
+def _check_request_key(key: str) -> None:
+    if not key or not key.strip() or len(key) > MAX_REQUEST_KEY:
+        raise ledger.InvalidIdempotencyKey("This form is missing its reference. Please reload the page and try again.")
 
 
 def _timebank_of(session: Session, actor: Member) -> Timebank:
@@ -209,6 +614,19 @@ def _timebank_of(session: Session, actor: Member) -> Timebank:
     timebank = session.get(Timebank, actor.timebank_id)
     assert timebank is not None
     return timebank
+
+
+def _account_of(member: Member) -> Account:
+    if member.account is None:
+        raise NotAllowed("Only members with a time credit account can take part in exchanges.")
+    return member.account
+
+
+def _other_member(session: Session, timebank: Timebank, member_id: int) -> Member:
+    other = session.get(Member, member_id)
+    if other is None or other.timebank_id != timebank.id or other.status != MemberStatus.APPROVED:
+        raise ExchangeNotFound("There is no such member.")
+    return other
 
 
 def _parties(session: Session, timebank: Timebank, actor: Member, request: RecordRequest) -> tuple[Account, Account]:
@@ -220,7 +638,7 @@ def _parties(session: Session, timebank: Timebank, actor: Member, request: Recor
         if account.kind == AccountKind.POOL:
             raise InvalidExchange("Give to the community pool with a donation, not an exchange.")
         if account.member is not None and account.member.status != MemberStatus.APPROVED:
-            raise InvalidExchange(f"{account.name} cannot take part in exchanges at the moment.")
+            raise Unavailable(f"{account.name} cannot take part in exchanges at the moment.")
     assert provider is not None and recipient is not None
     if provider.id == recipient.id:
         raise InvalidExchange("An exchange needs two different people.")
@@ -229,12 +647,35 @@ def _parties(session: Session, timebank: Timebank, actor: Member, request: Recor
     return provider, recipient
 
 
-def _validate_record(timebank: Timebank, request: RecordRequest) -> None:
-    ledger.validate_amount(request.minutes, timebank.granularity_minutes)
-    if request.performed_on > today_in(timebank.time_zone):
-        raise InvalidExchange("The date cannot be in the future.")
-    if not request.description.strip():
-        raise InvalidExchange("Say briefly what was done.")
+def _today(timebank: Timebank, today: date | None) -> date:
+    return today if today is not None else today_in(timebank.time_zone)
+
+
+def _check_minutes(timebank: Timebank, minutes: int) -> None:
+    try:
+        ledger.validate_amount(minutes, timebank.granularity_minutes)
+    except ledger.InvalidAmount as error:
+        raise InvalidExchange(error.message, field="duration") from error
+
+
+def _validate_record(timebank: Timebank, record: TimeRecord, today: date) -> None:
+    _check_minutes(timebank, record.minutes)
+    if record.performed_on > today:
+        raise InvalidExchange("The date cannot be in the future.", field="performed_on")
+    description = record.description.strip()
+    if not description:
+        raise InvalidExchange("Say briefly what was done.", field="description")
+    if len(description) > MAX_DESCRIPTION:
+        raise InvalidExchange(f"Keep it under {MAX_DESCRIPTION} characters.", field="description")
+
+
+def _reason(reason: str, *, required: bool) -> str:
+    reason = (reason or "").strip()
+    if required and not reason:
+        raise InvalidExchange("Say why, so the others understand.", field="reason")
+    if len(reason) > MAX_REASON:
+        raise InvalidExchange(f"Keep the reason under {MAX_REASON} characters.", field="reason")
+    return reason
 
 
 def _recorder_id(actor: Member, provider: Account, recipient: Account) -> int:
@@ -242,13 +683,6 @@ def _recorder_id(actor: Member, provider: Account, recipient: Account) -> int:
     if actor.id in (provider.member_id, recipient.member_id):
         return actor.id
     return provider.member_id or recipient.member_id or actor.id
-
-
-def _party_account(exchange: Exchange, member: Member) -> Account | None:
-    for account in (exchange.provider_account, exchange.recipient_account):
-        if account.member_id == member.id:
-            return account
-    return None
 
 
 def _require_coordinator(actor: Member) -> None:

@@ -37,7 +37,13 @@ FINAL = frozenset({S.DECLINED, S.REJECTED, S.CANCELLED, S.EXPIRED, S.REVERSED})
 
 class InvalidTransition(Exception):
     def __init__(self, action: str, status: S) -> None:
-        super().__init__(f"This exchange is {status.value}, so it cannot be {PAST_TENSE.get(action, action)} now.")
+        done = PAST_TENSE.get(action, action)
+        if status in TRANSITIONS.get(action, {}).values():
+            message = f"This exchange has already been {done}."
+        else:
+            message = f"This exchange is {status.value}, so it cannot be {done} now."
+        super().__init__(message)
+        self.message = message
         self.action = action
         self.status = status
 
