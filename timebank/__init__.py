@@ -39,11 +39,13 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
 
     from .auth.routes import bp as auth_bp
     from .main.routes import bp as main_bp
+    from .matching.routes import bp as matching_bp
     from .members.routes import bp as members_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(members_bp)
+    app.register_blueprint(matching_bp)
     errors.register(app)
     templating.register(app)
     cli.register(app)

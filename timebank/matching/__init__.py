@@ -1,0 +1,1 @@
+"""Explainable matching: who could help with a request, which requests an offer could meet."""
