@@ -9,6 +9,8 @@ from werkzeug.exceptions import HTTPException
 from . import ledger
 from .exchanges import errors as exchange_errors
 from .extensions import db
+from .listings import errors as listing_errors
+from .members import errors as profile_errors
 
 # The status each typed error becomes. Anything a user can cause is a 4xx.
 LEDGER_STATUS: dict[type[ledger.LedgerError], int] = {
@@ -38,8 +40,22 @@ EXCHANGE_STATUS: dict[type[Exception], int] = {
 }
 
 
+PROFILE_STATUS: dict[type[Exception], int] = {
+    profile_errors.MemberNotFound: 404,
+    profile_errors.ProfileNotAllowed: 403,
+    profile_errors.InvalidProfile: 422,
+}
+
+LISTING_STATUS: dict[type[Exception], int] = {
+    listing_errors.ListingNotFound: 404,
+    listing_errors.ListingNotAllowed: 403,
+    listing_errors.InvalidListing: 422,
+    listing_errors.ListingStateConflict: 409,
+}
+
+
 def status_for(error: Exception) -> int:
-    for table in (LEDGER_STATUS, EXCHANGE_STATUS):
+    for table in (LEDGER_STATUS, EXCHANGE_STATUS, PROFILE_STATUS, LISTING_STATUS):
         for error_type, status in table.items():
             if isinstance(error, error_type):
                 return status
@@ -50,6 +66,8 @@ def register(app: Flask) -> None:
     @app.errorhandler(ledger.LedgerError)
     @app.errorhandler(exchange_errors.ExchangeError)
     @app.errorhandler(exchange_errors.InvalidTransition)
+    @app.errorhandler(profile_errors.ProfileError)
+    @app.errorhandler(listing_errors.ListingError)
     def _rule_broken(error: Exception) -> tuple[str, int]:
         db.session.rollback()
         message = getattr(error, "message", str(error))

@@ -1,0 +1,168 @@
+"""Listing forms: adding or changing an offer or request, and the browse page's search."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from flask_wtf import FlaskForm
+from wtforms import DateField, Field, RadioField, SelectField, StringField, TextAreaField
+from wtforms.validators import InputRequired, Length, Optional, ValidationError
+
+from ..forms_common import HoursInputError, format_hours_input, parse_hours_to_minutes
+from ..members import availability as slots
+from ..members.forms import optional_int
+from ..models import Category, Listing, ListingKind
+from .service import MAX_DESCRIPTION, MAX_ESTIMATE_MINUTES, MAX_TAGS, MAX_TITLE, ListingFilters, ListingInput
+
+DATE_FORMATS = ["%Y-%m-%d", "%d/%m/%Y", "%d/%m/%y", "%d %B %Y", "%d %b %Y"]
+
+
+class PlainDateField(DateField):
+    """A date field that accepts 2025-06-30 (what a date picker sends) or 30/06/2025, and says
+    plainly what went wrong."""
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        text = " ".join(str(value) for value in valuelist).strip()
+        if not text:
+            self.data = None
+            return
+        for pattern in DATE_FORMATS:
+            try:
+                self.data = datetime.strptime(text, pattern).date()
+                return
+            except ValueError:
+                continue
+        self.data = None
+        raise ValueError("Enter a real date, for example 30/06/2025.")
+
+
+class ListingForm(FlaskForm):
+    kind = RadioField(
+        "Is this an offer or a request?",
+        choices=[
+            (ListingKind.OFFER.value, "An offer: something I can do for others"),
+            (ListingKind.REQUEST.value, "A request: something I would like help with"),
+        ],
+        validators=[InputRequired("Choose whether this is an offer or a request.")],
+    )
+    category_id = SelectField("Category", coerce=optional_int, validate_choice=False)
+    title = StringField(
+        "Title",
+        validators=[
+            InputRequired("Enter a short title."),
+            Length(max=MAX_TITLE, message=f"Keep the title to {MAX_TITLE} characters or fewer."),
+        ],
+    )
+    description = TextAreaField(
+        "Description",
+        validators=[
+            Optional(),
+            Length(max=MAX_DESCRIPTION, message=f"Keep the description to {MAX_DESCRIPTION} characters or fewer."),
+        ],
+    )
+    tags = StringField(
+        "Tags (optional)",
+        validators=[Optional(), Length(max=MAX_TAGS, message=f"Keep the tags to {MAX_TAGS} characters or fewer.")],
+    )
+    hours = StringField("Roughly how long (optional)")
+    ends_on = PlainDateField("End date (optional)", format=DATE_FORMATS, validators=[Optional()])
+
+    granularity: int = 15
+    estimated_minutes: int | None = None
+
+    def set_choices(self, categories: list[Category], granularity: int) -> None:
+        self.category_id.choices = [("", "Choose a category"), *((str(c.id), c.name) for c in categories)]
+        self.granularity = granularity
+
+    def validate_category_id(self, field: Field) -> None:
+        if field.data is None:
+            raise ValidationError("Choose a category.")
+
+    def validate_hours(self, field: Field) -> None:
+        self.estimated_minutes = None
+        if not (field.data or "").strip():
+            return
+        try:
+            self.estimated_minutes = parse_hours_to_minutes(
+                field.data, self.granularity, maximum_minutes=MAX_ESTIMATE_MINUTES
+            )
+        except HoursInputError as error:
+            raise ValidationError(error.message) from error
+
+    def to_input(self) -> ListingInput:
+        return ListingInput(
+            kind=ListingKind(self.kind.data),
+            category_id=self.category_id.data,
+            title=self.title.data or "",
+            description=self.description.data or "",
+            tags=self.tags.data or "",
+            estimated_minutes=self.estimated_minutes,
+            ends_on=self.ends_on.data,
+        )
+
+    def field_for(self, name: str | None) -> Field | None:
+        if name == "estimated_minutes":
+            name = "hours"
+        if name and name in self._fields:
+            return self._fields[name]
+        return None
+
+
+def listing_form_data(listing: Listing) -> dict[str, Any]:
+    return {
+        "kind": listing.kind.value,
+        "category_id": listing.category_id,
+        "title": listing.title,
+        "description": listing.description,
+        "tags": listing.tags,
+        "hours": format_hours_input(listing.estimated_minutes),
+        "ends_on": listing.ends_on,
+    }
+
+
+KIND_FILTER_CHOICES = [("", "Offers and requests"), ("offer", "Offers only"), ("request", "Requests only")]
+
+
+class ListingSearchForm(FlaskForm):
+    """The browse page's search and filters (a GET form: nothing changes, so no CSRF)."""
+
+    class Meta:
+        csrf = False
+
+    q = StringField("Search", validators=[Optional(), Length(max=200, message="Use 200 characters or fewer.")])
+    kind = SelectField("Show", choices=KIND_FILTER_CHOICES, validate_choice=False)
+    category = SelectField("Category", coerce=optional_int, validate_choice=False)
+    area = SelectField("Area", validate_choice=False)
+    day = SelectField(
+        "Free on",
+        choices=[("", "Any day"), *((day, name) for day, name in slots.DAYS)],
+        validate_choice=False,
+    )
+    part = SelectField(
+        "Time of day",
+        choices=[("", "Any time"), *((part, name.capitalize()) for part, name in slots.PARTS)],
+        validate_choice=False,
+    )
+
+    def set_choices(self, categories: list[Category], areas: list[str]) -> None:
+        self.category.choices = [("", "Any category"), *((str(c.id), c.name) for c in categories)]
+        self.area.choices = [("", "Any area"), *((area, area) for area in areas)]
+
+    def filters(self) -> ListingFilters:
+        """The filters; values that are not in the lists are ignored rather than refused."""
+        kind = self.kind.data if self.kind.data in ("offer", "request") else None
+        day = self.day.data if self.day.data in dict(slots.DAYS) else ""
+        part = self.part.data if self.part.data in dict(slots.PARTS) else ""
+        return ListingFilters(
+            query=self.q.data or "",
+            kind=ListingKind(kind) if kind else None,
+            category_id=self.category.data,
+            area=self.area.data or "",
+            day=day,
+            part=part,
+        )
+
+
+def default_kind(value: str | None) -> str | None:
+    return value if value in ("offer", "request") else None
