@@ -38,6 +38,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
         configure_engine(db.engine)
 
     from .auth.routes import bp as auth_bp
+    from .coordinator.routes import bp as coordinator_bp
     from .listings.routes import bp as listings_bp
     from .main.routes import bp as main_bp
     from .matching.routes import bp as matching_bp
@@ -45,6 +46,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
+    app.register_blueprint(coordinator_bp)
     app.register_blueprint(members_bp)
     app.register_blueprint(listings_bp)
     app.register_blueprint(matching_bp)

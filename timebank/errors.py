@@ -7,6 +7,8 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from . import ledger
+from .auth import errors as auth_errors
+from .coordinator import errors as coordinator_errors
 from .exchanges import errors as exchange_errors
 from .extensions import db
 from .listings import errors as listing_errors
@@ -32,6 +34,21 @@ LEDGER_STATUS: dict[type[ledger.LedgerError], int] = {
     ledger.ClosedPeriod: 409,
 }
 
+AUTH_STATUS: dict[type[Exception], int] = {
+    auth_errors.EmailAlreadyRegistered: 422,
+    auth_errors.InvalidApplication: 422,
+    auth_errors.PasswordRejected: 422,
+    auth_errors.TimebankNotJoinable: 404,
+    auth_errors.ResetLinkInvalid: 400,
+}
+
+COORDINATOR_STATUS: dict[type[Exception], int] = {
+    coordinator_errors.NotACoordinator: 403,
+    coordinator_errors.ApplicationNotFound: 404,
+    coordinator_errors.DecisionIncomplete: 422,
+    coordinator_errors.ApplicationAlreadyDecided: 409,
+}
+
 EXCHANGE_STATUS: dict[type[Exception], int] = {
     exchange_errors.ExchangeNotFound: 404,
     exchange_errors.NotAllowed: 403,
@@ -55,7 +72,7 @@ LISTING_STATUS: dict[type[Exception], int] = {
 
 
 def status_for(error: Exception) -> int:
-    for table in (LEDGER_STATUS, EXCHANGE_STATUS, PROFILE_STATUS, LISTING_STATUS):
+    for table in (LEDGER_STATUS, AUTH_STATUS, COORDINATOR_STATUS, EXCHANGE_STATUS, PROFILE_STATUS, LISTING_STATUS):
         for error_type, status in table.items():
             if isinstance(error, error_type):
                 return status
@@ -64,6 +81,8 @@ def status_for(error: Exception) -> int:
 
 def register(app: Flask) -> None:
     @app.errorhandler(ledger.LedgerError)
+    @app.errorhandler(auth_errors.AuthError)
+    @app.errorhandler(coordinator_errors.CoordinatorError)
     @app.errorhandler(exchange_errors.ExchangeError)
     @app.errorhandler(exchange_errors.InvalidTransition)
     @app.errorhandler(profile_errors.ProfileError)

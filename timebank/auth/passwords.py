@@ -39,3 +39,20 @@ def verify_password(password_hash: str | None, password: str) -> bool:
 
 def needs_rehash(password_hash: str) -> bool:
     return _hasher.check_needs_rehash(password_hash)
+
+
+# The password rules, in one place (forms and services both ask here). Length matters more than
+# character classes (NIST SP 800-63B); the maximum keeps one hash from costing too much.
+MIN_PASSWORD_LENGTH = 10
+MAX_PASSWORD_LENGTH = 1024
+
+
+def password_problem(password: str) -> str | None:
+    """Why this new password is not allowed, in plain words, or None when it is fine."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return f"Your password must be at least {MIN_PASSWORD_LENGTH} characters long."
+    if len(password) > MAX_PASSWORD_LENGTH:
+        return f"Your password must be {MAX_PASSWORD_LENGTH} characters or fewer."
+    if not password.strip():
+        return "Your password cannot be only spaces."
+    return None

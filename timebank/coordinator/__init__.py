@@ -1,0 +1,1 @@
+"""Coordinator tools: vetting applications to join (and, later, approving exchanges)."""

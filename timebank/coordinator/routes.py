@@ -1,0 +1,115 @@
+"""Coordinator pages. Every view is ``coordinator_required`` (403 for anyone else); every object
+is read through a service that answers "not found" for another timebank's data."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import current_user
+from flask_wtf import FlaskForm
+
+from ..auth.decorators import coordinator_required
+from ..extensions import db
+from ..models import Member
+from . import service
+from .errors import CoordinatorError
+from .forms import ApproveApplicationForm, DeclineApplicationForm
+
+bp = Blueprint("coordinator", __name__, url_prefix="/coordinator")
+
+
+def _coordinator() -> Member:
+    member: Member = current_user._get_current_object()
+    return member
+
+
+def _show_on_form(form: FlaskForm, error: CoordinatorError) -> None:
+    field = getattr(form, error.field, None) if error.field else None
+    if field is not None:
+        field.errors = [*field.errors, error.message]
+    else:
+        form.form_errors.append(error.message)
+
+
+@bp.get("/")
+@coordinator_required
+def index() -> ResponseReturnValue:
+    """The coordinator's start page: one entry per tool (see templates/coordinator/index.html)."""
+    return render_template(
+        "coordinator/index.html",
+        waiting_applications=service.count_pending_applications(db.session(), _coordinator()),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Applications to join
+
+
+@bp.get("/applications")
+@coordinator_required
+def applications() -> ResponseReturnValue:
+    return render_template(
+        "coordinator/applications.html",
+        applications=service.pending_applications(db.session(), _coordinator()),
+    )
+
+
+def _application_page(
+    member: Member,
+    approve_form: ApproveApplicationForm | None = None,
+    decline_form: DeclineApplicationForm | None = None,
+    status: int = 200,
+) -> ResponseReturnValue:
+    return (
+        render_template(
+            "coordinator/application.html",
+            applicant=member,
+            approve_form=approve_form or ApproveApplicationForm(prefix="approve", formdata=None),
+            decline_form=decline_form or DeclineApplicationForm(prefix="decline", formdata=None),
+        ),
+        status,
+    )
+
+
+@bp.get("/applications/<int:member_id>")
+@coordinator_required
+def application(member_id: int) -> ResponseReturnValue:
+    return _application_page(service.get_application(db.session(), _coordinator(), member_id))
+
+
+@bp.post("/applications/<int:member_id>/approve")
+@coordinator_required
+def approve(member_id: int) -> ResponseReturnValue:
+    db_session = db.session()
+    member = service.get_application(db_session, _coordinator(), member_id)  # foreign or unknown: 404
+    form = ApproveApplicationForm(prefix="approve")
+    if not form.validate_on_submit():
+        return _application_page(member, approve_form=form, status=422)
+    try:
+        service.approve_application(db_session, _coordinator(), member_id, checks_done=bool(form.checks_done.data))
+    except CoordinatorError as error:
+        if error.field is None:
+            raise  # not about the form: errors.py turns it into its status
+        _show_on_form(form, error)
+        return _application_page(member, approve_form=form, status=422)
+    flash(f"{member.display_name} is approved and can now take part.", "success")
+    return redirect(url_for("coordinator.applications"))
+
+
+@bp.post("/applications/<int:member_id>/decline")
+@coordinator_required
+def decline(member_id: int) -> ResponseReturnValue:
+    db_session = db.session()
+    member = service.get_application(db_session, _coordinator(), member_id)
+    form = DeclineApplicationForm(prefix="decline")
+    if not form.validate_on_submit():
+        return _application_page(member, decline_form=form, status=422)
+    try:
+        service.decline_application(db_session, _coordinator(), member_id, reason=form.reason.data or "")
+    except CoordinatorError as error:
+        if error.field is None:
+            raise
+        _show_on_form(form, error)
+        return _application_page(member, decline_form=form, status=422)
+    flash(f"You declined {member.display_name}'s application. They will see your reason.", "success")
+    return redirect(url_for("coordinator.applications"))
