@@ -487,16 +487,25 @@ def test_a_member_not_yet_approved_gets_not_found(session, factory):
         match_request(session, applicant, need.id)
 
 
-def test_a_paused_request_is_matched_for_its_owner_and_coordinators_only(session, factory):
+def test_a_closed_request_is_matched_for_its_owner_and_coordinators_only(session, factory):
     world = factory.world()
     cooking = category(session, world.timebank, "Cooking")
-    need = request(session, world.alice, "Soup", cooking, status=ListingStatus.PAUSED)
+    need = request(session, world.alice, "Soup", cooking, status=ListingStatus.CLOSED)
     skill(session, world.bob, "Cooking", cooking)
     assert names(match_request(session, world.alice, need.id)) == ["Bob"]
     assert names(match_request(session, world.coordinator, need.id)) == ["Bob"]
     cook = person(factory, session, world.timebank, "Cook")
     with pytest.raises(ListingNotFound):
         match_request(session, cook, need.id)
+
+
+def test_a_suspended_members_request_is_not_found_for_other_members(session, factory):
+    world = factory.world()
+    need = request(session, world.bob, "Soup")
+    world.bob.status = MemberStatus.SUSPENDED
+    session.commit()
+    with pytest.raises(ListingNotFound):
+        match_request(session, world.alice, need.id)
 
 
 # --- bounded queries ---------------------------------------------------------------------------
@@ -612,3 +621,12 @@ def test_light_stemming_joins_the_forms_people_write():
     assert stem("classes") == "class"
     assert stem("driving") == stem("drive") == stem("drivers")
     assert words("Help with my garden, please!") == {"garden": "garden"}
+
+
+def test_listing_page_links_to_its_matches(client, auth, session, factory):
+    world = factory.world()
+    need = request(session, world.alice, "Help with my garden")
+    auth.login(world.bob)
+    page = client.get(f"/listings/{need.id}").get_data(as_text=True)
+    assert f'href="/listings/{need.id}/matches"' in page
+    assert "See who could help with this request, and why" in page

@@ -45,6 +45,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 
 from ..clock import today_in
 from ..listings.errors import ListingNotFound
+from ..listings.service import get_listing
 from ..members import availability
 from ..members.visibility import visible_area, visible_availability
 from ..models import (
@@ -318,22 +319,14 @@ def given_lately(session: Session, member_ids: Sequence[int], today: date) -> di
 
 
 def _visible_listing(session: Session, viewer: Member, listing_id: int) -> ListingModel:
-    """The listing, if the viewer is an approved member of its timebank and may see it."""
-    listing = session.get(ListingModel, listing_id)
-    if (
-        listing is None
-        or viewer.status != MemberStatus.APPROVED
-        or viewer.timebank_id is None
-        or listing.timebank_id != viewer.timebank_id
-    ):
+    """The listing, if the viewer is an approved member of its timebank and may see it.
+
+    What a member may see of a listing is the listings service's rule (one place); matching adds
+    only that the viewer must be an approved member, never an applicant or a suspended member.
+    """
+    if viewer.status != MemberStatus.APPROVED or viewer.timebank_id is None:
         raise ListingNotFound("There is no such listing.")
-    owner = session.get(Member, listing.member_id)
-    is_own = listing.member_id == viewer.id
-    if not (viewer.is_coordinator or is_own) and (
-        listing.status != ListingStatus.OPEN or owner is None or owner.status != MemberStatus.APPROVED
-    ):
-        raise ListingNotFound("There is no such listing.")
-    return listing
+    return get_listing(session, viewer, listing_id)
 
 
 def _today(session: Session, timebank_id: int, today: date | None) -> date:
