@@ -39,6 +39,8 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
 
     from .auth.routes import bp as auth_bp
     from .coordinator.routes import bp as coordinator_bp
+    from .dashboard.routes import bp as dashboard_bp
+    from .exchanges.routes import bp as exchanges_bp
     from .listings.routes import bp as listings_bp
     from .main.routes import bp as main_bp
     from .matching.routes import bp as matching_bp
@@ -50,6 +52,8 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(members_bp)
     app.register_blueprint(listings_bp)
     app.register_blueprint(matching_bp)
+    app.register_blueprint(exchanges_bp)
+    app.register_blueprint(dashboard_bp)
     errors.register(app)
     templating.register(app)
     cli.register(app)

@@ -54,6 +54,7 @@ EXCHANGE_STATUS: dict[type[Exception], int] = {
     exchange_errors.NotAllowed: 403,
     exchange_errors.InvalidExchange: 422,
     exchange_errors.InvalidTransition: 409,
+    exchange_errors.Unavailable: 409,
 }
 
 

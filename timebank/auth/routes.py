@@ -101,7 +101,7 @@ def _safe_next(target: str | None) -> str:
     """Only follow a same-site path after login, never another site."""
     if target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
         return target
-    return url_for("members.me")
+    return url_for("dashboard.index")
 
 
 def _show_on_form(form: FlaskForm, error: AuthError) -> None:

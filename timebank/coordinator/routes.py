@@ -113,3 +113,7 @@ def decline(member_id: int) -> ResponseReturnValue:
         return _application_page(member, decline_form=form, status=422)
     flash(f"You declined {member.display_name}'s application. They will see your reason.", "success")
     return redirect(url_for("coordinator.applications"))
+
+
+# The exchange approvals queue adds its routes to this blueprint (timebank/coordinator/exchanges.py).
+from . import exchanges as _exchanges  # noqa: E402, F401

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session, joinedload
 from .. import ledger
 from ..audit.service import record as audit
 from ..clock import today_in
+from ..listings.service import is_current
 from ..models import (
     Account,
     AccountKind,
@@ -35,7 +36,6 @@ from ..models import (
     ExchangeStatus,
     Listing,
     ListingKind,
-    ListingStatus,
     Member,
     MemberStatus,
     Timebank,
@@ -205,7 +205,7 @@ def plan_proposal(
         listing = session.get(Listing, listing_id)
         if listing is None or listing.timebank_id != timebank.id:
             raise ExchangeNotFound("There is no such offer or request.")
-        if listing.status != ListingStatus.OPEN:
+        if not is_current(listing, today_in(timebank.time_zone)):
             raise Unavailable("This offer or request is not open at the moment, so it cannot be answered.")
     if listing is not None and listing.member_id != actor.id:
         if member_id is not None and member_id != listing.member_id:

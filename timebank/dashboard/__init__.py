@@ -1,0 +1,1 @@
+"""A member's dashboard: their hours, what needs them, their listings, suggestions, history."""
