@@ -25,7 +25,7 @@ from ..clock import today_in
 from ..ledger import write_transaction
 from ..members import availability as slots
 from ..members.directory import area_condition
-from ..members.visibility import sees_everything, visible_area
+from ..members.visibility import acting_for, sees_everything, visible_area
 from ..models import Category, Listing, ListingKind, ListingStatus, Member, MemberStatus, Timebank
 from ..pagination import DEFAULT_PER_PAGE, Page, clamp_page
 from ..text_search import contains_pattern, search_words
@@ -187,7 +187,7 @@ def create_listing(
             subject_id=listing.id,
             actor=actor,
             timebank_id=timebank.id,
-            on_behalf_of=owner,
+            on_behalf_of=acting_for(actor, owner),
             after={"kind": str(listing.kind), "title": listing.title},
         )
     return listing
@@ -250,7 +250,7 @@ def update_listing(
                 subject_id=listing.id,
                 actor=actor,
                 timebank_id=listing.timebank_id,
-                on_behalf_of=listing.member,
+                on_behalf_of=acting_for(actor, listing.member),
                 before=before,
                 after=after,
             )
@@ -306,7 +306,7 @@ def _change_status(
             subject_id=listing.id,
             actor=actor,
             timebank_id=listing.timebank_id,
-            on_behalf_of=listing.member,
+            on_behalf_of=acting_for(actor, listing.member),
             before={"status": before},
             after={"status": str(new_status)},
         )

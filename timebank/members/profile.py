@@ -19,7 +19,7 @@ from ..ledger import write_transaction
 from ..models import Category, ContactPreference, ListingKind, Member, MemberSkill, MemberStatus
 from . import availability as slots
 from .errors import InvalidProfile, MemberNotFound, ProfileNotAllowed
-from .visibility import can_see_member, same_timebank, sees_everything, visible_area
+from .visibility import acting_for, can_see_member, same_timebank, sees_everything, visible_area
 
 MAX_TEXT = 2000
 MAX_SKILL_LABEL = 120
@@ -246,7 +246,7 @@ def update_profile(session: Session, actor: Member, member_id: int, data: Profil
                 subject_id=member.id,
                 actor=actor,
                 timebank_id=member.timebank_id,
-                on_behalf_of=member,
+                on_behalf_of=acting_for(actor, member),
                 before=before or None,
                 after=after,
             )

@@ -37,3 +37,8 @@ def visible_availability(viewer: Member, member: Member) -> str | None:
     if member.show_availability or sees_everything(viewer, member):
         return member.availability
     return None
+
+
+def acting_for(actor: Member, member: Member) -> Member | None:
+    """The member an actor acts on behalf of (for the audit trail): None when it is themself."""
+    return None if actor.id == member.id else member
