@@ -14,7 +14,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from flask import Flask
+from flask import Flask, g, request_started
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
@@ -131,6 +131,18 @@ def _reset_postgres() -> None:
     engine.dispose()
 
 
+def _forget_login(sender: Flask, **_extra: object) -> None:
+    g.pop("_login_user", None)
+
+
+def forget_cached_login(app: Flask) -> None:
+    """The app fixture keeps one app context, and so one ``g``, for the whole test, while a real
+    server gives every request a fresh one. Flask-Login caches the signed-in member in ``g``, so
+    without this a member signed in through one test client would leak into the next request
+    (another client, or after their session was ended). Each request starts without it."""
+    request_started.connect(_forget_login, app)
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """Each test that uses the database runs once on SQLite and once on PostgreSQL."""
@@ -157,6 +169,7 @@ def app(database_url: str) -> Iterator[Flask]:
             "RATELIMIT_ENABLED": False,  # the rate-limit tests switch it on
         }
     )
+    forget_cached_login(app)
     with app.app_context():
         yield app
         db.session.remove()

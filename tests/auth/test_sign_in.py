@@ -3,7 +3,6 @@ yet, and sessions that end when the password changes or the member is suspended.
 
 from __future__ import annotations
 
-from flask import g
 from sqlalchemy import select
 
 from tests.conftest import PASSWORD
@@ -21,20 +20,12 @@ def test_signing_in_gives_a_fresh_session(client, auth, factory):
         assert flask_session["_user_id"] == str(world.alice.id)
 
 
-def _as_a_new_request() -> None:
-    """The app fixture keeps one app context (and so one ``g``) for the whole test; a real
-    server starts each request afresh. Forget the member Flask-Login cached in ``g``."""
-    g.pop("_login_user", None)
-
-
 def test_session_moved_to_another_browser_is_dropped(client, factory):
     world = factory.world()
     browser = {"User-Agent": "the-real-browser"}
     client.post("/login", data={"email": world.alice.email, "password": PASSWORD}, headers=browser)
-    _as_a_new_request()
     assert client.get("/me", headers=browser).status_code == 200
     # Same cookie, but a different browser: Flask-Login ("strong") throws the session away.
-    _as_a_new_request()
     stolen = client.get("/me", headers={"User-Agent": "a-different-browser"})
     assert stolen.status_code == 302
     assert "/login" in stolen.headers["Location"]
@@ -99,7 +90,6 @@ def test_member_suspended_while_signed_in_is_signed_out(client, auth, factory, s
     assert alice is not None
     alice.status = MemberStatus.SUSPENDED
     session.commit()
-    _as_a_new_request()
     assert client.get("/me").status_code == 302
 
 

@@ -13,7 +13,16 @@ from wtforms import (
     TelField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Email, EqualTo, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import (
+    DataRequired,
+    Email,
+    EqualTo,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
 
 from ..models import ContactPreference
 from .passwords import MAX_PASSWORD_LENGTH, password_problem
@@ -121,7 +130,7 @@ class ForgotPasswordForm(FlaskForm):
 def _new_password_field(label: str = "New password") -> PasswordField:
     return PasswordField(
         label,
-        validators=[DataRequired("Enter a new password."), _new_password_rules],
+        validators=[InputRequired("Enter a new password."), _new_password_rules],
         render_kw={"autocomplete": "new-password"},
     )
 
@@ -130,7 +139,7 @@ def _confirm_field() -> PasswordField:
     return PasswordField(
         "Type the new password again",
         validators=[
-            DataRequired("Type the new password again."),
+            InputRequired("Type the new password again."),
             EqualTo("password", "The two passwords are not the same. Type them again."),
         ],
         render_kw={"autocomplete": "new-password"},
