@@ -59,6 +59,7 @@ FAILING_IMPACTS = ("serious", "critical")
 REQUIRE_BROWSER = os.environ.get("CI") == "true" or os.environ.get("TIMEBANK_REQUIRE_BROWSER") == "1"
 
 _skipped_browser: list[str] = []
+_SKIP_MARK = "browser test cannot run"
 
 
 # --- Availability: skip loudly, or fail in CI ------------------------------------------------
@@ -82,7 +83,7 @@ def _unavailable(reason: str) -> None:
     if REQUIRE_BROWSER:
         pytest.fail(f"Browser tests are required here (CI=true) but cannot run: {reason}", pytrace=False)
     _skipped_browser.append(reason)
-    pytest.skip(f"SKIPPED: browser test cannot run - {reason}")
+    pytest.skip(f"SKIPPED: {_SKIP_MARK} - {reason}")
 
 
 @pytest.fixture(autouse=True)
@@ -93,13 +94,18 @@ def _browser_requirements() -> None:
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    if _skipped_browser:
-        terminalreporter.write_sep("!", "BROWSER TESTS SKIPPED", red=True, bold=True)
-        terminalreporter.write_line(
-            f"{len(_skipped_browser)} browser tests did not run: {_skipped_browser[0]}. "
-            "CI runs them; ./scripts/test installs Chromium (as root) and axe-core.",
-            red=True,
-        )
+    if not _skipped_browser:
+        return
+    # Count the reports: a skip raised by the session-wide browser fixture is reused, not re-run.
+    skipped = sum(
+        1 for report in terminalreporter.stats.get("skipped", []) if _SKIP_MARK in str(getattr(report, "longrepr", ""))
+    )
+    terminalreporter.write_sep("!", "BROWSER TESTS SKIPPED", red=True, bold=True)
+    terminalreporter.write_line(
+        f"{skipped} browser tests did not run: {_skipped_browser[0]}. "
+        "CI runs them; ./scripts/test installs Chromium (as root) and axe-core.",
+        red=True,
+    )
 
 
 # --- The live server ---------------------------------------------------------------------------
