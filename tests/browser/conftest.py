@@ -28,7 +28,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 from werkzeug.serving import BaseWSGIServer, make_server
 
@@ -257,6 +257,41 @@ class Seeder:
             timebank = session.get(Timebank, timebank_id)
             return _person(Factory(session).member(timebank, name, role=role, status=status))
 
+    def listing(
+        self,
+        owner: Person,
+        kind: str,
+        category: str,
+        title: str,
+        description: str = "",
+        tags: str = "",
+        estimated_minutes: int | None = None,
+    ) -> int:
+        """An open offer or request ("offer" / "request") in a category of the owner's timebank."""
+        from timebank.listings.service import ListingInput, create_listing
+        from timebank.models import Category, ListingKind
+
+        with self.session() as session:
+            member = session.get(Member, owner.id)
+            assert member is not None
+            category_id = session.scalar(
+                select(Category.id).where(Category.timebank_id == member.timebank_id, Category.name == category)
+            )
+            assert category_id is not None, f"no category {category!r}"
+            listing = create_listing(
+                session,
+                member,
+                ListingInput(
+                    kind=ListingKind(kind),
+                    category_id=category_id,
+                    title=title,
+                    description=description,
+                    tags=tags,
+                    estimated_minutes=estimated_minutes,
+                ),
+            )
+            return listing.id
+
     def approved_exchange(
         self,
         coordinator: Person,
@@ -340,6 +375,22 @@ def page(browser: Any, live_server: LiveServer) -> Iterator[Any]:
     page = context.new_page()
     yield page
     context.close()
+
+
+@pytest.fixture
+def open_page(browser: Any, live_server: LiveServer) -> Iterator[Callable[..., Any]]:
+    """Open more pages, each in a fresh context of its own (another person, another device):
+    ``open_page()`` or ``open_page(viewport=PHONE)``. All are closed after the test."""
+    contexts: list[Any] = []
+
+    def opener(**options: Any) -> Any:
+        context = new_context(browser, live_server, **options)
+        contexts.append(context)
+        return context.new_page()
+
+    yield opener
+    for context in contexts:
+        context.close()
 
 
 def use_phone_width(page: Any) -> None:
@@ -457,6 +508,13 @@ def sign_in(page: Any, person: Person, password: str | None = None) -> None:
     page.get_by_label("Password").fill(password or person.password)
     with page.expect_navigation():
         page.get_by_role("button", name="Sign in").click()
+
+
+def click_and_wait(page: Any, locator: Any) -> Any:
+    """Click something that loads a new page (a link, or a form's button); the response."""
+    with page.expect_navigation() as navigation:
+        locator.click()
+    return navigation.value
 
 
 def sign_out(page: Any) -> None:
