@@ -38,7 +38,7 @@ def demo_command(password: str | None, today: object, if_empty: bool) -> None:
     chosen = password or secrets.token_urlsafe(9)
     day: date | None = today.date() if today is not None else None  # type: ignore[attr-defined]
     try:
-        logins = build_demo(db.session, password=chosen, today=day)
+        logins = build_demo(db.session(), password=chosen, today=day)
     except DemoAlreadyLoaded as exc:
         if if_empty:
             click.echo("Demo data is already loaded; nothing to do.")
