@@ -73,6 +73,9 @@ def test_sign_in_page_passes_axe_and_leads_to_my_hours(page, live_server: LiveSe
     assert not page.url.startswith(live_server("/login"))
     assert page.get_by_text(f"Welcome, {world.alice.name}.").is_visible()
     assert page.get_by_role("button", name="Sign out").is_visible()
+    # The message takes focus, so a screen reader reads it first; the next Tab goes into the page.
+    assert _active(page, "el.classList.contains('messages')")
+    assert _focus_is_visible(page)
     snapshot(page, "after-sign-in")
     sign_out(page)
     assert page.get_by_text("You have signed out.").is_visible()
