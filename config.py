@@ -36,6 +36,9 @@ class Config:
     RATELIMIT_HEADERS_ENABLED = True  # Retry-After on a 429
     # If Redis goes away, keep limiting per process rather than failing every sign-in.
     RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    # Behind a reverse proxy (nginx, a load balancer) set this to the number of proxies in front
+    # of the app, so rate limits see each visitor's address rather than the proxy's.
+    TRUSTED_PROXIES = int(os.environ.get("TIMEBANK_TRUSTED_PROXIES", "0"))
 
     # Outgoing mail (password reset, notifications). Without MAIL_SERVER, mail is written to the
     # log instead of being sent (development).

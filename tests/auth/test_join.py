@@ -198,3 +198,16 @@ def test_signed_in_members_are_not_asked_to_apply(client, auth, factory):
 
 def test_anonymous_visitors_see_a_join_link(client):
     assert 'href="/join"' in client.get("/").get_data(as_text=True)
+
+
+def test_join_and_decision_forms_need_the_csrf_token(app, factory, session):
+    world = factory.world()
+    nadia = factory.member(world.timebank, "Nadia", status=MemberStatus.APPLIED)
+    app.config["WTF_CSRF_ENABLED"] = True
+    client = app.test_client()
+    refused = client.post("/join/riverside", data=_application())
+    assert refused.status_code == 400
+    assert "form had expired" in refused.get_data(as_text=True)
+    assert session.scalar(select(Member).where(Member.email == "nadia@example.org")) is None
+    for path in ("/forgot-password", f"/coordinator/applications/{nadia.id}/approve", "/account/password"):
+        assert client.post(path, data={}).status_code == 400

@@ -130,3 +130,25 @@ def test_limits_are_shared_through_redis(database_url):
         assert _sign_in(client, email, "wrong", address=address + "3").status_code == 429
         db.session.remove()
         db.engine.dispose()
+
+
+def test_behind_a_trusted_proxy_each_visitor_address_is_counted_on_its_own(database_url):
+    app = _make_app(database_url, "memory://", TRUSTED_PROXIES=1)
+    with app.app_context():
+        Factory(db.session()).world()
+        client = app.test_client()
+
+        def attempt(visitor: str):  # type: ignore[no-untyped-def]
+            return client.post(
+                "/login",
+                data={"email": f"guess-{uuid.uuid4().hex}@example.org", "password": "wrong"},
+                headers={"X-Forwarded-For": visitor},
+                environ_base={"REMOTE_ADDR": "10.0.0.1"},  # the proxy
+            )
+
+        for _ in range(30):
+            assert attempt("192.0.2.10").status_code == 401
+        assert attempt("192.0.2.10").status_code == 429
+        assert attempt("192.0.2.11").status_code == 401  # another visitor through the same proxy
+        db.session.remove()
+        db.engine.dispose()

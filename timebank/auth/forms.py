@@ -63,6 +63,8 @@ class JoinForm(FlaskForm):
     timebank = SelectField(
         "Which timebank would you like to join?",
         coerce=int,
+        # The service answers for an id that is not a timebank; the form only needs a choice.
+        validate_choice=False,
         validators=[NumberRange(min=1, message="Choose the timebank you would like to join.")],
     )
     display_name = StringField(
