@@ -193,7 +193,7 @@ def test_signed_in_members_are_not_asked_to_apply(client, auth, factory):
     auth.login(world.alice)
     response = client.get("/join")
     assert response.status_code == 302
-    assert response.headers["Location"].endswith("/me")
+    assert response.headers["Location"].endswith("/dashboard")
 
 
 def test_anonymous_visitors_see_a_join_link(client):

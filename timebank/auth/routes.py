@@ -101,6 +101,11 @@ def _safe_next(target: str | None) -> str:
     """Only follow a same-site path after login, never another site."""
     if target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
         return target
+    return _landing_page()
+
+
+def _landing_page() -> str:
+    """Where a signed-in member starts: their dashboard."""
     return url_for("dashboard.index")
 
 
@@ -122,7 +127,7 @@ def _show_on_form(form: FlaskForm, error: AuthError) -> None:
 @limiter.limit(LOGIN_LIMIT_PER_ACCOUNT, key_func=_email_key, methods=["POST"], deduct_when=_failed_sign_in)
 def login() -> ResponseReturnValue:
     if current_user.is_authenticated:
-        return redirect(url_for("members.me"))
+        return redirect(_landing_page())
     form = LoginForm()
     status = 200
     if form.validate_on_submit():
@@ -157,7 +162,7 @@ def application_status() -> ResponseReturnValue:
     """Where an application (or a paused membership) stands. Reached only after the right
     password, or straight after applying, in this browser session."""
     if current_user.is_authenticated:
-        return redirect(url_for("members.me"))
+        return redirect(_landing_page())
     member_id = session.get(APPLICANT_KEY)
     member = service.member_by_id(db.session(), member_id) if isinstance(member_id, int) else None
     if member is None:
@@ -178,7 +183,7 @@ def application_status() -> ResponseReturnValue:
 def join(slug: str | None = None) -> ResponseReturnValue:
     if current_user.is_authenticated:
         flash("You are already a member, so you do not need to apply.", "info")
-        return redirect(url_for("members.me"))
+        return redirect(_landing_page())
     db_session = db.session()
     timebanks = service.joinable_timebanks(db_session)
     if slug is not None:
@@ -308,7 +313,7 @@ def change_password() -> ResponseReturnValue:
             # This session stays signed in; every other session is signed out by the new hash.
             session[PASSWORD_FINGERPRINT_KEY] = password_fingerprint(member.password_hash)
             flash("Your password has been changed.", "success")
-            return redirect(url_for("members.me") if member.account else url_for("main.home"))
+            return redirect(_landing_page() if member.account else url_for("main.home"))
     elif request.method == "POST":
         status = 422
     return render_template("auth/change_password.html", form=form), status
