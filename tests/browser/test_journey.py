@@ -160,9 +160,18 @@ def test_a_newcomer_joins_offers_help_is_matched_and_both_balances_change(
     alice.goto(exchange_url)
     assert "I could come on Tuesday morning" in alice.locator("main").inner_text()
     look(alice, "alice-proposal")
+    # She also has it open in a second tab (the same session), as people do.
+    alice_tab = alice.context.new_page()
+    alice_tab.goto(exchange_url)
     click_and_wait(alice, alice.get_by_role("button", name="Yes, accept"))
     assert "You said yes" in flash(alice)
     look(alice, "alice-accepted")
+    # A wrong turn: accepting again from the old tab is refused plainly, and changes nothing.
+    response = click_and_wait(alice_tab, alice_tab.get_by_role("button", name="Yes, accept"))
+    assert response.status == 409
+    assert heading(alice_tab) == "That could not be done"
+    look(alice_tab, "alice-accepts-twice")
+    alice_tab.close()
 
     # 6. After the help, Nina records 1.5 hours.
     nina.goto(exchange_url)

@@ -146,6 +146,17 @@ def test_missing_page_says_so_plainly_with_a_404(page, live_server: LiveServer):
     snapshot(page, "not-found")
 
 
+def test_a_participant_opening_a_coordinator_page_is_told_plainly_with_a_403(
+    page, live_server: LiveServer, seed: Seeder
+):
+    world = seed.world()
+    sign_in(page, world.alice)
+    response = page.goto("/coordinator/")
+    assert response.status == 403
+    assert _heading(page) == "You cannot see this page"
+    snapshot(page, "forbidden")
+
+
 def test_my_hours_needs_sign_in_and_returns_there_after(page, live_server: LiveServer, seed: Seeder):
     world = seed.world()
     page.goto("/me")
