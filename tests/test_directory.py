@@ -191,3 +191,15 @@ def test_directory_service_never_crosses_timebanks(factory, session):
     assert page.items == []
     page = search_directory(session, world.outsider, DirectoryFilters())
     assert [entry.display_name for entry in page.items] == ["Olive Outsider"]
+
+
+def test_ids_too_large_for_the_database_are_simply_not_found(client, auth, factory, session):
+    world = factory.world()
+    auth.login(world.alice)
+    huge = 10**20
+    assert client.get(f"/members/{huge}").status_code == 404
+    assert client.get(f"/members/{huge}/profile").status_code == 404
+    assert client.post(f"/members/{huge}/profile", data={"contact_preference": "email"}).status_code == 404
+    response = client.get(f"/members?category={huge}")
+    assert response.status_code == 200
+    assert search_directory(session, world.alice, DirectoryFilters(category_id=huge)).items == []

@@ -17,6 +17,7 @@ from timebank.listings.service import (
     ListingInput,
     close_listing,
     create_listing,
+    get_listing,
     pause_listing,
     search_listings,
 )
@@ -731,3 +732,21 @@ def test_listing_forms_are_csrf_protected_outside_tests(app, factory, session):
     assert client.post("/listings/new", data=_form(session, world.timebank)).status_code == 400
     assert _count(session) == 1
     assert session.get(Listing, listing.id).status == ListingStatus.OPEN
+
+
+def test_ids_too_large_for_the_database_are_simply_not_found(client, auth, factory, session):
+    world = factory.world()
+    auth.login(world.alice)
+    huge = 10**20
+    assert client.get(f"/listings/{huge}").status_code == 404
+    assert client.get(f"/listings/{huge}/edit").status_code == 404
+    assert client.post(f"/listings/{huge}/close").status_code == 404
+    assert client.get(f"/listings?category={huge}").status_code == 200
+    response = client.post("/listings/new", data=_form(session, world.timebank, category_id=str(huge)))
+    assert response.status_code == 422
+    assert _count(session) == 0
+    # The services answer the same, for the JSON API.
+    with pytest.raises(ListingNotFound):
+        get_listing(session, world.alice, huge)
+    page = search_listings(session, world.alice, ListingFilters(category_id=huge))
+    assert page.items == []

@@ -53,7 +53,7 @@ def test_profile_form_has_labelled_fields_an_availability_grid_and_visibility_ch
         '<label for="availability-sat-morning" class="checkbox-cell"><span class="visually-hidden">Saturday mornings'
         in page
     )
-    assert '<th scope="row">Saturday</th>' in page
+    assert '<th scope="row"><span class="day-long">Saturday</span><span class="day-short">Sat</span></th>' in page
     assert 'name="show_phone"' in page
     # Three blank rows to add offers, each with a labelled category and description.
     assert '<label for="offer_2_label">' in page

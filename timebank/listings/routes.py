@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
 
 from ..extensions import db
+from ..ids import URL_ID
 from ..members.directory import known_areas, timebank_categories
 from ..members.visibility import visible_area
 from ..models import Listing, Member, Timebank
@@ -104,7 +105,7 @@ def mine() -> str:
     return render_template("listings/mine.html", listings=my_listings(db.session(), viewer))
 
 
-@bp.get("/<int:listing_id>")
+@bp.get(f"/<{URL_ID}:listing_id>")
 @login_required
 def show(listing_id: int) -> str:
     viewer = _member_of_timebank()
@@ -121,7 +122,7 @@ def show(listing_id: int) -> str:
     )
 
 
-@bp.route("/<int:listing_id>/edit", methods=["GET", "POST"])
+@bp.route(f"/<{URL_ID}:listing_id>/edit", methods=["GET", "POST"])
 @login_required
 def edit(listing_id: int) -> ResponseReturnValue:
     viewer = _member_of_timebank()
@@ -146,7 +147,7 @@ _STATUS_CHANGES = {
 }
 
 
-@bp.post("/<int:listing_id>/<any(pause, reopen, close):change>")
+@bp.post(f"/<{URL_ID}:listing_id>/<any(pause, reopen, close):change>")
 @login_required
 def change_status(listing_id: int, change: str) -> ResponseReturnValue:
     viewer = _member_of_timebank()

@@ -17,11 +17,12 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import ColumnElement, Select, and_, desc, func, literal, literal_column, or_, select
+from sqlalchemy import ColumnElement, Select, and_, desc, false, func, literal, literal_column, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from ..audit.service import record as audit
 from ..clock import today_in
+from ..ids import is_storable_id
 from ..ledger import write_transaction
 from ..members import availability as slots
 from ..members.directory import area_condition
@@ -121,7 +122,7 @@ def _checked(session: Session, timebank: Timebank, data: ListingInput, today: da
         raise InvalidListing("Choose whether this is an offer or a request.", field="kind")
     if data.category_id is None:
         raise InvalidListing("Choose a category.", field="category_id")
-    category = session.get(Category, data.category_id)
+    category = session.get(Category, data.category_id) if is_storable_id(data.category_id) else None
     if category is None or category.timebank_id != timebank.id:
         raise InvalidListing("Choose one of the categories in the list.", field="category_id")
     minutes = data.estimated_minutes
@@ -166,7 +167,10 @@ def create_listing(
     timebank."""
     with write_transaction(session):
         _require_active(actor)
-        owner = actor if owner_id is None or owner_id == actor.id else session.get(Member, owner_id)
+        if owner_id is None or owner_id == actor.id:
+            owner: Member | None = actor
+        else:
+            owner = session.get(Member, owner_id) if is_storable_id(owner_id) else None
         if owner is None or owner.timebank_id != actor.timebank_id:
             raise ListingNotFound("There is no such member.")
         if not sees_everything(actor, owner):
@@ -194,7 +198,7 @@ def create_listing(
 
 
 def _load(session: Session, viewer: Member, listing_id: int) -> Listing:
-    listing = session.get(Listing, listing_id)
+    listing = session.get(Listing, listing_id) if is_storable_id(listing_id) else None
     if listing is None or viewer.timebank_id is None or listing.timebank_id != viewer.timebank_id:
         raise ListingNotFound("There is no such listing.")
     return listing
@@ -395,7 +399,9 @@ def _search_statement(
     if filters.kind is not None:
         statement = statement.where(Listing.kind == filters.kind)
     if filters.category_id is not None:
-        statement = statement.where(Listing.category_id == filters.category_id)
+        statement = statement.where(
+            Listing.category_id == filters.category_id if is_storable_id(filters.category_id) else false()
+        )
     if filters.area.strip():
         statement = statement.where(area_condition(viewer, filters.area))
     slot_condition = _slot_condition(viewer, filters)

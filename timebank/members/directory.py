@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, and_, exists, func, or_, select
+from sqlalchemy import ColumnElement, and_, exists, false, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
+from ..ids import is_storable_id
 from ..models import Category, ListingKind, Member, MemberSkill, MemberStatus
 from ..pagination import DEFAULT_PER_PAGE, Page, clamp_page
 from ..text_search import contains_pattern, search_words
@@ -68,7 +69,11 @@ def _conditions(viewer: Member, filters: DirectoryFilters) -> list[ColumnElement
             )
         )
     if filters.category_id is not None:
-        conditions.append(_offer_skill_matches(MemberSkill.category_id == filters.category_id))
+        conditions.append(
+            _offer_skill_matches(MemberSkill.category_id == filters.category_id)
+            if is_storable_id(filters.category_id)
+            else false()
+        )
     if filters.area.strip():
         conditions.append(area_condition(viewer, filters.area))
     return conditions

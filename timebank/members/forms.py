@@ -26,6 +26,7 @@ from wtforms import (
 )
 from wtforms.validators import Length, Optional, ValidationError
 
+from ..ids import is_storable_id
 from ..models import Category, ContactPreference, ListingKind, Member
 from . import availability as slots
 from .profile import CONTACT_LABELS, MAX_SKILL_LABEL, MAX_SKILLS_PER_KIND, MAX_TEXT, ProfileInput, SkillInput
@@ -39,9 +40,10 @@ def optional_int(value: object) -> int | None:
     if value in (None, "", "None"):
         return None
     try:
-        return int(cast(Any, value))
+        number = int(cast(Any, value))
     except (TypeError, ValueError):
         return None
+    return number if is_storable_id(number) else None
 
 
 class ProfileForm(FlaskForm):

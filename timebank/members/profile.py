@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..audit.service import record as audit
+from ..ids import is_storable_id
 from ..ledger import write_transaction
 from ..models import Category, ContactPreference, ListingKind, Member, MemberSkill, MemberStatus
 from . import availability as slots
@@ -182,7 +183,7 @@ def _apply_skills(member: Member, kind: ListingKind, rows: list[SkillInput]) -> 
 
 
 def _load_for_change(session: Session, actor: Member, member_id: int) -> Member:
-    member = session.get(Member, member_id)
+    member = session.get(Member, member_id) if is_storable_id(member_id) else None
     if member is None or not same_timebank(actor, member):
         raise MemberNotFound("There is no such member.")
     if actor.status != MemberStatus.APPROVED:
@@ -300,7 +301,7 @@ def _skill_views(member: Member, kind: ListingKind) -> list[SkillView]:
 def get_profile(session: Session, viewer: Member, member_id: int) -> ProfileView:
     """A member's profile as the viewer may see it. Another timebank's member, or (for anyone
     but coordinators) a member who is not approved, is "not found"."""
-    member = session.get(Member, member_id)
+    member = session.get(Member, member_id) if is_storable_id(member_id) else None
     if member is None or not can_see_member(viewer, member):
         raise MemberNotFound("There is no such member.")
     full = sees_everything(viewer, member)

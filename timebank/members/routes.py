@@ -8,6 +8,7 @@ from flask_login import current_user, login_required
 from werkzeug.datastructures import MultiDict
 
 from ..extensions import db
+from ..ids import URL_ID
 from ..models import Member
 from . import availability as slots
 from .directory import DirectoryFilters, known_areas, search_directory, timebank_categories
@@ -87,7 +88,7 @@ def profile() -> ResponseReturnValue:
     return _edit_profile(member_for_editing(db.session(), current_user, current_user.id))
 
 
-@bp.route("/members/<int:member_id>/profile", methods=["GET", "POST"])
+@bp.route(f"/members/<{URL_ID}:member_id>/profile", methods=["GET", "POST"])
 @login_required
 def edit_for(member_id: int) -> ResponseReturnValue:
     """A coordinator changes a member's profile for them (the service refuses anyone else)."""
@@ -96,7 +97,7 @@ def edit_for(member_id: int) -> ResponseReturnValue:
     return _edit_profile(member_for_editing(db.session(), current_user, member_id))
 
 
-@bp.get("/members/<int:member_id>")
+@bp.get(f"/members/<{URL_ID}:member_id>")
 @login_required
 def show(member_id: int) -> str:
     view = get_profile(db.session(), current_user, member_id)
