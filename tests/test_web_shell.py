@@ -111,7 +111,7 @@ def test_login_does_not_redirect_to_another_site(client, factory):
     response = client.post(
         "/login?next=//evil.example/steal", data={"email": world.alice.email, "password": PASSWORD}
     )
-    assert response.headers["Location"].endswith("/me")
+    assert response.headers["Location"].endswith("/dashboard")  # where a member lands after signing in
 
 
 def test_each_member_sees_only_their_own_account(client, auth, factory, session):

@@ -155,7 +155,7 @@ class SettleForm(FlaskForm):
         ],
         validators=[InputRequired("Choose whether the hours stand.")],
     )
-    reason = TextAreaField("Note for the members", validators=[Optional(), Length(max=500)])
+    reason = TextAreaField("Note for the members", validators=[Length(max=500)])
 
     def validate_reason(self, field: Field) -> None:
         if self.outcome.data == "reject" and not (field.data or "").strip():
