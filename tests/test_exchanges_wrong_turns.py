@@ -349,3 +349,15 @@ def test_balances_are_untouched_until_approval(browser, factory, session):
     _recorded_by_alice(browser, world)
     assert balance(session, world.alice) == 0
     assert balance(session, world.bob) == 0
+
+
+def test_ids_too_large_for_the_database_are_simply_not_found(browser, factory, session):
+    world = factory.world()
+    huge = 2**40
+    browser.sign_in(world.coordinator)
+    before = snapshot(session)
+    for url in (f"/exchanges/{huge}", f"/exchanges/new?listing_id={huge}", f"/exchanges/new?member_id={huge}"):
+        assert browser.get(url).status_code == 404, url
+    assert browser.post(f"/exchanges/{huge}/accept").status_code == 404
+    assert browser.post(f"/coordinator/exchanges/{huge}/approve").status_code == 404
+    assert_nothing_changed(session, before)

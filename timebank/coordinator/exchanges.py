@@ -16,6 +16,7 @@ from ..exchanges.errors import ExchangeError
 from ..exchanges.forms import ActionForm, RequiredReasonForm, SettleForm
 from ..exchanges.routes import detail_page, show_on_form, timebank_of
 from ..extensions import db
+from ..ids import URL_ID
 from ..models import Member
 from .routes import bp
 
@@ -34,7 +35,7 @@ def exchanges_queue() -> ResponseReturnValue:
     return render_template("exchanges/coordinator_queue.html", queue=queue, action_form=ActionForm(formdata=None))
 
 
-@bp.post("/exchanges/<int:exchange_id>/approve")
+@bp.post(f"/exchanges/<{URL_ID}:exchange_id>/approve")
 @coordinator_required
 def approve_exchange(exchange_id: int) -> ResponseReturnValue:
     ActionForm().validate_on_submit()  # CSRF is checked for every POST by CSRFProtect
@@ -43,7 +44,7 @@ def approve_exchange(exchange_id: int) -> ResponseReturnValue:
     return redirect(url_for("coordinator.exchanges_queue"))
 
 
-@bp.post("/exchanges/<int:exchange_id>/reject")
+@bp.post(f"/exchanges/<{URL_ID}:exchange_id>/reject")
 @coordinator_required
 def reject_exchange(exchange_id: int) -> ResponseReturnValue:
     form = RequiredReasonForm(prefix="reject")
@@ -57,7 +58,7 @@ def reject_exchange(exchange_id: int) -> ResponseReturnValue:
     return redirect(url_for("coordinator.exchanges_queue"))
 
 
-@bp.post("/exchanges/<int:exchange_id>/settle")
+@bp.post(f"/exchanges/<{URL_ID}:exchange_id>/settle")
 @coordinator_required
 def settle_exchange(exchange_id: int) -> ResponseReturnValue:
     form = SettleForm(prefix="settle")

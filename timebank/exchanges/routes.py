@@ -15,6 +15,7 @@ from .. import ledger
 from ..clock import today_in
 from ..errors import status_for
 from ..extensions import db
+from ..ids import URL_ID, is_storable_id
 from ..models import ExchangeStatus, Member, MemberStatus, Timebank
 from ..timebanks.service import organisation_account
 from . import donations, service, views
@@ -116,7 +117,7 @@ def detail_page(exchange_id: int, status: int = 200, **forms: FlaskForm) -> Resp
     )
 
 
-@bp.get("/exchanges/<int:exchange_id>")
+@bp.get(f"/exchanges/<{URL_ID}:exchange_id>")
 @login_required
 def detail(exchange_id: int) -> ResponseReturnValue:
     return detail_page(exchange_id)
@@ -129,7 +130,7 @@ def _optional_int(name: str) -> int | None:
     value = request.args.get(name, "")
     if not value:
         return None
-    if not value.isdigit():
+    if not value.isdigit() or not is_storable_id(int(value)):
         abort(404)
     return int(value)
 
@@ -188,19 +189,19 @@ def _answer(exchange_id: int, step: str) -> ResponseReturnValue:
     return redirect(url_for("exchanges.detail", exchange_id=exchange_id))
 
 
-@bp.post("/exchanges/<int:exchange_id>/accept")
+@bp.post(f"/exchanges/<{URL_ID}:exchange_id>/accept")
 @login_required
 def accept(exchange_id: int) -> ResponseReturnValue:
     return _answer(exchange_id, "accept")
 
 
-@bp.post("/exchanges/<int:exchange_id>/confirm")
+@bp.post(f"/exchanges/<{URL_ID}:exchange_id>/confirm")
 @login_required
 def confirm(exchange_id: int) -> ResponseReturnValue:
     return _answer(exchange_id, "confirm")
 
 
-@bp.post("/exchanges/<int:exchange_id>/decline")
+@bp.post(f"/exchanges/<{URL_ID}:exchange_id>/decline")
 @login_required
 def decline(exchange_id: int) -> ResponseReturnValue:
     member = me()
@@ -215,7 +216,7 @@ def decline(exchange_id: int) -> ResponseReturnValue:
     return redirect(url_for("exchanges.detail", exchange_id=exchange_id))
 
 
-@bp.post("/exchanges/<int:exchange_id>/cancel")
+@bp.post(f"/exchanges/<{URL_ID}:exchange_id>/cancel")
 @login_required
 def cancel(exchange_id: int) -> ResponseReturnValue:
     member = me()
@@ -230,7 +231,7 @@ def cancel(exchange_id: int) -> ResponseReturnValue:
     return redirect(url_for("exchanges.detail", exchange_id=exchange_id))
 
 
-@bp.post("/exchanges/<int:exchange_id>/dispute")
+@bp.post(f"/exchanges/<{URL_ID}:exchange_id>/dispute")
 @login_required
 def dispute(exchange_id: int) -> ResponseReturnValue:
     member = me()
@@ -260,7 +261,7 @@ def _time(form: RecordTimeForm) -> service.TimeRecord:
     return service.TimeRecord(minutes=form.minutes, performed_on=form.day, description=form.description.data or "")
 
 
-@bp.route("/exchanges/<int:exchange_id>/record", methods=["GET", "POST"])
+@bp.route(f"/exchanges/<{URL_ID}:exchange_id>/record", methods=["GET", "POST"])
 @login_required
 def record(exchange_id: int) -> ResponseReturnValue:
     member = me()

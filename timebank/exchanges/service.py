@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session, joinedload
 from .. import ledger
 from ..audit.service import record as audit
 from ..clock import today_in
+from ..ids import is_storable_id
 from ..listings.service import is_current
 from ..models import (
     Account,
@@ -202,7 +203,7 @@ def plan_proposal(
     timebank = _timebank_of(session, actor)
     listing: Listing | None = None
     if listing_id is not None:
-        listing = session.get(Listing, listing_id)
+        listing = session.get(Listing, listing_id) if is_storable_id(listing_id) else None
         if listing is None or listing.timebank_id != timebank.id:
             raise ExchangeNotFound("There is no such offer or request.")
         if not is_current(listing, today_in(timebank.time_zone)):
@@ -547,6 +548,8 @@ def _fingerprint(*values: object) -> str:
 def _visible(session: Session, viewer: Member, exchange_id: int, *, for_update: bool = True) -> Exchange:
     """Load the exchange if the viewer may see it; for a write, lock its row first so two
     people pressing buttons at once take turns (SQLite: the write lock already serialises)."""
+    if not is_storable_id(exchange_id):
+        raise ExchangeNotFound("There is no such exchange.")
     query = select(Exchange).where(Exchange.id == exchange_id)
     if for_update:
         query = query.with_for_update().execution_options(populate_existing=True)
@@ -623,13 +626,16 @@ def _account_of(member: Member) -> Account:
 
 
 def _other_member(session: Session, timebank: Timebank, member_id: int) -> Member:
-    other = session.get(Member, member_id)
+    other = session.get(Member, member_id) if is_storable_id(member_id) else None
     if other is None or other.timebank_id != timebank.id or other.status != MemberStatus.APPROVED:
         raise ExchangeNotFound("There is no such member.")
     return other
 
 
 def _parties(session: Session, timebank: Timebank, actor: Member, request: RecordRequest) -> tuple[Account, Account]:
+    ids = (request.provider_account_id, request.recipient_account_id)
+    if not all(is_storable_id(i) for i in ids):
+        raise ExchangeNotFound("That person is not in this timebank.")
     provider = session.get(Account, request.provider_account_id)
     recipient = session.get(Account, request.recipient_account_id)
     for account in (provider, recipient):
