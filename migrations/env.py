@@ -4,6 +4,8 @@ from logging.config import fileConfig
 from alembic import context
 from flask import current_app
 
+from timebank.models.base import include_in_autogenerate
+
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.
 config = context.config
@@ -102,6 +104,7 @@ def run_migrations_online():
         # transaction, so it goes straight to the driver before SQLAlchemy begins one).
         conf_args.setdefault("render_as_batch", sqlite)
         conf_args.setdefault("compare_type", True)
+        conf_args.setdefault("include_object", include_in_autogenerate)
         if sqlite:
             connection.connection.driver_connection.execute("PRAGMA foreign_keys = OFF")
         context.configure(

@@ -42,10 +42,10 @@ def test_sign_in_shows_balance_and_history_with_running_balance(client, auth, fa
     assert response.status_code == 302
     page = client.get("/me").get_data(as_text=True)
     assert "1 hour 30 minutes" in page
-    assert "You got 1 hour 30 minutes from Bob" in page
+    assert "You earned 1 hour 30 minutes helping Bob" in page
     assert "Helped tidy the garden" in page
     bob_page = _page_for(client, auth, world.bob)
-    assert "You gave 1 hour 30 minutes to Alice" in bob_page
+    assert "You spent 1 hour 30 minutes: Alice helped you" in bob_page
     assert "-1.5 h" in bob_page
 
 

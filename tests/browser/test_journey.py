@@ -205,11 +205,11 @@ def test_a_newcomer_joins_offers_help_is_matched_and_both_balances_change(
     # 9. Both balances changed, in plain words.
     nina.goto("/me")
     assert "1 hour 30 minutes" in nina.locator(".balance").inner_text()
-    assert "You got 1 hour 30 minutes from Alice" in nina.get_by_role("table").inner_text()
+    assert "You earned 1 hour 30 minutes helping Alice" in nina.get_by_role("table").inner_text()
     look(nina, "nina-my-hours")
     alice.goto("/me")
     assert "-1 hour 30 minutes" in alice.locator(".balance").inner_text()
-    assert "You gave 1 hour 30 minutes to Nina" in alice.get_by_role("table").inner_text()
+    assert "You spent 1 hour 30 minutes: Nina helped you" in alice.get_by_role("table").inner_text()
     look(alice, "alice-my-hours")
     nina.goto("/dashboard")
     look(nina, "nina-dashboard-after")

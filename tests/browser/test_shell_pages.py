@@ -129,7 +129,7 @@ def test_my_hours_shows_balance_and_history_in_plain_words(page, live_server: Li
     assert "You have" in balance
     assert "1 hour 30 minutes" in balance
     history = page.get_by_role("table")
-    assert "You gave 1 hour 30 minutes to Alice" in history.inner_text()
+    assert "You spent 1 hour 30 minutes: Alice helped you" in history.inner_text()
     assert "Helped tidy the garden" in history.inner_text()
     assert "-1.5 h" in history.inner_text()
     snapshot(page, "my-hours-desktop")
@@ -242,7 +242,7 @@ def test_sign_in_and_out_work_with_javascript_turned_off(browser, live_server: L
         assert page.get_by_text(f"Welcome, {world.alice.name}.").is_visible()
         page.goto("/me")
         assert "1 hour" in page.locator(".balance").inner_text()
-        assert re.search(r"You got 1 hour from Bob", page.get_by_role("table").inner_text())
+        assert re.search(r"You earned 1 hour helping Bob", page.get_by_role("table").inner_text())
         screenshot(page, "my-hours-no-javascript")
         sign_out(page)
         assert page.get_by_text("You have signed out.").is_visible()

@@ -8,11 +8,10 @@ from sqlalchemy.orm import Session
 
 from ..exchanges import service as exchanges
 from ..exchanges import views
-from ..ledger import format_minutes
 from ..listings.service import my_listings
 from ..matching.service import Suggestion, suggestions_for
-from ..members.service import HistoryLine, account_history
-from ..models import Account, Listing, ListingStatus, Member, Timebank, TransferPurpose
+from ..members.service import HistoryLine, account_history, history_words
+from ..models import Account, Listing, ListingStatus, Member, Timebank
 
 RECENT_HISTORY = 10
 SUGGESTIONS = 5
@@ -33,21 +32,6 @@ class Dashboard:
     listings: list[Listing]
     history: list[HistoryItem]
     suggestions: list[Suggestion] = field(default_factory=list)
-
-
-def history_words(line: HistoryLine) -> str:
-    """One posted movement in plain words, from the member's side."""
-    amount = format_minutes(abs(line.change_minutes))
-    earned = line.change_minutes > 0
-    if line.purpose == TransferPurpose.EXCHANGE:
-        return f"You earned {amount} helping {line.other_party}" if earned else (
-            f"You spent {amount}: {line.other_party} helped you"
-        )
-    if line.purpose == TransferPurpose.DONATION and not earned:
-        return f"You gave {amount} to the community pool"
-    if line.purpose == TransferPurpose.REVERSAL:
-        return f"{amount} given back to you (a correction)" if earned else f"{amount} taken back (a correction)"
-    return f"You got {amount} from {line.other_party}" if earned else f"{amount} went to {line.other_party}"
 
 
 def build_dashboard(session: Session, member: Member, timebank: Timebank) -> Dashboard:

@@ -28,6 +28,7 @@ from ..members import availability as slots
 from ..members.directory import area_condition
 from ..members.visibility import acting_for, sees_everything, visible_area
 from ..models import Category, Listing, ListingKind, ListingStatus, Member, MemberStatus, Timebank
+from ..models.listing import SEARCH_DOCUMENT
 from ..pagination import DEFAULT_PER_PAGE, Page, clamp_page
 from ..text_search import contains_pattern, search_words
 from .errors import InvalidListing, ListingNotAllowed, ListingNotFound, ListingStateConflict
@@ -359,10 +360,8 @@ def my_listings(session: Session, viewer: Member) -> list[Listing]:
 # needs (one index, created by a migration):
 #   CREATE INDEX ix_listings_search ON listings USING gin ((to_tsvector('english',
 #       coalesce(title, '') || ' ' || coalesce(description, '') || ' ' || coalesce(tags, ''))))
-SEARCH_DOCUMENT_SQL = (
-    "to_tsvector('english', coalesce(listings.title, '') || ' ' || "
-    "coalesce(listings.description, '') || ' ' || coalesce(listings.tags, ''))"
-)
+# The same expression as the GIN index on listings (models/listing.py), so PostgreSQL uses it.
+SEARCH_DOCUMENT_SQL = SEARCH_DOCUMENT
 
 
 def _document() -> ColumnElement[object]:

@@ -9,6 +9,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from ..auth.passwords import hash_password
+from ..ledger import format_minutes
 from ..models import (
     Account,
     AccountKind,
@@ -80,6 +81,22 @@ class HistoryLine:
     purpose: TransferPurpose
     change_minutes: int  # positive: earned or received; negative: spent or given
     balance_after_minutes: int
+
+
+def history_words(line: HistoryLine) -> str:
+    """One posted movement in plain words, from the member's side. "Gave" always means time
+    given as help, so a member reads the same sentence on every page."""
+    amount = format_minutes(abs(line.change_minutes))
+    earned = line.change_minutes > 0
+    if line.purpose in (TransferPurpose.EXCHANGE, TransferPurpose.ACTIVITY):
+        return f"You earned {amount} helping {line.other_party}" if earned else (
+            f"You spent {amount}: {line.other_party} helped you"
+        )
+    if line.purpose == TransferPurpose.DONATION and not earned:
+        return f"You gave {amount} to the community pool"
+    if line.purpose == TransferPurpose.REVERSAL:
+        return f"{amount} given back to you (a correction)" if earned else f"{amount} taken back (a correction)"
+    return f"You got {amount} from {line.other_party}" if earned else f"{amount} went to {line.other_party}"
 
 
 def account_history(session: Session, account: Account, limit: int = 50) -> list[HistoryLine]:

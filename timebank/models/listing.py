@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, utcnow
@@ -12,10 +12,19 @@ from .enums import ListingKind, ListingStatus, str_enum
 from .member import Member
 from .timebank import Category
 
+SEARCH_DOCUMENT = (
+    "to_tsvector('english', coalesce(title, '') || ' ' || coalesce(description, '') || ' ' || coalesce(tags, ''))"
+)
+
 
 class Listing(Base):
     __tablename__ = "listings"
-    __table_args__ = (Index("ix_listings_timebank_status_kind", "timebank_id", "status", "kind"),)
+    __table_args__ = (
+        Index("ix_listings_timebank_status_kind", "timebank_id", "status", "kind"),
+        # PostgreSQL full-text search; the expression must match listings.service's query
+        # exactly for the planner to use it. SQLite searches with LIKE and has no such index.
+        Index("ix_listings_search", text(SEARCH_DOCUMENT), postgresql_using="gin").ddl_if(dialect="postgresql"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     timebank_id: Mapped[int] = mapped_column(ForeignKey("timebanks.id"))
