@@ -3,8 +3,10 @@
 from .account import Account
 from .audit import AuditEvent
 from .base import Base, utcnow
+from .coordination import Activity, ActivityAttendee, CoordinatorNote, TimesheetImport
 from .enums import (
     AccountKind,
+    ActivityDirection,
     ApprovalPolicy,
     ContactPreference,
     ExchangeStatus,
@@ -29,11 +31,15 @@ __all__ = [
     "IMMUTABLE_TABLES",
     "Account",
     "AccountKind",
+    "Activity",
+    "ActivityAttendee",
+    "ActivityDirection",
     "ApprovalPolicy",
     "AuditEvent",
     "Base",
     "Category",
     "ContactPreference",
+    "CoordinatorNote",
     "Exchange",
     "ExchangeStatus",
     "Listing",
@@ -45,6 +51,7 @@ __all__ = [
     "Period",
     "Role",
     "Timebank",
+    "TimesheetImport",
     "Transfer",
     "TransferPhase",
     "TransferPurpose",

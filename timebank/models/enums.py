@@ -51,6 +51,11 @@ class TransferPurpose(enum.StrEnum):
     ADJUSTMENT = "adjustment"
 
 
+class ActivityDirection(enum.StrEnum):
+    EARN = "earn"  # attendees gave their time (ran the session): the organisation pays them
+    SPEND = "spend"  # attendees received (joined a trip): they pay the organisation
+
+
 class ApprovalPolicy(enum.StrEnum):
     ALWAYS = "always"  # a coordinator approves every exchange
     ABOVE_THRESHOLD = "above_threshold"  # only exchanges longer than the threshold

@@ -38,6 +38,10 @@ class Member(Base):
     approved_at: Mapped[datetime | None]
     # Vetting: why an application was declined or a member suspended (shown to them).
     status_reason: Mapped[str] = mapped_column(String(500), default="")
+    # Vetting record: which references and checks a coordinator did, and when.
+    checks_note: Mapped[str] = mapped_column(String(500), default="")
+    checks_done_at: Mapped[datetime | None]
+    checks_done_by_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
 
     # The asset-based profile: what people bring, not only what they need.
     offers_text: Mapped[str] = mapped_column(Text, default="")  # "what I can offer", in their words
@@ -61,6 +65,7 @@ class Member(Base):
     show_availability: Mapped[bool] = mapped_column(Boolean, default=True)
 
     timebank: Mapped[Timebank | None] = relationship()
+    checks_done_by: Mapped[Member | None] = relationship(remote_side=[id], foreign_keys=[checks_done_by_id])
     account: Mapped[Account | None] = relationship(back_populates="member", uselist=False)
     skills: Mapped[list[MemberSkill]] = relationship(
         back_populates="member", cascade="all, delete-orphan", order_by="MemberSkill.id"
