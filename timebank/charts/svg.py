@@ -1,0 +1,232 @@
+"""Drawing a ``ChartData`` as SVG markup.
+
+Every chart:
+
+- is an ``<svg role="img">`` whose ``<title>`` names what it shows and whose ``<desc>`` sums it
+  up in words, both referenced by ``aria-labelledby``;
+- scales with its container (``viewBox``, ``width="100%"``), with text large enough to read at
+  its natural width and dark-on-white colours well above the contrast minimums;
+- escapes every label, so a member's words can never become markup;
+- draws nothing when there is nothing to draw: "No data yet", never a division by zero.
+
+Bars are proportional to their values, measured from a zero line, so negative values (a month
+in which reversals outweighed new hours) go the other way instead of breaking the scale.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from markupsafe import Markup, escape
+
+# Colours: the site's link blue for bars (8:1 on white), its error red for negative bars, and
+# the body text colour for text and the zero line.
+BAR_COLOUR = "#0b4f9c"
+NEGATIVE_COLOUR = "#b3261e"
+TEXT_COLOUR = "#1b1b1b"
+FONT = "system-ui, -apple-system, 'Segoe UI', Arial, sans-serif"
+
+# Sizes in viewBox units; the stylesheet shows a chart at about its viewBox width, so these are
+# close to CSS pixels on a desktop.
+WIDTH = 640
+LABEL_SIZE = 15
+VALUE_SIZE = 14
+
+EMPTY = Markup('<p class="chart-empty">No data yet</p>')
+
+
+@dataclass(frozen=True)
+class ChartData:
+    """What a chart shows. ``labels`` and ``values`` pair up; ``unit`` names the values
+    ("hours", "members"). ``short_labels`` (optional) are drawn under the bars where the full
+    labels would not fit; a newline in one starts a second line ("Jan\\n2026"). The table
+    beside the chart always uses the full labels."""
+
+    title: str
+    labels: Sequence[str]
+    values: Sequence[float]
+    unit: str
+    short_labels: Sequence[str] | None = None
+
+    def __post_init__(self) -> None:
+        if len(self.labels) != len(self.values):
+            raise ValueError("A chart needs exactly one value per label.")
+        if self.short_labels is not None and len(self.short_labels) != len(self.labels):
+            raise ValueError("A chart needs exactly one short label per label.")
+        if any(not math.isfinite(v) for v in self.values):
+            raise ValueError("Chart values must be finite numbers.")
+
+    @property
+    def is_empty(self) -> bool:
+        """Nothing to draw: no values, or every value zero."""
+        return not any(self.values)
+
+    @property
+    def rows(self) -> list[tuple[str, str]]:
+        """(label, value as text) for the table beside the chart."""
+        return [(label, format_value(value)) for label, value in zip(self.labels, self.values, strict=True)]
+
+    @property
+    def axis_labels(self) -> Sequence[str]:
+        return self.short_labels if self.short_labels is not None else self.labels
+
+    def bar_svg(self, chart_id: str) -> Markup:
+        return bar_chart(self, chart_id)
+
+    def horizontal_svg(self, chart_id: str) -> Markup:
+        return horizontal_bar_chart(self, chart_id)
+
+
+def format_value(value: float) -> str:
+    """'12', '1.5', '0.25', '-2': whole numbers without decimals, others to two places at most."""
+    text = f"{value:.2f}".rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+def describe(data: ChartData) -> str:
+    """The chart in one or two sentences, for its ``<desc>``."""
+    count = len(data.values)
+    if data.is_empty:
+        return f"No data yet for {data.title}."
+    highest = max(range(count), key=lambda i: data.values[i])
+    first, last = data.labels[0], data.labels[-1]
+    span = f" from {first} to {last}" if count > 1 else f" for {first}"
+    return (
+        f"{count} bar{'s' if count != 1 else ''}{span}. "
+        f"Highest: {data.labels[highest]}, {format_value(data.values[highest])} {data.unit}. "
+        "The table beside the chart lists every value."
+    )
+
+
+def bar_chart(data: ChartData, chart_id: str) -> Markup:
+    """Vertical bars, one per label, left to right (e.g. hours per month for 12 months)."""
+    if data.is_empty:
+        return EMPTY
+    chart_id = _safe_id(chart_id)
+    count = len(data.values)
+    lines = max(len(label.split("\n")) for label in data.axis_labels)
+    top, bottom, side = 28, 16 + lines * (LABEL_SIZE + 4), 8
+    height = 300 + (lines - 1) * (LABEL_SIZE + 4)
+    plot_height = height - top - bottom
+    plot_width = WIDTH - 2 * side
+    low, high = _range(data.values)
+    span = high - low
+    zero_y = top + plot_height * high / span
+    slot = plot_width / count
+    bar_width = slot * 0.7
+    # Too many bars for every label to fit: label every n-th bar (the table has them all).
+    label_every = max(1, math.ceil(44 / slot))
+
+    parts = [_open_svg(chart_id, height, data)]
+    for index, (value, label) in enumerate(zip(data.values, data.axis_labels, strict=True)):
+        centre = side + slot * index + slot / 2
+        bar_height = plot_height * abs(value) / span
+        y = zero_y - bar_height if value >= 0 else zero_y
+        colour = BAR_COLOUR if value >= 0 else NEGATIVE_COLOUR
+        parts.append(
+            f'<rect class="chart-bar" x="{_n(centre - bar_width / 2)}" y="{_n(y)}" '
+            f'width="{_n(bar_width)}" height="{_n(bar_height)}" fill="{colour}" '
+            f'data-value="{escape(format_value(value))}"/>'
+        )
+        if value != 0:
+            value_y = y - 6 if value >= 0 else y + bar_height + VALUE_SIZE + 2
+            parts.append(
+                f'<text x="{_n(centre)}" y="{_n(value_y)}" text-anchor="middle" '
+                f'font-size="{VALUE_SIZE}">{escape(format_value(value))}</text>'
+            )
+        if index % label_every == 0:
+            parts.append(_label(label, centre, height - bottom + LABEL_SIZE + 6))
+    parts.append(
+        f'<line x1="{side}" x2="{WIDTH - side}" y1="{_n(zero_y)}" y2="{_n(zero_y)}" '
+        f'stroke="{TEXT_COLOUR}" stroke-width="1.5"/>'
+    )
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def horizontal_bar_chart(data: ChartData, chart_id: str) -> Markup:
+    """Horizontal bars, one row per label, top to bottom (e.g. members per balance bucket)."""
+    if data.is_empty:
+        return EMPTY
+    chart_id = _safe_id(chart_id)
+    row_height, gap, top = 32, 10, 8
+    count = len(data.values)
+    height = top * 2 + count * row_height + (count - 1) * gap
+    longest = max(len(label.replace("\n", " ")) for label in data.labels)
+    label_width = min(260, max(80, longest * LABEL_SIZE * 0.55 + 12))
+    value_room = 64
+    plot_left = label_width
+    plot_width = WIDTH - plot_left - value_room
+    low, high = _range(data.values)
+    span = high - low
+    zero_x = plot_left + plot_width * -low / span
+
+    parts = [_open_svg(chart_id, height, data)]
+    for index, (value, label) in enumerate(zip(data.values, data.labels, strict=True)):
+        y = top + index * (row_height + gap)
+        middle = y + row_height / 2
+        bar_length = plot_width * abs(value) / span
+        x = zero_x if value >= 0 else zero_x - bar_length
+        colour = BAR_COLOUR if value >= 0 else NEGATIVE_COLOUR
+        parts.append(
+            f'<text x="{_n(plot_left - 10)}" y="{_n(middle + LABEL_SIZE * 0.35)}" text-anchor="end" '
+            f'font-size="{LABEL_SIZE}">{escape(label.replace(chr(10), " "))}</text>'
+        )
+        parts.append(
+            f'<rect class="chart-bar" x="{_n(x)}" y="{_n(y)}" width="{_n(bar_length)}" '
+            f'height="{row_height}" fill="{colour}" data-value="{escape(format_value(value))}"/>'
+        )
+        value_x = x + bar_length + 8 if value >= 0 else zero_x + 8
+        parts.append(
+            f'<text x="{_n(value_x)}" y="{_n(middle + VALUE_SIZE * 0.35)}" '
+            f'font-size="{VALUE_SIZE}">{escape(format_value(value))}</text>'
+        )
+    parts.append(
+        f'<line x1="{_n(zero_x)}" x2="{_n(zero_x)}" y1="{top - 4}" y2="{height - top + 4}" '
+        f'stroke="{TEXT_COLOUR}" stroke-width="1.5"/>'
+    )
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def _open_svg(chart_id: str, height: float, data: ChartData) -> str:
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart-svg" viewBox="0 0 {WIDTH} {_n(height)}" '
+        f'width="100%" role="img" aria-labelledby="{chart_id}-title {chart_id}-desc" '
+        f'font-family="{FONT}" fill="{TEXT_COLOUR}">'
+        f'<title id="{chart_id}-title">{escape(data.title)}</title>'
+        f'<desc id="{chart_id}-desc">{escape(describe(data))}</desc>'
+    )
+
+
+def _label(label: str, x: float, y: float) -> str:
+    lines = label.split("\n")
+    if len(lines) == 1:
+        return f'<text x="{_n(x)}" y="{_n(y)}" text-anchor="middle" font-size="{LABEL_SIZE}">{escape(label)}</text>'
+    spans = "".join(
+        f'<tspan x="{_n(x)}" dy="{0 if i == 0 else LABEL_SIZE + 4}">{escape(line)}</tspan>'
+        for i, line in enumerate(lines)
+    )
+    return f'<text x="{_n(x)}" y="{_n(y)}" text-anchor="middle" font-size="{LABEL_SIZE}">{spans}</text>'
+
+
+def _range(values: Sequence[float]) -> tuple[float, float]:
+    """The scale always includes zero, so bars grow from a zero line; never an empty span."""
+    low = min(0.0, *values)
+    high = max(0.0, *values)
+    return low, high
+
+
+def _safe_id(chart_id: str) -> str:
+    """An id usable in both HTML and XML: letters, digits, '-' and '_', starting with a letter."""
+    cleaned = re.sub(r"[^A-Za-z0-9_-]", "-", chart_id)
+    return cleaned if cleaned[:1].isalpha() else f"chart-{cleaned}"
+
+
+def _n(number: float) -> str:
+    """Coordinates to two decimals, without trailing zeros."""
+    text = f"{number:.2f}".rstrip("0").rstrip(".")
+    return "0" if text == "-0" else text
