@@ -10,6 +10,7 @@ from flask import Flask, render_template_string
 from markupsafe import Markup
 
 from timebank.charts import ChartData, bar_chart, format_value, horizontal_bar_chart
+from timebank.charts.svg import LABEL_SIZE
 
 SVG = "{http://www.w3.org/2000/svg}"
 MONTHS = ChartData(
@@ -82,7 +83,8 @@ def test_long_series_label_only_some_bars_but_draw_every_bar():
     data = ChartData(title="Days", labels=[str(day) for day in range(1, 41)], values=[1.0] * 40, unit="hours")
     root = _parse(bar_chart(data, "days"))
     assert len(_bars(root)) == 40
-    labels = [t for t in root.iter(f"{SVG}text") if t.text and t.text.isdigit() and t.get("font-size") == "15"]
+    texts = root.iter(f"{SVG}text")
+    labels = [t for t in texts if t.text and t.text.isdigit() and t.get("font-size") == str(LABEL_SIZE)]
     assert 0 < len(labels) < 40
 
 

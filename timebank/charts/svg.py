@@ -31,9 +31,9 @@ FONT = "system-ui, -apple-system, 'Segoe UI', Arial, sans-serif"
 
 # Sizes in viewBox units; the stylesheet shows a chart at about its viewBox width, so these are
 # close to CSS pixels on a desktop.
-WIDTH = 640
-LABEL_SIZE = 15
-VALUE_SIZE = 14
+WIDTH = 560
+LABEL_SIZE = 18
+VALUE_SIZE = 16
 
 EMPTY = Markup('<p class="chart-empty">No data yet</p>')
 
@@ -108,7 +108,7 @@ def bar_chart(data: ChartData, chart_id: str) -> Markup:
     chart_id = _safe_id(chart_id)
     count = len(data.values)
     lines = max(len(label.split("\n")) for label in data.axis_labels)
-    top, bottom, side = 28, 16 + lines * (LABEL_SIZE + 4), 8
+    top, bottom, side = 30, 16 + lines * (LABEL_SIZE + 4), 8
     height = 300 + (lines - 1) * (LABEL_SIZE + 4)
     plot_height = height - top - bottom
     plot_width = WIDTH - 2 * side
@@ -152,12 +152,12 @@ def horizontal_bar_chart(data: ChartData, chart_id: str) -> Markup:
     if data.is_empty:
         return EMPTY
     chart_id = _safe_id(chart_id)
-    row_height, gap, top = 32, 10, 8
+    row_height, gap, top = 36, 10, 8
     count = len(data.values)
     height = top * 2 + count * row_height + (count - 1) * gap
     longest = max(len(label.replace("\n", " ")) for label in data.labels)
     label_width = min(260, max(80, longest * LABEL_SIZE * 0.55 + 12))
-    value_room = 64
+    value_room = 56
     plot_left = label_width
     plot_width = WIDTH - plot_left - value_room
     low, high = _range(data.values)

@@ -116,4 +116,5 @@ def decline(member_id: int) -> ResponseReturnValue:
 
 
 # The exchange approvals queue adds its routes to this blueprint (timebank/coordinator/exchanges.py).
+from . import dashboard_routes as _dashboard_routes  # noqa: E402, F401
 from . import exchanges as _exchanges  # noqa: E402, F401

@@ -1,0 +1,528 @@
+"""The coordinator's dashboard: what needs action first, then how the timebank is doing.
+
+One read, no writes, no Flask. Every number is a set-based query (GROUP BY and SUM(CASE ...)
+over the ledger), scoped to the coordinator's own timebank; nothing loops over transfers in
+Python and nothing is loaded one row at a time.
+
+Hours exchanged are the ledger's posted movements of help (purpose EXCHANGE or ACTIVITY,
+phase SINGLE or POST) counted on their value date, less every REVERSAL of such a movement on
+the reversal's value date. Months are calendar months of the timebank's own dates: ``today``
+is the timebank's today (``clock.today_in``), and stored timestamps (joined, approved, listed)
+are compared with local midnights converted to UTC.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Generic, TypeVar
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import ColumnElement, Select, and_, case, exists, func, literal, or_, select
+from sqlalchemy.orm import Session, aliased, joinedload
+from sqlalchemy.sql.selectable import Subquery
+
+from ..charts import ChartData
+from ..ledger import format_minutes, limits_for, month_start
+from ..ledger.limits import highest_possible_balance, lowest_possible_balance
+from ..models import (
+    Account,
+    AccountKind,
+    Activity,
+    ActivityAttendee,
+    Category,
+    Exchange,
+    ExchangeStatus,
+    Listing,
+    ListingKind,
+    ListingStatus,
+    Member,
+    MemberStatus,
+    Role,
+    Timebank,
+    Transfer,
+    TransferPhase,
+    TransferPurpose,
+)
+from .service import require_coordinator
+
+# A request open longer than this, with no exchange on it, is worth a coordinator's nudge.
+STALE_REQUEST_DAYS = 14
+# Approved participants with no exchange for this long go on the outreach list.
+OUTREACH_DAYS = 60
+# Members approved within this many days are "new".
+NEW_MEMBER_DAYS = 30
+# A member within this much of their floor or cap is "near" it.
+NEAR_LIMIT_MINUTES = 60
+# The months in the hours chart, this month included.
+MONTHS = 12
+# How many of each kind of waiting item the dashboard shows (the counts are complete).
+TOP_ITEMS = 5
+
+HOUR = 60
+HELP = (TransferPurpose.EXCHANGE, TransferPurpose.ACTIVITY)
+POSTED = (TransferPhase.SINGLE, TransferPhase.POST)
+AWAITING_APPROVAL = (ExchangeStatus.RECORDED, ExchangeStatus.CONFIRMED)
+# Exchanges that never went anywhere do not count as a request being answered.
+NOT_A_MATCH = (ExchangeStatus.DECLINED, ExchangeStatus.CANCELLED)
+UNCATEGORISED = "No category"
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class BalanceBucket:
+    label: str
+    low: int | None  # minutes, inclusive; None: no lower bound
+    high: int | None  # minutes, exclusive; None: no upper bound
+
+
+BALANCE_BUCKETS = (
+    BalanceBucket("Below -5 hours", None, -5 * HOUR),
+    BalanceBucket("-5 to under 0 hours", -5 * HOUR, 0),
+    BalanceBucket("0 to under 5 hours", 0, 5 * HOUR),
+    BalanceBucket("5 to under 10 hours", 5 * HOUR, 10 * HOUR),
+    BalanceBucket("10 to under 20 hours", 10 * HOUR, 20 * HOUR),
+    BalanceBucket("20 hours or more", 20 * HOUR, None),
+)
+
+
+# -- what the dashboard holds ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ExchangeItem:
+    exchange_id: int
+    provider: str
+    recipient: str
+    minutes: int
+    performed_on: date | None
+    status: ExchangeStatus
+    reason: str  # a dispute's "what is wrong"
+
+
+@dataclass(frozen=True)
+class PersonItem:
+    member_id: int
+    name: str
+    since: datetime  # applied or approved
+
+
+@dataclass(frozen=True)
+class Waiting(Generic[T]):
+    count: int
+    top: list[T]  # the oldest TOP_ITEMS
+
+
+@dataclass(frozen=True)
+class MonthHours:
+    month: date  # first day of the month
+    minutes: int
+
+
+@dataclass(frozen=True)
+class CategoryHours:
+    name: str
+    minutes: int
+
+
+@dataclass(frozen=True)
+class NearLimit:
+    member_id: int
+    name: str
+    balance: int
+    limit: int
+    room: int  # minutes left before the limit (negative: past it), counting reserved hours
+    side: str  # "floor" or "cap"
+
+
+@dataclass(frozen=True)
+class StaleRequest:
+    listing_id: int
+    title: str
+    member_id: int
+    member_name: str
+    listed_at: datetime
+
+
+@dataclass(frozen=True)
+class QuietMember:
+    member_id: int
+    name: str
+    last_exchange: date | None  # None: never
+
+
+@dataclass(frozen=True)
+class CoordinatorDashboard:
+    timebank: Timebank
+    today: date
+    awaiting_approval: Waiting[ExchangeItem]
+    applications: Waiting[PersonItem]
+    disputes: Waiting[ExchangeItem]
+    months: list[MonthHours]  # oldest first; the last is this month
+    categories: list[CategoryHours]  # over the same months, most hours first
+    person_to_person_minutes: int
+    person_to_agency_minutes: int
+    near_limits: list[NearLimit]
+    stale_requests: list[StaleRequest]
+    outreach: list[QuietMember]
+    new_members: list[PersonItem]
+    balance_counts: list[int]  # members per BALANCE_BUCKETS entry
+
+    @property
+    def needs_action(self) -> int:
+        return self.awaiting_approval.count + self.applications.count + self.disputes.count
+
+    @property
+    def this_month_minutes(self) -> int:
+        return self.months[-1].minutes
+
+    @property
+    def last_month_minutes(self) -> int:
+        return self.months[-2].minutes
+
+    @property
+    def month_change(self) -> str:
+        """This month against last, in words: '2 hours more than last month'."""
+        difference = self.this_month_minutes - self.last_month_minutes
+        if difference == 0:
+            return "the same as last month"
+        return f"{format_minutes(abs(difference))} {'more' if difference > 0 else 'less'} than last month"
+
+    @property
+    def window_start(self) -> date:
+        return self.months[0].month
+
+    @property
+    def hours_chart(self) -> ChartData:
+        return ChartData(
+            title=f"Hours exchanged each month, {_month_name(self.months[0].month)} to "
+            f"{_month_name(self.months[-1].month)}",
+            labels=[_month_name(m.month) for m in self.months],
+            values=[m.minutes / HOUR for m in self.months],
+            unit="hours",
+            short_labels=[
+                f"{m.month:%b}\n{m.month.year}" if i == 0 or m.month.month == 1 else f"{m.month:%b}"
+                for i, m in enumerate(self.months)
+            ],
+        )
+
+    @property
+    def balance_chart(self) -> ChartData:
+        return ChartData(
+            title="Members by balance",
+            labels=[bucket.label for bucket in BALANCE_BUCKETS],
+            values=list(self.balance_counts),
+            unit="members",
+        )
+
+
+def _month_name(month: date) -> str:
+    return f"{month:%B} {month.year}"
+
+
+# -- building it -----------------------------------------------------------------------------
+
+
+def build_coordinator_dashboard(session: Session, coordinator: Member, today: date) -> CoordinatorDashboard:
+    """Everything the coordinator's dashboard shows, for the coordinator's own timebank."""
+    timebank_id = require_coordinator(coordinator)
+    timebank = session.get(Timebank, timebank_id)
+    assert timebank is not None
+    months = _month_starts(today)
+    movements = _help_movements(timebank_id)
+    window = movements.c.value_date >= months[0]
+    p2p, agency = _person_and_agency_minutes(session, movements, window)
+    return CoordinatorDashboard(
+        timebank=timebank,
+        today=today,
+        awaiting_approval=_waiting_exchanges(session, timebank_id, AWAITING_APPROVAL),
+        applications=_applications(session, timebank_id),
+        disputes=_waiting_exchanges(session, timebank_id, (ExchangeStatus.DISPUTED,)),
+        months=_hours_by_month(session, movements, months, today),
+        categories=_hours_by_category(session, movements, window),
+        person_to_person_minutes=p2p,
+        person_to_agency_minutes=agency,
+        near_limits=_near_limits(session, timebank),
+        stale_requests=_stale_requests(session, timebank, today),
+        outreach=_outreach(session, timebank_id, today),
+        new_members=_new_members(session, timebank, today),
+        balance_counts=_balance_counts(session, timebank_id),
+    )
+
+
+def _month_starts(today: date) -> list[date]:
+    """The first days of the last MONTHS months, oldest first, ending with this month."""
+    starts = [month_start(today)]
+    while len(starts) < MONTHS:
+        starts.append(month_start(starts[-1] - timedelta(days=1)))
+    return starts[::-1]
+
+
+def _next_month(month: date) -> date:
+    return (month + timedelta(days=32)).replace(day=1)
+
+
+def _local_midnight_utc(day: date, time_zone: str) -> datetime:
+    """The start of ``day`` in the timebank's zone, as the naive UTC the database stores."""
+    local = datetime.combine(day, time.min, tzinfo=ZoneInfo(time_zone))
+    return local.astimezone(UTC).replace(tzinfo=None)
+
+
+# -- needs action ----------------------------------------------------------------------------
+
+
+def _waiting_exchanges(
+    session: Session, timebank_id: int, statuses: tuple[ExchangeStatus, ...]
+) -> Waiting[ExchangeItem]:
+    where = (Exchange.timebank_id == timebank_id, Exchange.status.in_(statuses))
+    count = session.scalar(select(func.count(Exchange.id)).where(*where)) or 0
+    oldest = session.scalars(
+        select(Exchange)
+        .where(*where)
+        .options(joinedload(Exchange.provider_account), joinedload(Exchange.recipient_account))
+        .order_by(Exchange.updated_at, Exchange.id)
+        .limit(TOP_ITEMS)
+    ).unique()
+    return Waiting(
+        count=count,
+        top=[
+            ExchangeItem(
+                exchange_id=e.id,
+                provider=e.provider_account.name,
+                recipient=e.recipient_account.name,
+                minutes=e.minutes or 0,
+                performed_on=e.performed_on,
+                status=e.status,
+                reason=e.decision_reason,
+            )
+            for e in oldest
+        ],
+    )
+
+
+def _applications(session: Session, timebank_id: int) -> Waiting[PersonItem]:
+    where = (Member.timebank_id == timebank_id, Member.status == MemberStatus.APPLIED)
+    count = session.scalar(select(func.count(Member.id)).where(*where)) or 0
+    rows = session.execute(
+        select(Member.id, Member.display_name, Member.created_at)
+        .where(*where)
+        .order_by(Member.created_at, Member.id)
+        .limit(TOP_ITEMS)
+    )
+    return Waiting(count=count, top=[PersonItem(*row) for row in rows])
+
+
+# -- hours exchanged -------------------------------------------------------------------------
+
+
+def _help_movements(timebank_id: int) -> Subquery:
+    """Every posted movement of help (+minutes) and every reversal of one (-minutes), with the
+    original movement's accounts and ids, so a reversal nets out exactly where it was counted."""
+    posted = select(
+        Transfer.id.label("source_id"),
+        Transfer.pending_id.label("source_pending_id"),
+        Transfer.debit_account_id,
+        Transfer.credit_account_id,
+        Transfer.amount_minutes.label("minutes"),
+        Transfer.value_date,
+    ).where(Transfer.timebank_id == timebank_id, Transfer.phase.in_(POSTED), Transfer.purpose.in_(HELP))
+    original = aliased(Transfer)
+    reversals = (
+        select(
+            original.id,
+            original.pending_id,
+            original.debit_account_id,
+            original.credit_account_id,
+            -Transfer.amount_minutes,
+            Transfer.value_date,
+        )
+        .join(original, original.id == Transfer.reverses_id)
+        .where(
+            Transfer.timebank_id == timebank_id,
+            Transfer.purpose == TransferPurpose.REVERSAL,
+            original.phase.in_(POSTED),
+            original.purpose.in_(HELP),
+        )
+    )
+    return posted.union_all(reversals).subquery("help_movements")
+
+
+def _hours_by_month(session: Session, movements: Subquery, months: list[date], today: date) -> list[MonthHours]:
+    """Net minutes per month in one row: SUM(CASE) per month over the window."""
+    day, minutes = movements.c.value_date, movements.c.minutes
+    columns = [
+        func.coalesce(func.sum(case((and_(day >= start, day < _next_month(start)), minutes), else_=0)), 0)
+        for start in months
+    ]
+    row = session.execute(select(*columns).where(movements.c.value_date >= months[0])).one()
+    return [MonthHours(month=start, minutes=int(minutes)) for start, minutes in zip(months, row, strict=True)]
+
+
+def _hours_by_category(session: Session, movements: Subquery, window: ColumnElement[bool]) -> list[CategoryHours]:
+    """Net minutes per category: an exchange's through its listing, an activity's its own."""
+    attendee = aliased(ActivityAttendee)
+    category_id = func.coalesce(Listing.category_id, Activity.category_id)
+    total = func.sum(movements.c.minutes)
+    rows = session.execute(
+        select(Category.name, total)
+        .select_from(movements)
+        .outerjoin(Exchange, Exchange.pending_transfer_id == movements.c.source_pending_id)
+        .outerjoin(Listing, Listing.id == Exchange.listing_id)
+        .outerjoin(
+            attendee,
+            or_(attendee.transfer_id == movements.c.source_id, attendee.transfer_id == movements.c.source_pending_id),
+        )
+        .outerjoin(Activity, Activity.id == attendee.activity_id)
+        .outerjoin(Category, Category.id == category_id)
+        .where(window)
+        .group_by(Category.id, Category.name)
+        .having(total != 0)
+        .order_by(total.desc(), Category.name)
+    )
+    return [CategoryHours(name=name or UNCATEGORISED, minutes=int(minutes)) for name, minutes in rows]
+
+
+def _person_and_agency_minutes(session: Session, movements: Subquery, window: ColumnElement[bool]) -> tuple[int, int]:
+    """(person-to-person, person-to-agency) net minutes: agency work has the organisation's
+    account on one side."""
+    debit, credit = aliased(Account), aliased(Account)
+    agency = or_(debit.kind == AccountKind.ORGANISATION, credit.kind == AccountKind.ORGANISATION)
+    row = session.execute(
+        select(
+            func.coalesce(func.sum(case((agency, literal(0)), else_=movements.c.minutes)), 0),
+            func.coalesce(func.sum(case((agency, movements.c.minutes), else_=literal(0))), 0),
+        )
+        .select_from(movements)
+        .join(debit, debit.id == movements.c.debit_account_id)
+        .join(credit, credit.id == movements.c.credit_account_id)
+        .where(window)
+    ).one()
+    return int(row[0]), int(row[1])
+
+
+# -- members ---------------------------------------------------------------------------------
+
+
+def _member_accounts(timebank_id: int) -> Select[tuple[Account, Member]]:
+    """Approved members' accounts in the timebank."""
+    return (
+        select(Account, Member)
+        .join(Member, Member.id == Account.member_id)
+        .where(
+            Account.timebank_id == timebank_id,
+            Account.kind == AccountKind.MEMBER,
+            Member.status == MemberStatus.APPROVED,
+        )
+    )
+
+
+def _near_limits(session: Session, timebank: Timebank) -> list[NearLimit]:
+    """Members within NEAR_LIMIT_MINUTES of their floor or cap (or past it), counting every
+    reserved hour, as the ledger does when it checks a new movement. One query; the limits
+    are the ledger's own (``limits_for``)."""
+    found: list[NearLimit] = []
+    for account, member in session.execute(_member_accounts(timebank.id).order_by(Member.display_name, Member.id)):
+        limits = limits_for(account, timebank)
+        balance = account.balance_minutes
+        if limits.floor is not None:
+            room = lowest_possible_balance(account) - limits.floor
+            if room <= NEAR_LIMIT_MINUTES:
+                found.append(NearLimit(member.id, member.display_name, balance, limits.floor, room, "floor"))
+        if limits.cap is not None:
+            room = limits.cap - highest_possible_balance(account)
+            if room <= NEAR_LIMIT_MINUTES:
+                found.append(NearLimit(member.id, member.display_name, balance, limits.cap, room, "cap"))
+    return sorted(found, key=lambda n: (n.room, n.name))
+
+
+def _stale_requests(session: Session, timebank: Timebank, today: date) -> list[StaleRequest]:
+    """Open requests listed more than STALE_REQUEST_DAYS days ago that no exchange answers."""
+    listed_before = _local_midnight_utc(today - timedelta(days=STALE_REQUEST_DAYS), timebank.time_zone)
+    answered = exists().where(Exchange.listing_id == Listing.id, Exchange.status.not_in(NOT_A_MATCH))
+    rows = session.execute(
+        select(Listing.id, Listing.title, Member.id, Member.display_name, Listing.created_at)
+        .join(Member, Member.id == Listing.member_id)
+        .where(
+            Listing.timebank_id == timebank.id,
+            Listing.kind == ListingKind.REQUEST,
+            Listing.status == ListingStatus.OPEN,
+            or_(Listing.ends_on.is_(None), Listing.ends_on >= today),
+            Listing.created_at < listed_before,
+            ~answered,
+        )
+        .order_by(Listing.created_at, Listing.id)
+    )
+    return [StaleRequest(*row) for row in rows]
+
+
+def _outreach(session: Session, timebank_id: int, today: date) -> list[QuietMember]:
+    """Approved participants with no posted exchange or activity in the last OUTREACH_DAYS days
+    (or none ever), longest quiet first."""
+    sides = (
+        select(Transfer.debit_account_id.label("account_id"), Transfer.value_date)
+        .where(Transfer.timebank_id == timebank_id, Transfer.phase.in_(POSTED), Transfer.purpose.in_(HELP))
+        .union_all(
+            select(Transfer.credit_account_id, Transfer.value_date).where(
+                Transfer.timebank_id == timebank_id, Transfer.phase.in_(POSTED), Transfer.purpose.in_(HELP)
+            )
+        )
+        .subquery("help_sides")
+    )
+    last = (
+        select(sides.c.account_id, func.max(sides.c.value_date).label("last_day"))
+        .group_by(sides.c.account_id)
+        .subquery("last_help")
+    )
+    cutoff = today - timedelta(days=OUTREACH_DAYS)
+    rows = session.execute(
+        select(Member.id, Member.display_name, last.c.last_day)
+        .join(Account, Account.member_id == Member.id)
+        .outerjoin(last, last.c.account_id == Account.id)
+        .where(
+            Member.timebank_id == timebank_id,
+            Member.status == MemberStatus.APPROVED,
+            Member.role == Role.PARTICIPANT,
+            or_(last.c.last_day.is_(None), last.c.last_day <= cutoff),
+        )
+        .order_by(case((last.c.last_day.is_(None), 0), else_=1), last.c.last_day, Member.display_name, Member.id)
+    )
+    return [QuietMember(*row) for row in rows]
+
+
+def _new_members(session: Session, timebank: Timebank, today: date) -> list[PersonItem]:
+    since = _local_midnight_utc(today - timedelta(days=NEW_MEMBER_DAYS), timebank.time_zone)
+    rows = session.execute(
+        select(Member.id, Member.display_name, Member.approved_at)
+        .where(
+            Member.timebank_id == timebank.id,
+            Member.status == MemberStatus.APPROVED,
+            Member.approved_at >= since,
+        )
+        .order_by(Member.approved_at.desc(), Member.id)
+    )
+    return [PersonItem(*row) for row in rows]
+
+
+def _balance_counts(session: Session, timebank_id: int) -> list[int]:
+    """Approved members per BALANCE_BUCKETS entry, in one row."""
+    balance = Account.credits_posted - Account.debits_posted
+    columns = []
+    for bucket in BALANCE_BUCKETS:
+        conditions = []
+        if bucket.low is not None:
+            conditions.append(balance >= bucket.low)
+        if bucket.high is not None:
+            conditions.append(balance < bucket.high)
+        columns.append(func.coalesce(func.sum(case((and_(*conditions), 1), else_=0)), 0))
+    row = session.execute(
+        select(*columns)
+        .select_from(Account)
+        .join(Member, Member.id == Account.member_id)
+        .where(
+            Account.timebank_id == timebank_id,
+            Account.kind == AccountKind.MEMBER,
+            Member.status == MemberStatus.APPROVED,
+        )
+    ).one()
+    return [int(count) for count in row]

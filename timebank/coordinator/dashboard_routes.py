@@ -1,0 +1,28 @@
+"""The coordinator's dashboard page (read only): what needs action first, then the timebank's
+health, with charts drawn on the server. The numbers come from ``coordinator/dashboard.py``."""
+
+from __future__ import annotations
+
+from flask import render_template
+from flask.typing import ResponseReturnValue
+from flask_login import current_user
+
+from ..auth.decorators import coordinator_required
+from ..clock import today_in
+from ..extensions import db
+from ..models import Member
+from . import dashboard as service
+from .routes import bp
+
+
+@bp.get("/dashboard")
+@coordinator_required
+def dashboard() -> ResponseReturnValue:
+    coordinator: Member = current_user._get_current_object()
+    assert coordinator.timebank is not None  # coordinator_required: a coordinator of a timebank
+    today = today_in(coordinator.timebank.time_zone)
+    return render_template(
+        "coordinator/dashboard.html",
+        board=service.build_coordinator_dashboard(db.session(), coordinator, today),
+        settings=service,
+    )
