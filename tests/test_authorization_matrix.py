@@ -57,10 +57,11 @@ from tests.conftest import PASSWORD, Factory
 from timebank import create_app
 from timebank.auth.tokens import make_reset_token
 from timebank.clock import today_in
+from timebank.coordinator.activities import ActivityRequest, record_activity
 from timebank.exchanges.service import ProposalRequest, RecordRequest, propose_exchange, record_exchange
 from timebank.extensions import db
 from timebank.listings.service import ListingInput, create_listing
-from timebank.models import Base, Category, ListingKind, Member, MemberStatus, Role
+from timebank.models import ActivityDirection, Base, Category, ListingKind, Member, MemberStatus, Role
 
 ROLES = ("anonymous", "participant", "coordinator", "other_coordinator", "admin")
 
@@ -163,6 +164,15 @@ EXPECTED: dict[str, Policy] = {
     "coordinator.reject_exchange": COORDINATOR_OBJECT,
     "coordinator.settle_exchange": COORDINATOR_OBJECT,
     "coordinator.bulk_decide": COORDINATOR,
+    # Coordinator: corrections (the exchange Alice recorded) and grants from the community pool
+    "coordinator.reverse_exchange": COORDINATOR_OBJECT,
+    "coordinator.new_grant": COORDINATOR,
+    # Coordinator: acting for a member (Bob)
+    "coordinator.act": COORDINATOR,
+    "coordinator.act_for": COORDINATOR_OBJECT,
+    "coordinator.act_new_listing": COORDINATOR_OBJECT,
+    "coordinator.act_record": COORDINATOR_OBJECT,
+    "coordinator.act_propose": COORDINATOR_OBJECT,
     # Coordinator: members (Bob)
     "coordinator.members": COORDINATOR,
     "coordinator.register_member": COORDINATOR,
@@ -172,6 +182,25 @@ EXPECTED: dict[str, Policy] = {
     "coordinator.suspend_member": COORDINATOR_OBJECT,
     "coordinator.reactivate_member": COORDINATOR_OBJECT,
     "coordinator.member_left": COORDINATOR_OBJECT,
+    # The audit trail: a coordinator's own timebank; admins see every timebank's
+    "coordinator.audit": COORDINATOR,
+    "coordinator.audit_csv": COORDINATOR,
+    "admin.audit": ADMIN,
+    "admin.audit_csv": ADMIN,
+    # Administration: timebanks (timebank A), their settings and coordinators (Bob)
+    "admin.index": ADMIN,
+    "admin.new_timebank": ADMIN,
+    "admin.timebank": ADMIN,
+    "admin.timebank_settings": ADMIN,
+    "admin.appoint_coordinator": ADMIN,
+    "admin.stand_down_coordinator": ADMIN,
+    # Coordinator: group activities (one held in timebank A) and the timesheet import
+    "coordinator.activities_list": COORDINATOR,
+    "coordinator.new_activity": COORDINATOR,
+    "coordinator.activity_detail": COORDINATOR_OBJECT,
+    "coordinator.import_timesheet": COORDINATOR,
+    "coordinator.commit_timesheet": COORDINATOR,
+    "coordinator.timesheet_template": COORDINATOR,
 }
 
 
@@ -233,6 +262,19 @@ def _seed(session: Any) -> Seeded:
         ),
     )
     session.commit()
+    activity = record_activity(
+        session,
+        world.coordinator,
+        ActivityRequest(
+            title="Friday garden session",
+            held_on=today_in(a.time_zone) - timedelta(days=1),
+            minutes=120,
+            direction=ActivityDirection.EARN,
+            attendee_ids=(world.alice.id, world.bob.id),
+            request_key=str(uuid.uuid4()),
+        ),
+    )
+    session.commit()
     reset_token = make_reset_token("test", world.bob.id, world.bob.password_hash)
     return Seeded(
         members={
@@ -249,6 +291,7 @@ def _seed(session: Any) -> Seeded:
             "token": reset_token,
             "change": "pause",
             "timebank_id": a.id,
+            "activity_id": activity.id,
         },
         overrides={
             ("coordinator.application", "member_id"): applicant.id,
