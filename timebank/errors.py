@@ -8,7 +8,9 @@ from werkzeug.exceptions import HTTPException
 
 from . import ledger
 from .auth import errors as auth_errors
+from .coordinator import activities as activity_service
 from .coordinator import errors as coordinator_errors
+from .coordinator import timesheets as timesheet_service
 from .exchanges import errors as exchange_errors
 from .extensions import db
 from .listings import errors as listing_errors
@@ -47,6 +49,12 @@ COORDINATOR_STATUS: dict[type[Exception], int] = {
     coordinator_errors.ApplicationNotFound: 404,
     coordinator_errors.DecisionIncomplete: 422,
     coordinator_errors.ApplicationAlreadyDecided: 409,
+    activity_service.ActivityNotFound: 404,
+    activity_service.InvalidActivity: 422,
+    timesheet_service.InvalidTimesheet: 422,
+    timesheet_service.TimesheetAlreadyImported: 409,
+    timesheet_service.TimesheetChanged: 409,
+    timesheet_service.TimesheetRowRefused: 409,
 }
 
 EXCHANGE_STATUS: dict[type[Exception], int] = {

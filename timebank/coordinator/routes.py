@@ -116,5 +116,8 @@ def decline(member_id: int) -> ResponseReturnValue:
 
 
 # The exchange approvals queue adds its routes to this blueprint (timebank/coordinator/exchanges.py).
+# Group activities (activities_routes) and the timesheet import (timesheets_routes) add theirs too.
+from . import activities_routes as _activities_routes  # noqa: E402, F401
 from . import dashboard_routes as _dashboard_routes  # noqa: E402, F401
 from . import exchanges as _exchanges  # noqa: E402, F401
+from . import timesheets_routes as _timesheets_routes  # noqa: E402, F401

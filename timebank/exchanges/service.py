@@ -314,26 +314,35 @@ def record_exchange(
     record is approved at once: they enter it for members (paper timesheets) and are the approver.
     A resubmitted form (same request key, same content) finds the exchange it already made."""
     with ledger.write_transaction(session):
-        timebank = _timebank_of(session, actor)
-        _check_request_key(request.request_key)
-        existing = _replay(session, timebank, request.request_key, request.fingerprint())
-        if existing is not None:
-            return existing
-        provider, recipient = _parties(session, timebank, actor, request)
-        # Straight to "accepted" (both sides agree it happened) and on through the one
-        # recording step every exchange takes; nobody ever sees the accepted state.
-        exchange = Exchange(
-            timebank_id=timebank.id,
-            provider_account_id=provider.id,
-            recipient_account_id=recipient.id,
-            listing_id=request.listing_id,
-            status=ExchangeStatus.ACCEPTED,
-            request_key=request.request_key,
-            request_fingerprint=request.fingerprint(),
-        )
-        session.add(exchange)
-        session.flush()
-        _record(session, timebank, exchange, actor, request.time, _today(timebank, today))
+        exchange = record_exchange_in_transaction(session, actor, request, today=today)
+    return exchange
+
+
+def record_exchange_in_transaction(
+    session: Session, actor: Member, request: RecordRequest, *, today: date | None = None
+) -> Exchange:
+    """``record_exchange`` for a caller that already holds ``ledger.write_transaction`` and
+    records several exchanges all-or-nothing (a coordinator's timesheet import). Commits nothing."""
+    timebank = _timebank_of(session, actor)
+    _check_request_key(request.request_key)
+    existing = _replay(session, timebank, request.request_key, request.fingerprint())
+    if existing is not None:
+        return existing
+    provider, recipient = _parties(session, timebank, actor, request)
+    # Straight to "accepted" (both sides agree it happened) and on through the one
+    # recording step every exchange takes; nobody ever sees the accepted state.
+    exchange = Exchange(
+        timebank_id=timebank.id,
+        provider_account_id=provider.id,
+        recipient_account_id=recipient.id,
+        listing_id=request.listing_id,
+        status=ExchangeStatus.ACCEPTED,
+        request_key=request.request_key,
+        request_fingerprint=request.fingerprint(),
+    )
+    session.add(exchange)
+    session.flush()
+    _record(session, timebank, exchange, actor, request.time, _today(timebank, today))
     return exchange
 
 
