@@ -1,13 +1,15 @@
 """The coordinator's exchange approvals: a queue of exchanges with hours reserved (oldest
-first), and the decisions: approve, refuse with a reason, settle a dispute. The decisions are
-the exchange service's; the forms live on the exchange's own page (``exchanges/detail.html``).
-Filters and bulk approval come later (issue 4)."""
+first), narrowed by filters, and the decisions: approve, refuse with a reason, settle a
+dispute, one by one (forms on the exchange's own page, ``exchanges/detail.html``) or many at
+once (ticked in the queue: one form, each exchange decided in its own transaction, every
+outcome reported). The decisions are the exchange service's."""
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
+from werkzeug.datastructures import MultiDict
 
 from ..auth.decorators import coordinator_required
 from ..exchanges import service as exchanges
@@ -17,7 +19,10 @@ from ..exchanges.forms import ActionForm, RequiredReasonForm, SettleForm
 from ..exchanges.routes import detail_page, show_on_form, timebank_of
 from ..extensions import db
 from ..ids import URL_ID
+from ..members.directory import timebank_categories
 from ..models import Member
+from .acting_service import members_with_accounts
+from .exchange_forms import BulkDecisionForm, QueueFilterForm
 from .routes import bp
 
 
@@ -26,13 +31,66 @@ def _coordinator() -> Member:
     return member
 
 
+def _queue_page(bulk_form: BulkDecisionForm | None = None, status: int = 200) -> ResponseReturnValue:
+    """The queue as the filters in the address ask; a filter that cannot be used is shown with
+    its message (422) and the queue unfiltered."""
+    coordinator = _coordinator()
+    session = db.session()
+    zone = timebank_of(coordinator).time_zone
+    filter_form = QueueFilterForm(formdata=request.args or MultiDict())
+    filter_form.set_choices(members_with_accounts(session, coordinator), timebank_categories(session, coordinator))
+    filters = exchanges.QueueFilters()
+    if request.args:
+        if filter_form.validate():
+            filters = filter_form.filters()
+        elif status == 200:
+            status = 422
+    queue = [views.describe(e, coordinator, zone) for e in exchanges.approval_queue(session, coordinator, filters)]
+    return (
+        render_template(
+            "exchanges/coordinator_queue.html",
+            queue=queue,
+            filter_form=filter_form,
+            filtered=filters != exchanges.QueueFilters(),
+            bulk_form=bulk_form or BulkDecisionForm(formdata=None),
+            action_form=ActionForm(formdata=None),
+        ),
+        status,
+    )
+
+
+def _queue_url() -> str:
+    """The queue with the filters it was showing."""
+    query = request.query_string.decode()
+    return url_for("coordinator.exchanges_queue") + (f"?{query}" if query else "")
+
+
 @bp.get("/exchanges")
 @coordinator_required
 def exchanges_queue() -> ResponseReturnValue:
-    coordinator = _coordinator()
-    zone = timebank_of(coordinator).time_zone
-    queue = [views.describe(e, coordinator, zone) for e in exchanges.approval_queue(db.session(), coordinator)]
-    return render_template("exchanges/coordinator_queue.html", queue=queue, action_form=ActionForm(formdata=None))
+    return _queue_page()
+
+
+@bp.post("/exchanges/bulk")
+@coordinator_required
+def bulk_decide() -> ResponseReturnValue:
+    """Approve, or refuse with one reason, every ticked exchange; a page of what happened to each."""
+    form = BulkDecisionForm()
+    if not form.validate_on_submit():
+        return _queue_page(form, 422)
+    try:
+        outcomes = exchanges.bulk_decide(
+            db.session(), _coordinator(), form.exchange_ids.data, form.action.data or "", form.reason.data or ""
+        )
+    except ExchangeError as error:
+        return _queue_page(form, show_on_form(form, error))
+    return render_template(
+        "coordinator/bulk_result.html",
+        outcomes=outcomes,
+        action=form.action.data,
+        done=sum(1 for o in outcomes if o.done),
+        back=_queue_url(),
+    )
 
 
 @bp.post(f"/exchanges/<{URL_ID}:exchange_id>/approve")

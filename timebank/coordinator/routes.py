@@ -117,7 +117,10 @@ def decline(member_id: int) -> ResponseReturnValue:
 
 # The exchange approvals queue adds its routes to this blueprint (timebank/coordinator/exchanges.py).
 # Group activities (activities_routes) and the timesheet import (timesheets_routes) add theirs too.
+# Acting for a member (acting) and corrections: reversing an exchange, grants (corrections).
+from . import acting as _acting  # noqa: E402, F401
 from . import activities_routes as _activities_routes  # noqa: E402, F401
+from . import corrections as _corrections  # noqa: E402, F401
 from . import dashboard_routes as _dashboard_routes  # noqa: E402, F401
 from . import exchanges as _exchanges  # noqa: E402, F401
 from . import timesheets_routes as _timesheets_routes  # noqa: E402, F401

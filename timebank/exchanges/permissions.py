@@ -14,7 +14,7 @@ from .states import allowed_actions
 # Steps a party to the exchange takes from its page.
 MEMBER_ACTIONS = ("accept", "decline", "record", "confirm", "dispute", "cancel")
 # Steps only a coordinator takes (from the approvals queue or the exchange's page).
-COORDINATOR_ACTIONS = ("approve", "reject", "settle")
+COORDINATOR_ACTIONS = ("approve", "reject", "settle", "reverse")
 
 
 def party_account(exchange: Exchange, member: Member) -> Account | None:

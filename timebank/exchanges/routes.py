@@ -103,6 +103,7 @@ def detail_page(exchange_id: int, status: int = 200, **forms: FlaskForm) -> Resp
         "dispute_form": RequiredReasonForm(prefix="dispute", formdata=None),
         "reject_form": RequiredReasonForm(prefix="reject", formdata=None),
         "settle_form": SettleForm(prefix="settle", formdata=None),
+        "reverse_form": RequiredReasonForm(prefix="reverse", formdata=None),
     }
     blank.update(forms)
     return (

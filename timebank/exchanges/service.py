@@ -21,7 +21,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from .. import ledger
@@ -40,11 +40,13 @@ from ..models import (
     Member,
     MemberStatus,
     Timebank,
+    Transfer,
+    TransferPhase,
     TransferPurpose,
 )
 from ..timebanks.policy import needs_coordinator_approval
 from ..timebanks.service import organisation_account
-from .errors import ExchangeNotFound, InvalidExchange, NotAllowed, Unavailable
+from .errors import ExchangeError, ExchangeNotFound, InvalidExchange, NotAllowed, Unavailable
 from .permissions import party_account, refusal
 from .states import InvalidTransition, next_status
 
@@ -68,8 +70,12 @@ class RecordRequest:
     description: str
     request_key: str
     listing_id: int | None = None
+    # A coordinator entering it for a member (a paper timesheet): the member the record speaks
+    # for, shown as "Recorded by <coordinator> for <member>". None: the actor themself.
+    for_member_id: int | None = None
 
     def fingerprint(self) -> str:
+        acting = () if self.for_member_id is None else ("for", self.for_member_id)
         return _fingerprint(
             self.provider_account_id,
             self.recipient_account_id,
@@ -77,6 +83,7 @@ class RecordRequest:
             self.performed_on.isoformat(),
             self.description,
             self.listing_id,
+            *acting,
         )
 
     @property
@@ -108,10 +115,14 @@ class ProposalRequest:
     listing_id: int | None = None
     actor_provides: bool | None = None
     minutes: int | None = None
+    # A coordinator proposing on a member's behalf: that member is the proposer ("I" above),
+    # and the exchange shows "Proposed by <coordinator> for <member>". None: the actor themself.
+    for_member_id: int | None = None
 
     def fingerprint(self) -> str:
+        acting = () if self.for_member_id is None else ("for", self.for_member_id)
         return _fingerprint(
-            "proposal", self.member_id, self.listing_id, self.actor_provides, self.minutes, self.message
+            "proposal", self.member_id, self.listing_id, self.actor_provides, self.minutes, self.message, *acting
         )
 
 
@@ -151,13 +162,55 @@ def exchanges_of(session: Session, member: Member) -> list[Exchange]:
     )
 
 
-def approval_queue(session: Session, coordinator: Member) -> list[Exchange]:
+@dataclass(frozen=True)
+class QueueFilters:
+    """Narrowing the approvals queue: one status, one member (either side), one category (of
+    the listing it came from), the dates the help happened, or only person-to-agency work."""
+
+    status: ExchangeStatus | None = None
+    member_id: int | None = None
+    category_id: int | None = None
+    performed_from: date | None = None
+    performed_to: date | None = None
+    agency_only: bool = False
+
+
+def approval_queue(session: Session, coordinator: Member, filters: QueueFilters | None = None) -> list[Exchange]:
     """Exchanges in the coordinator's timebank with hours reserved, oldest first."""
     _require_coordinator(coordinator)
+    filters = filters or QueueFilters()
+    timebank_id = coordinator.timebank_id
+    conditions: list[ColumnElement[bool]] = [
+        Exchange.timebank_id == timebank_id,
+        Exchange.status.in_(AWAITING_COORDINATOR),
+    ]
+    if filters.status is not None:
+        conditions.append(Exchange.status == filters.status)
+    if filters.member_id is not None:
+        accounts = select(Account.id).where(Account.timebank_id == timebank_id, Account.member_id == filters.member_id)
+        conditions.append(
+            or_(Exchange.provider_account_id.in_(accounts), Exchange.recipient_account_id.in_(accounts))
+        )
+    if filters.category_id is not None:
+        listings = select(Listing.id).where(
+            Listing.timebank_id == timebank_id, Listing.category_id == filters.category_id
+        )
+        conditions.append(Exchange.listing_id.in_(listings))
+    if filters.performed_from is not None:
+        conditions.append(Exchange.performed_on >= filters.performed_from)
+    if filters.performed_to is not None:
+        conditions.append(Exchange.performed_on <= filters.performed_to)
+    if filters.agency_only:
+        organisation = select(Account.id).where(
+            Account.timebank_id == timebank_id, Account.kind == AccountKind.ORGANISATION
+        )
+        conditions.append(
+            or_(Exchange.provider_account_id.in_(organisation), Exchange.recipient_account_id.in_(organisation))
+        )
     return list(
         session.scalars(
             select(Exchange)
-            .where(Exchange.timebank_id == coordinator.timebank_id, Exchange.status.in_(AWAITING_COORDINATOR))
+            .where(*conditions)
             .options(joinedload(Exchange.provider_account), joinedload(Exchange.recipient_account))
             .order_by(Exchange.updated_at, Exchange.id)
         ).unique()
@@ -235,7 +288,10 @@ def propose_exchange(session: Session, actor: Member, request: ProposalRequest) 
         existing = _replay(session, timebank, request.request_key, request.fingerprint())
         if existing is not None:
             return existing
-        plan = plan_proposal(session, actor, listing_id=request.listing_id, member_id=request.member_id)
+        proposer = _acting_as(session, timebank, actor, request.for_member_id)
+        plan = plan_proposal(session, proposer, listing_id=request.listing_id, member_id=request.member_id)
+        if plan.other.id == proposer.id:
+            raise InvalidExchange("A proposal needs two different people.", field="member_id")
         actor_provides = plan.actor_provides if plan.actor_provides is not None else request.actor_provides
         if actor_provides is None:
             raise InvalidExchange("Choose whether you will help them or they will help you.", field="direction")
@@ -244,7 +300,7 @@ def propose_exchange(session: Session, actor: Member, request: ProposalRequest) 
         message = request.message.strip()
         if len(message) > MAX_MESSAGE:
             raise InvalidExchange(f"Keep the message under {MAX_MESSAGE} characters.", field="message")
-        mine, theirs = _account_of(actor), _account_of(plan.other)
+        mine, theirs = _account_of(proposer), _account_of(plan.other)
         provider, recipient = (mine, theirs) if actor_provides else (theirs, mine)
         exchange = Exchange(
             timebank_id=timebank.id,
@@ -255,13 +311,21 @@ def propose_exchange(session: Session, actor: Member, request: ProposalRequest) 
             description=plan.listing.title if plan.listing else "",
             minutes=request.minutes,
             message=message,
-            proposed_by_id=actor.id,
+            proposed_by_id=proposer.id,
+            entered_by_id=actor.id if proposer.id != actor.id else None,
             request_key=request.request_key,
             request_fingerprint=request.fingerprint(),
         )
         session.add(exchange)
         session.flush()
-        _audit(session, exchange, actor, "proposed", {"message": message, "minutes": request.minutes})
+        _audit(
+            session,
+            exchange,
+            actor,
+            "proposed",
+            {"message": message, "minutes": request.minutes},
+            on_behalf_of=proposer,
+        )
     return exchange
 
 
@@ -329,6 +393,10 @@ def record_exchange_in_transaction(
     if existing is not None:
         return existing
     provider, recipient = _parties(session, timebank, actor, request)
+    if request.for_member_id is not None and request.for_member_id != actor.id:
+        _require_coordinator(actor)
+        if request.for_member_id not in (provider.member_id, recipient.member_id):
+            raise InvalidExchange("The member you record it for must be one side of the exchange.")
     # Straight to "accepted" (both sides agree it happened) and on through the one
     # recording step every exchange takes; nobody ever sees the accepted state.
     exchange = Exchange(
@@ -342,7 +410,9 @@ def record_exchange_in_transaction(
     )
     session.add(exchange)
     session.flush()
-    _record(session, timebank, exchange, actor, request.time, _today(timebank, today))
+    _record(
+        session, timebank, exchange, actor, request.time, _today(timebank, today), for_member_id=request.for_member_id
+    )
     return exchange
 
 
@@ -391,7 +461,14 @@ def record_with_organisation(
 
 
 def _record(
-    session: Session, timebank: Timebank, exchange: Exchange, actor: Member, record: TimeRecord, today: date
+    session: Session,
+    timebank: Timebank,
+    exchange: Exchange,
+    actor: Member,
+    record: TimeRecord,
+    today: date,
+    *,
+    for_member_id: int | None = None,
 ) -> None:
     """The one recording step: check the time, reserve the hours, and approve at once when a
     coordinator entered it. Used by direct records and by proposals alike."""
@@ -401,7 +478,7 @@ def _record(
     exchange.minutes = record.minutes
     exchange.performed_on = record.performed_on
     exchange.description = record.description.strip()
-    exchange.recorded_by_id = _recorder_id(actor, provider, recipient)
+    exchange.recorded_by_id = _recorder_id(actor, provider, recipient, for_member_id)
     exchange.entered_by_id = actor.id
     session.flush()
     pending = ledger.create_transfer(
@@ -518,6 +595,142 @@ def reject_exchange(
     return exchange
 
 
+# -- in bulk, and corrections ----------------------------------------------------------------
+
+BULK_ACTIONS = ("approve", "reject")
+MAX_BULK = 500
+
+
+@dataclass(frozen=True)
+class BulkOutcome:
+    """What happened to one exchange of a bulk decision."""
+
+    exchange_id: int
+    done: bool
+    summary: str  # "Sam gave 2 hours to Ann", or "Exchange 12" when it was not found
+    problem: str = ""  # why it was not done: "This exchange has already been approved."
+    found: bool = True  # False: unknown, or another timebank's (nothing about it is shown)
+
+
+def bulk_decide(
+    session: Session,
+    coordinator: Member,
+    exchange_ids: list[int],
+    action: str,
+    reason: str = "",
+    *,
+    today: date | None = None,
+) -> list[BulkOutcome]:
+    """Approve, or refuse with one reason, many exchanges at once. Each exchange is its own
+    transaction (all or nothing for that exchange); one that cannot be decided is reported and
+    the others go ahead. Ids that are unknown or another timebank's are "not found" and touch
+    nothing. Sending the same list again moves nothing twice: the ledger keys are the
+    exchanges' own, so each repeat is reported as already decided."""
+    _require_coordinator(coordinator)
+    if action not in BULK_ACTIONS:
+        raise InvalidExchange("Choose whether to approve them or not.", field="action")
+    ids = list(dict.fromkeys(exchange_ids))
+    if not ids:
+        raise InvalidExchange("Choose at least one exchange.", field="exchange_ids")
+    if len(ids) > MAX_BULK:
+        raise InvalidExchange(f"Choose at most {MAX_BULK} exchanges at a time.", field="exchange_ids")
+    if action == "reject":
+        reason = _reason(reason, required=True)
+    return [_decide_one(session, coordinator, exchange_id, action, reason, today) for exchange_id in ids]
+
+
+def _decide_one(
+    session: Session, coordinator: Member, exchange_id: int, action: str, reason: str, today: date | None
+) -> BulkOutcome:
+    try:
+        if action == "approve":
+            exchange = approve_exchange(session, coordinator, exchange_id, today=today)
+        else:
+            exchange = reject_exchange(session, coordinator, exchange_id, reason, today=today)
+    except ExchangeNotFound:
+        return BulkOutcome(
+            exchange_id, False, f"Exchange {exchange_id}", "It is not in your timebank's records.", found=False
+        )
+    except (ExchangeError, InvalidTransition, ledger.LedgerError) as error:
+        summary = _bulk_summary(get_exchange(session, coordinator, exchange_id))
+        return BulkOutcome(exchange_id, False, summary, error.message)
+    return BulkOutcome(exchange_id, True, _bulk_summary(exchange))
+
+
+def _bulk_summary(exchange: Exchange) -> str:
+    minutes = ledger.format_minutes(exchange.minutes) if exchange.minutes else "time"
+    return f"{exchange.provider_account.name} gave {minutes} to {exchange.recipient_account.name}"
+
+
+def posted_transfer(session: Session, exchange: Exchange) -> Transfer | None:
+    """The POST row that moved an approved exchange's credits."""
+    if exchange.pending_transfer_id is None:
+        return None
+    return session.scalar(
+        select(Transfer).where(
+            Transfer.pending_id == exchange.pending_transfer_id, Transfer.phase == TransferPhase.POST
+        )
+    )
+
+
+def reverse_exchange(
+    session: Session, actor: Member, exchange_id: int, reason: str, *, today: date | None = None
+) -> Exchange:
+    """A coordinator corrects an approved exchange: a new transfer takes the credits back the
+    other way (the original is never edited), the exchange is marked reversed, and both members
+    see the reason. Once only (409 the second time); refused, changing nothing, if it would
+    take the provider below their floor. The ledger key is the exchange's own, so a repeated
+    request can never move credits twice."""
+    reason = _reason(reason, required=True)
+    with ledger.write_transaction(session):
+        timebank = _timebank_of(session, actor)
+        exchange = _visible(session, actor, exchange_id)
+        _require_coordinator(actor)
+        _step(exchange, actor, "reverse")
+        posted = posted_transfer(session, exchange)
+        if posted is None:
+            raise ledger.TransferNotReversible("No time credits moved for this exchange, so nothing can be reversed.")
+        try:
+            ledger.reverse_transfer(
+                session,
+                timebank_id=timebank.id,
+                transfer_id=posted.id,
+                value_date=_today(timebank, today),
+                idempotency_key=f"exchange-{exchange.id}-reverse",
+                memo=reason,
+                created_by_id=actor.id,
+            )
+        except ledger.ExceedsFloor as error:
+            provider = exchange.provider_account
+            floor = ledger.limits_for(provider, timebank).floor or 0
+            raise ledger.ExceedsFloor(
+                f"Reversing this would take {provider.name} below their floor "
+                f"({_signed_hours(floor)}): they have {_signed_hours(provider.balance_minutes)} now. "
+                "Nothing was changed."
+            ) from error
+        except ledger.ExceedsCap as error:
+            raise ledger.ExceedsCap(
+                f"Reversing this would give {exchange.recipient_account.name} more time credit than an account "
+                "may hold. Nothing was changed."
+            ) from error
+        exchange.decided_by_id = actor.id
+        exchange.decision_reason = reason
+        _audit(
+            session,
+            exchange,
+            actor,
+            "reversed",
+            {"status": ExchangeStatus.REVERSED.value, "reason": reason, "minutes": exchange.minutes},
+            before={"status": ExchangeStatus.APPROVED.value},
+        )
+    return exchange
+
+
+def _signed_hours(minutes: int) -> str:
+    words = ledger.format_minutes(abs(minutes)) if minutes else "0 hours"
+    return f"minus {words}" if minutes < 0 else words
+
+
 def _approve(
     session: Session, timebank: Timebank, exchange: Exchange, actor: Member, today: date, *, automatic: bool = False
 ) -> None:
@@ -579,7 +792,14 @@ def _step(exchange: Exchange, actor: Member, action: str) -> None:
 
 
 def _audit(
-    session: Session, exchange: Exchange, actor: Member, verb: str, after: dict[str, object] | None = None
+    session: Session,
+    exchange: Exchange,
+    actor: Member,
+    verb: str,
+    after: dict[str, object] | None = None,
+    *,
+    before: dict[str, object] | None = None,
+    on_behalf_of: Member | None = None,
 ) -> None:
     audit(
         session,
@@ -587,7 +807,9 @@ def _audit(
         subject_type="exchange",
         subject_id=exchange.id,
         actor=actor,
+        on_behalf_of=on_behalf_of,
         timebank_id=exchange.timebank_id,
+        before=before,
         after=after,
     )
 
@@ -632,6 +854,15 @@ def _account_of(member: Member) -> Account:
     if member.account is None:
         raise NotAllowed("Only members with a time credit account can take part in exchanges.")
     return member.account
+
+
+def _acting_as(session: Session, timebank: Timebank, actor: Member, for_member_id: int | None) -> Member:
+    """The member a step is taken for: the actor, or (a coordinator only) a member of their
+    timebank they act for."""
+    if for_member_id is None or for_member_id == actor.id:
+        return actor
+    _require_coordinator(actor)
+    return _other_member(session, timebank, for_member_id)
 
 
 def _other_member(session: Session, timebank: Timebank, member_id: int) -> Member:
@@ -693,8 +924,10 @@ def _reason(reason: str, *, required: bool) -> str:
     return reason
 
 
-def _recorder_id(actor: Member, provider: Account, recipient: Account) -> int:
+def _recorder_id(actor: Member, provider: Account, recipient: Account, for_member_id: int | None = None) -> int:
     """Who the record speaks for: the actor, or the member a coordinator acts for."""
+    if for_member_id is not None and for_member_id in (provider.member_id, recipient.member_id):
+        return for_member_id
     if actor.id in (provider.member_id, recipient.member_id):
         return actor.id
     return provider.member_id or recipient.member_id or actor.id

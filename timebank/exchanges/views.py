@@ -24,7 +24,13 @@ GROUPS = (
 )
 _ACTING = ("accept", "record", "confirm", "approve", "settle")
 # States whose decision_reason is worth showing: why it was declined, questioned, refused or called off.
-_REASON_SHOWN = (ExchangeStatus.DECLINED, ExchangeStatus.DISPUTED, ExchangeStatus.REJECTED, ExchangeStatus.CANCELLED)
+_REASON_SHOWN = (
+    ExchangeStatus.DECLINED,
+    ExchangeStatus.DISPUTED,
+    ExchangeStatus.REJECTED,
+    ExchangeStatus.CANCELLED,
+    ExchangeStatus.REVERSED,
+)
 
 STATUS_WORDS = {
     ExchangeStatus.PROPOSED: "Proposed",
@@ -56,7 +62,7 @@ class ExchangeView:
     status: str  # "Time recorded"
     situation: str  # what is happening now, and who is waiting for whom
     credits: str = ""  # what it does to the viewer's time credit
-    entered: str = ""  # "Recorded by Grace Okafor for Sam"
+    entered: str = ""  # "Recorded by Grace Okafor for Sam" / "Proposed by Grace Okafor for Sam"
     reason: str = ""  # why it was declined, questioned, cancelled or not approved
     actions: list[str] = field(default_factory=list)
     group: str = "waiting"
@@ -139,11 +145,18 @@ def describe(exchange: Exchange, viewer: Member, time_zone: str) -> ExchangeView
         view.summary += f": {exchange.description}"
 
     recorder = _person(exchange.recorded_by_id, exchange, viewer)
+    entered_by = exchange.entered_by.display_name if exchange.entered_by else "a coordinator"
+    if exchange.entered_by_id == viewer.id:
+        entered_by = "you"
     if exchange.entered_by_id and exchange.recorded_by_id and exchange.entered_by_id != exchange.recorded_by_id:
-        entered_by = exchange.entered_by.display_name if exchange.entered_by else "a coordinator"
-        if exchange.entered_by_id == viewer.id:
-            entered_by = "you"
         view.entered = f"Recorded by {entered_by} for {recorder}"
+    elif (
+        exchange.entered_by_id
+        and exchange.recorded_by_id is None
+        and exchange.proposed_by_id
+        and exchange.entered_by_id != exchange.proposed_by_id
+    ):
+        view.entered = f"Proposed by {entered_by} for {_person(exchange.proposed_by_id, exchange, viewer)}"
 
     other = _other_name(exchange, viewer)
     organisation = next(
@@ -269,7 +282,7 @@ def history(events: list[ExchangeEvent], viewer: Member, time_zone: str) -> list
             minutes=format_minutes(minutes) if isinstance(minutes, int) else "the time",
             performed_on=human_date(date.fromisoformat(performed_on)) if isinstance(performed_on, str) else "",
         )
-        if event.action == "exchange.recorded" and item.on_behalf_of is not None:
+        if item.on_behalf_of is not None:
             behalf = "you" if item.on_behalf_of.id == viewer.id else item.on_behalf_of.display_name
             text += f" for {behalf}"
         detail = ""
