@@ -335,3 +335,11 @@ def test_an_unknown_activity_is_not_found(browser, factory):
     browser.sign_in(world.coordinator)
     assert browser.get("/coordinator/activities/424242").status_code == 404
     assert browser.get("/coordinator/activities/99999999999").status_code == 404
+
+
+def test_the_coordinator_start_page_leads_to_activities_and_the_timesheet_import(browser, factory):
+    world = factory.world()
+    browser.sign_in(world.coordinator)
+    page = browser.page("/coordinator/")
+    assert 'href="/coordinator/activities"' in page and "Group activities" in page
+    assert 'href="/coordinator/import"' in page and "Import paper timesheets" in page
