@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from tests.conftest import AuthActions, Factory, World
@@ -487,3 +488,20 @@ def test_reading_the_trail_changes_nothing(
     _csv_rows(client, "/coordinator/audit.csv")
     session.rollback()
     assert session.scalar(select(func.count(AuditEvent.id))) == count
+
+
+@pytest.mark.parametrize("change", ["edit", "delete"])
+def test_an_event_cannot_be_edited_or_deleted_through_the_app_either(
+    session: Session, factory: Factory, change: str
+) -> None:
+    """The schema the app's tests build (create_all) refuses it too, not only the migrated one."""
+    world = factory.world()
+    event = _event(session, world, "member.suspended", after={"reason": "Kept"})
+    if change == "edit":
+        event.after = {"reason": "Rewritten"}
+    else:
+        session.delete(event)
+    with pytest.raises(DBAPIError):
+        session.commit()
+    session.rollback()
+    assert session.scalars(select(AuditEvent)).one().after == {"reason": "Kept"}
