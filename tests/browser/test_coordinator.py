@@ -4,6 +4,8 @@ clear the approvals queue (approve one exchange on its own, refuse one with a re
 will read, tick the rest and approve them together), record a group activity with an attendance
 list, then look at the members and the audit trail, where all of it is written down.
 
+An installation admin reads every timebank's trail at /admin/audit.
+
 Every coordinator page on the way is screenshotted (test-artifacts/screenshots/test_coordinator/
 ...) and checked with axe-core: no serious or critical violations.
 """
@@ -16,7 +18,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from tests.browser.conftest import LiveServer, Person, Seeder, click_and_wait, sign_in, snapshot
+from tests.browser.conftest import LiveServer, Person, Seeder, _person, click_and_wait, sign_in, snapshot
+from tests.conftest import Factory
 from timebank.exchanges.service import RecordRequest, record_exchange
 from timebank.models import Account, Activity, Exchange, ExchangeStatus, Member
 
@@ -186,3 +189,21 @@ def test_a_coordinator_clears_the_approvals_queue_and_records_a_group_activity(
     page.goto("/coordinator/audit?date_from=31/02/2026")
     assert page.locator(".error-summary").is_visible()
     snapshot(page, "audit-trail-bad-date")
+
+
+def test_an_admin_reads_every_timebanks_audit_trail(live_server: LiveServer, seed: Seeder, page: Any) -> None:
+    world = seed.world()
+    _record(seed, world.alice, world.alice, world.bob, 60, "Changed a fuse")
+    with seed.session() as session:
+        admin = _person(Factory(session).member(None, "Ada Admin", is_admin=True))
+    sign_in(page, admin)
+    page.goto("/admin/audit")
+    assert _heading(page) == "Audit trail"
+    trail = page.locator("main").inner_text()
+    assert "In Riverside" in trail and "recorded time for an exchange" in trail
+    snapshot(page, "admin-audit-trail")
+    page.get_by_text("More filters").click()
+    page.get_by_label("Who did it").select_option(label="Alice")
+    click_and_wait(page, page.get_by_role("button", name="Search"))
+    assert "recorded time for an exchange" in page.locator("main").inner_text()
+    snapshot(page, "admin-audit-trail-filtered")
