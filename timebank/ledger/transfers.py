@@ -245,10 +245,10 @@ def _resolve(
     if pending.phase != TransferPhase.PENDING:
         raise TransferNotPending("Only a pending transfer can be posted or voided.")
     _raise_if_resolved(resolution_of(session, pending.id))
-    if phase == TransferPhase.POST:
-        # The reservation already passed the limit checks when it was made (rule 6), but
-        # posting is still a movement into this month, so the period must be open.
-        ensure_open(session, timebank_id, value_date)
+    # The reservation already passed the limit checks when it was made (rule 6), but the
+    # POST or VOID row is a new row dated value_date, and nothing may be added to a closed
+    # month (rule 9), so the period must be open either way.
+    ensure_open(session, timebank_id, value_date)
     debit = accounts[pending.debit_account_id]
     credit = accounts[pending.credit_account_id]
     debit.debits_pending -= pending.amount_minutes
