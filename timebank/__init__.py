@@ -42,6 +42,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     with app.app_context():
         configure_engine(db.engine)
 
+    from .admin.routes import bp as admin_bp
     from .auth.routes import bp as auth_bp
     from .coordinator.routes import bp as coordinator_bp
     from .dashboard.routes import bp as dashboard_bp
@@ -53,6 +54,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
+    app.register_blueprint(admin_bp)
     app.register_blueprint(coordinator_bp)
     app.register_blueprint(members_bp)
     app.register_blueprint(listings_bp)

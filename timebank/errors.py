@@ -7,6 +7,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from . import ledger
+from .admin import errors as admin_errors
 from .auth import errors as auth_errors
 from .coordinator import activities as activity_service
 from .coordinator import errors as coordinator_errors
@@ -49,6 +50,9 @@ COORDINATOR_STATUS: dict[type[Exception], int] = {
     coordinator_errors.ApplicationNotFound: 404,
     coordinator_errors.DecisionIncomplete: 422,
     coordinator_errors.ApplicationAlreadyDecided: 409,
+    coordinator_errors.MemberNotFound: 404,
+    coordinator_errors.InvalidMemberChange: 422,
+    coordinator_errors.MemberStateConflict: 409,
     activity_service.ActivityNotFound: 404,
     activity_service.InvalidActivity: 422,
     timesheet_service.InvalidTimesheet: 422,
@@ -72,6 +76,14 @@ PROFILE_STATUS: dict[type[Exception], int] = {
     profile_errors.InvalidProfile: 422,
 }
 
+ADMIN_STATUS: dict[type[Exception], int] = {
+    admin_errors.NotAnAdmin: 403,
+    admin_errors.UnknownTimebank: 404,
+    admin_errors.UnknownMember: 404,
+    admin_errors.InvalidSettings: 422,
+    admin_errors.CoordinatorConflict: 409,
+}
+
 LISTING_STATUS: dict[type[Exception], int] = {
     listing_errors.ListingNotFound: 404,
     listing_errors.ListingNotAllowed: 403,
@@ -81,7 +93,15 @@ LISTING_STATUS: dict[type[Exception], int] = {
 
 
 def status_for(error: Exception) -> int:
-    for table in (LEDGER_STATUS, AUTH_STATUS, COORDINATOR_STATUS, EXCHANGE_STATUS, PROFILE_STATUS, LISTING_STATUS):
+    for table in (
+        LEDGER_STATUS,
+        AUTH_STATUS,
+        COORDINATOR_STATUS,
+        EXCHANGE_STATUS,
+        PROFILE_STATUS,
+        LISTING_STATUS,
+        ADMIN_STATUS,
+    ):
         for error_type, status in table.items():
             if isinstance(error, error_type):
                 return status
@@ -90,6 +110,7 @@ def status_for(error: Exception) -> int:
 
 def register(app: Flask) -> None:
     @app.errorhandler(ledger.LedgerError)
+    @app.errorhandler(admin_errors.AdminError)
     @app.errorhandler(auth_errors.AuthError)
     @app.errorhandler(coordinator_errors.CoordinatorError)
     @app.errorhandler(exchange_errors.ExchangeError)

@@ -82,6 +82,23 @@ def parse_hours_to_minutes(text: str | None, granularity: int, *, maximum_minute
     return whole
 
 
+def parse_signed_hours_to_minutes(text: str | None, granularity: int, *, maximum_minutes: int | None = None) -> int:
+    """Like ``parse_hours_to_minutes`` for a balance limit, which may be zero or below zero:
+    "-10", "−2:30" (a typographic minus), "0", "+100". ``maximum_minutes`` bounds the size.
+
+    >>> [parse_signed_hours_to_minutes(t, 15) for t in ("-10", "0", "1h30", "− 2:30")]
+    [-600, 0, 90, -150]
+    """
+    cleaned = re.sub(r"\s+", " ", (text or "").strip().lower()).replace("\u2212", "-")
+    sign = -1 if cleaned.startswith("-") else 1
+    cleaned = cleaned.lstrip("+-").strip()
+    if not cleaned:
+        raise HoursInputError(f"Enter a number of hours, {EXAMPLES}.")
+    if _raw_minutes(cleaned) == 0:
+        return 0
+    return sign * parse_hours_to_minutes(cleaned, granularity, maximum_minutes=maximum_minutes)
+
+
 def _example_for(granularity: int) -> str:
     return f"1:{granularity:02d}" if granularity < 60 else "1 or 2"
 

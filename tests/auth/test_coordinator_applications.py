@@ -11,6 +11,8 @@ from timebank.coordinator import service
 from timebank.coordinator.errors import ApplicationAlreadyDecided, ApplicationNotFound, NotACoordinator
 from timebank.models import AuditEvent, Member, MemberStatus
 
+APPROVE = {"approve-checks_done": "y", "approve-checks_note": "Met at the centre; reference from a neighbour"}
+
 
 def _applicant(factory, world, name: str = "Nadia") -> Member:  # type: ignore[no-untyped-def]
     return factory.member(world.timebank, name, status=MemberStatus.APPLIED)
@@ -47,7 +49,7 @@ def test_approving_with_checks_done_lets_the_applicant_sign_in(client, auth, fac
     world = factory.world()
     nadia = _applicant(factory, world)
     auth.login(world.coordinator)
-    response = client.post(f"/coordinator/applications/{nadia.id}/approve", data={"approve-checks_done": "y"})
+    response = client.post(f"/coordinator/applications/{nadia.id}/approve", data=APPROVE)
     assert response.status_code == 302
     assert response.headers["Location"].endswith("/coordinator/applications")
     assert _status(session, nadia) == MemberStatus.APPROVED
@@ -72,6 +74,32 @@ def test_approving_without_the_checks_box_is_refused(client, auth, factory, sess
     assert "Confirm that references and checks are done before approving." in page
     assert _status(session, nadia) == MemberStatus.APPLIED
     assert "member.approved" not in _audit_actions(session)
+
+
+def test_approving_without_a_note_of_the_checks_is_refused(client, auth, factory, session):
+    world = factory.world()
+    nadia = _applicant(factory, world)
+    auth.login(world.coordinator)
+    response = client.post(
+        f"/coordinator/applications/{nadia.id}/approve", data={"approve-checks_done": "y", "approve-checks_note": "  "}
+    )
+    assert response.status_code == 422
+    assert "Write which references and checks you did." in response.get_data(as_text=True)
+    assert _status(session, nadia) == MemberStatus.APPLIED
+    assert session.get(Member, nadia.id).checks_done_at is None
+    assert "member.approved" not in _audit_actions(session)
+
+
+def test_approving_keeps_the_vetting_record_who_checked_what_and_when(client, auth, factory, session):
+    world = factory.world()
+    nadia = _applicant(factory, world)
+    auth.login(world.coordinator)
+    client.post(f"/coordinator/applications/{nadia.id}/approve", data=APPROVE)
+    session.expire_all()
+    approved = session.get(Member, nadia.id)
+    assert approved.checks_note == APPROVE["approve-checks_note"]
+    assert approved.checks_done_by_id == world.coordinator.id
+    assert approved.checks_done_at is not None
 
 
 def test_declining_needs_a_reason_which_the_applicant_then_sees(client, auth, factory, session):
@@ -100,8 +128,8 @@ def test_deciding_twice_is_a_conflict_and_changes_nothing(client, auth, factory,
     world = factory.world()
     nadia = _applicant(factory, world)
     auth.login(world.coordinator)
-    client.post(f"/coordinator/applications/{nadia.id}/approve", data={"approve-checks_done": "y"})
-    again = client.post(f"/coordinator/applications/{nadia.id}/approve", data={"approve-checks_done": "y"})
+    client.post(f"/coordinator/applications/{nadia.id}/approve", data=APPROVE)
+    again = client.post(f"/coordinator/applications/{nadia.id}/approve", data=APPROVE)
     assert again.status_code == 409
     assert "already been decided" in again.get_data(as_text=True)
     decline = client.post(f"/coordinator/applications/{nadia.id}/decline", data={"decline-reason": "Changed my mind"})
@@ -116,11 +144,11 @@ def test_coordinator_of_another_timebank_gets_not_found_and_nothing_changes(clie
     other_coordinator = factory.member(world.other_timebank, "Otto Coordinator", role=world.coordinator.role)
     auth.login(other_coordinator)
     assert client.get(f"/coordinator/applications/{nadia.id}").status_code == 404
-    approve = client.post(f"/coordinator/applications/{nadia.id}/approve", data={"approve-checks_done": "y"})
+    approve = client.post(f"/coordinator/applications/{nadia.id}/approve", data=APPROVE)
     assert approve.status_code == 404
     decline = client.post(f"/coordinator/applications/{nadia.id}/decline", data={"decline-reason": "No"})
     assert decline.status_code == 404
-    assert client.post("/coordinator/applications/999999/approve", data={"approve-checks_done": "y"}).status_code == 404
+    assert client.post("/coordinator/applications/999999/approve", data=APPROVE).status_code == 404
     assert _status(session, nadia) == MemberStatus.APPLIED
     assert not any(action in _audit_actions(session) for action in ("member.approved", "member.declined"))
 
@@ -133,7 +161,7 @@ def test_participant_opening_coordinator_pages_is_forbidden(client, auth, factor
         response = client.get(path)
         assert response.status_code == 403
         assert "You cannot see this page" in response.get_data(as_text=True)
-    approve = client.post(f"/coordinator/applications/{nadia.id}/approve", data={"approve-checks_done": "y"})
+    approve = client.post(f"/coordinator/applications/{nadia.id}/approve", data=APPROVE)
     assert approve.status_code == 403
     assert _status(session, nadia) == MemberStatus.APPLIED
 
@@ -145,7 +173,7 @@ def test_anonymous_visitor_is_sent_to_sign_in(client, factory, session):
         response = client.get(path)
         assert response.status_code == 302
         assert "/login" in response.headers["Location"]
-    response = client.post(f"/coordinator/applications/{nadia.id}/approve", data={"approve-checks_done": "y"})
+    response = client.post(f"/coordinator/applications/{nadia.id}/approve", data=APPROVE)
     assert response.status_code == 302 and "/login" in response.headers["Location"]
     assert _status(session, nadia) == MemberStatus.APPLIED
 
@@ -163,7 +191,7 @@ def test_services_refuse_participants_and_other_timebanks(factory, session):
     world = factory.world()
     nadia = _applicant(factory, world)
     with pytest.raises(NotACoordinator):
-        service.approve_application(session, world.alice, nadia.id, checks_done=True)
+        service.approve_application(session, world.alice, nadia.id, checks_done=True, checks_note="Met in person")
     with pytest.raises(NotACoordinator):
         service.pending_applications(session, world.bob)
     outsider_coordinator = factory.member(world.other_timebank, "Otto", role=world.coordinator.role)
@@ -171,4 +199,4 @@ def test_services_refuse_participants_and_other_timebanks(factory, session):
         service.decline_application(session, outsider_coordinator, nadia.id, reason="No")
     service.decline_application(session, world.coordinator, nadia.id, reason="Not this time")
     with pytest.raises(ApplicationAlreadyDecided):
-        service.approve_application(session, world.coordinator, nadia.id, checks_done=True)
+        service.approve_application(session, world.coordinator, nadia.id, checks_done=True, checks_note="Met in person")

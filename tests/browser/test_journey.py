@@ -115,6 +115,7 @@ def test_a_newcomer_joins_offers_help_is_matched_and_both_balances_change(
     assert "Gardening: weeding" in cora.locator("main").inner_text()
     look(cora, "cora-application-from-nina")
     cora.get_by_label("I have taken up references and done the checks our timebank needs").check()
+    cora.get_by_label("Which references and checks did you do?").fill("Met Nina at the centre; neighbour's reference.")
     click_and_wait(cora, cora.get_by_role("button", name="Approve Nina"))
     assert "Nina is approved" in flash(cora)
     look(cora, "cora-nina-approved")

@@ -28,3 +28,16 @@ def coordinator_required(view: Callable[P, R]) -> Callable[P, R]:
         return view(*args, **kwargs)
 
     return login_required(wrapped)
+
+
+def admin_required(view: Callable[P, R]) -> Callable[P, R]:
+    """Only an installation admin may open the view: signed-out visitors are sent to sign in,
+    everyone else (coordinators included) gets 403."""
+
+    @wraps(view)
+    def wrapped(*args: P.args, **kwargs: P.kwargs) -> R:
+        if not current_user.is_admin:
+            abort(403)
+        return view(*args, **kwargs)
+
+    return login_required(wrapped)

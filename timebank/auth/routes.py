@@ -105,7 +105,10 @@ def _safe_next(target: str | None) -> str:
 
 
 def _landing_page() -> str:
-    """Where a signed-in member starts: their dashboard."""
+    """Where a signed-in member starts: their dashboard (an installation admin outside any
+    timebank has none, and starts at administration)."""
+    if current_user.is_authenticated and current_user.is_admin and current_user.timebank_id is None:
+        return url_for("admin.index")
     return url_for("dashboard.index")
 
 

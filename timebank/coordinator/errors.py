@@ -37,10 +37,32 @@ class ApplicationAlreadyDecided(CoordinatorError):
     code = "conflict"
 
 
+class MemberNotFound(CoordinatorError):
+    """No such member in the coordinator's own timebank (404)."""
+
+    code = "not_found"
+
+
+class InvalidMemberChange(CoordinatorError):
+    """A change to a member that cannot be made as asked: a missing reason, limits that do not
+    fit the member's balance, a note too long (422)."""
+
+    code = "invalid"
+
+
+class MemberStateConflict(CoordinatorError):
+    """The member's status does not allow this (suspending someone already suspended) (409)."""
+
+    code = "conflict"
+
+
 __all__ = [
     "ApplicationAlreadyDecided",
     "ApplicationNotFound",
     "CoordinatorError",
     "DecisionIncomplete",
+    "InvalidMemberChange",
+    "MemberNotFound",
+    "MemberStateConflict",
     "NotACoordinator",
 ]

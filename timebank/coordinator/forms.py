@@ -4,7 +4,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length
 
-from .service import DECLINE_REASON_MAX
+from .service import CHECKS_NOTE_MAX, DECLINE_REASON_MAX
 
 # ---------------------------------------------------------------------------------------------
 # Applications to join. Both forms sit on one page, so each has a prefix ("approve-", "decline-").
@@ -14,6 +14,14 @@ class ApproveApplicationForm(FlaskForm):
     checks_done = BooleanField(
         "I have taken up references and done the checks our timebank needs",
         validators=[InputRequired("Confirm that references and checks are done before approving.")],
+    )
+    checks_note = TextAreaField(
+        "Which references and checks did you do?",
+        validators=[
+            DataRequired("Write which references and checks you did."),
+            Length(max=CHECKS_NOTE_MAX, message=f"Keep the note to {CHECKS_NOTE_MAX} characters or fewer."),
+        ],
+        render_kw={"rows": 3},
     )
 
 

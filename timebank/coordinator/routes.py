@@ -86,7 +86,13 @@ def approve(member_id: int) -> ResponseReturnValue:
     if not form.validate_on_submit():
         return _application_page(member, approve_form=form, status=422)
     try:
-        service.approve_application(db_session, _coordinator(), member_id, checks_done=bool(form.checks_done.data))
+        service.approve_application(
+            db_session,
+            _coordinator(),
+            member_id,
+            checks_done=bool(form.checks_done.data),
+            checks_note=form.checks_note.data or "",
+        )
     except CoordinatorError as error:
         if error.field is None:
             raise  # not about the form: errors.py turns it into its status
@@ -115,12 +121,16 @@ def decline(member_id: int) -> ResponseReturnValue:
     return redirect(url_for("coordinator.applications"))
 
 
-# The exchange approvals queue adds its routes to this blueprint (timebank/coordinator/exchanges.py).
-# Group activities (activities_routes) and the timesheet import (timesheets_routes) add theirs too.
-# Acting for a member (acting) and corrections: reversing an exchange, grants (corrections).
+# Other modules add their routes to this blueprint (keep the imports sorted):
+# dashboard_routes: the coordinator's dashboard; exchanges: the approvals queue;
+# members: the member list, one member's page and its actions; activities_routes: group
+# activities; timesheets_routes: the timesheet import; acting: acting for a member;
+# corrections: reversing an exchange, grants from the community pool.
 from . import acting as _acting  # noqa: E402, F401
 from . import activities_routes as _activities_routes  # noqa: E402, F401
+from . import audit_routes as _audit_routes  # noqa: E402, F401
 from . import corrections as _corrections  # noqa: E402, F401
 from . import dashboard_routes as _dashboard_routes  # noqa: E402, F401
 from . import exchanges as _exchanges  # noqa: E402, F401
+from . import members as _members  # noqa: E402, F401
 from . import timesheets_routes as _timesheets_routes  # noqa: E402, F401

@@ -16,6 +16,7 @@ from ..models import Member, MemberStatus, utcnow
 from .errors import ApplicationAlreadyDecided, ApplicationNotFound, DecisionIncomplete, NotACoordinator
 
 DECLINE_REASON_MAX = 500  # Member.status_reason
+CHECKS_NOTE_MAX = 500  # Member.checks_note
 
 
 def require_coordinator(actor: Member) -> int:
@@ -76,18 +77,44 @@ def _lock_application(session: Session, coordinator: Member, member_id: int) -> 
     return member
 
 
-def approve_application(session: Session, coordinator: Member, member_id: int, *, checks_done: bool) -> Member:
-    """Approve an applicant once the coordinator confirms references and checks are done."""
+def checked_note(note: str) -> str:
+    """The vetting note (which references and checks were done), tidied; refused when empty."""
+    note = " ".join(note.split())
+    if not note:
+        raise DecisionIncomplete(
+            "Write which references and checks you did, for example “Reference from Jo at the library, "
+            "met in person”.",
+            field="checks_note",
+        )
+    if len(note) > CHECKS_NOTE_MAX:
+        raise DecisionIncomplete(f"Keep the note to {CHECKS_NOTE_MAX} characters or fewer.", field="checks_note")
+    return note
+
+
+def record_checks(member: Member, coordinator: Member, note: str) -> None:
+    """Write the vetting record on the member (the caller audits and commits)."""
+    member.checks_note = note
+    member.checks_done_at = utcnow()
+    member.checks_done_by_id = coordinator.id
+
+
+def approve_application(
+    session: Session, coordinator: Member, member_id: int, *, checks_done: bool, checks_note: str
+) -> Member:
+    """Approve an applicant once the coordinator confirms references and checks are done and
+    writes down which ones (the vetting record, shown on the member's coordinator page)."""
     require_coordinator(coordinator)
     if not checks_done:
         raise DecisionIncomplete(
             "Confirm that references and checks are done before approving.", field="checks_done"
         )
+    note = checked_note(checks_note)
     with write_transaction(session):
         member = _lock_application(session, coordinator, member_id)
         member.status = MemberStatus.APPROVED
         member.approved_at = utcnow()
         member.status_reason = ""
+        record_checks(member, coordinator, note)
         audit(
             session,
             action="member.approved",
@@ -96,6 +123,7 @@ def approve_application(session: Session, coordinator: Member, member_id: int, *
             actor=coordinator,
             timebank_id=member.timebank_id,
             before={"status": MemberStatus.APPLIED.value},
+            # The note itself stays on the member (free text about people stays out of the append-only trail).
             after={"status": MemberStatus.APPROVED.value, "checks_done": True},
         )
     return member

@@ -1,0 +1,1 @@
+"""Installation administration: timebanks, their settings, and who coordinates them."""

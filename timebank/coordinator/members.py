@@ -1,0 +1,225 @@
+"""The coordinator's member pages: the member list, one member's page (profile, hours, limits,
+recent exchanges, vetting record, private notes) and its actions, and registering a member who
+has no email. Routes stay thin: parse the form, call ``members_service``, render or redirect."""
+
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from werkzeug.datastructures import MultiDict
+
+from ..auth.decorators import coordinator_required
+from ..exchanges import views
+from ..extensions import db
+from ..forms_common import format_hours_input
+from ..ids import URL_ID
+from ..members.profile import get_profile
+from ..models import ContactPreference, Member, Timebank
+from . import members_service as service
+from .errors import CoordinatorError
+from .members_forms import (
+    LeftForm,
+    LimitsForm,
+    MemberSearchForm,
+    NoteForm,
+    ReactivateForm,
+    RegisterMemberForm,
+    SuspendForm,
+)
+from .routes import bp
+
+
+def _coordinator() -> Member:
+    member: Member = current_user._get_current_object()
+    return member
+
+
+def _timebank() -> Timebank:
+    timebank = db.session.get(Timebank, _coordinator().timebank_id)
+    assert timebank is not None
+    return timebank
+
+
+def _show_on_form(form: FlaskForm, error: CoordinatorError) -> None:
+    field = getattr(form, error.field, None) if error.field else None
+    if field is not None:
+        field.errors = [*field.errors, error.message]
+    else:
+        form.form_errors.append(error.message)
+
+
+@bp.get("/members")
+@coordinator_required
+def members() -> ResponseReturnValue:
+    form = MemberSearchForm(formdata=request.args or MultiDict())
+    status = 200
+    if form.validate():
+        filters = service.MemberFilters(status=form.chosen_status(), query=form.q.data or "")
+    else:  # a search too long, or a status that does not exist: say so, and show everyone
+        status = 422
+        filters = service.MemberFilters()
+    page = service.list_members(db.session(), _coordinator(), filters, request.args.get("page", 1, type=int))
+    return render_template("coordinator/members.html", form=form, page=page, status_words=service.STATUS_WORDS), status
+
+
+def _member_page(member_id: int, status: int = 200, **forms: FlaskForm) -> ResponseReturnValue:
+    session = db.session()
+    coordinator = _coordinator()
+    picture = service.member_picture(session, coordinator, member_id)  # another timebank's: 404
+    timebank = _timebank()
+    limits_form = forms.get("limits_form")
+    if limits_form is None and picture.account is not None:
+        limits_form = LimitsForm(
+            formdata=None,
+            data={
+                "floor": format_signed_hours(picture.account.own_floor),
+                "cap": format_signed_hours(picture.account.own_cap),
+            },
+        )
+    return (
+        render_template(
+            "coordinator/member.html",
+            picture=picture,
+            member=picture.member,
+            profile=get_profile(session, coordinator, member_id),
+            exchanges=[views.describe(e, coordinator, timebank.time_zone) for e in picture.recent_exchanges],
+            status_words=service.STATUS_WORDS,
+            note_form=forms.get("note_form") or NoteForm(formdata=None),
+            limits_form=limits_form,
+            suspend_form=forms.get("suspend_form") or SuspendForm(formdata=None),
+            left_form=forms.get("left_form") or LeftForm(formdata=None),
+            reactivate_form=ReactivateForm(formdata=None),
+        ),
+        status,
+    )
+
+
+def format_signed_hours(minutes: int | None) -> str:
+    if minutes is None:
+        return ""
+    return f"-{format_hours_input(-minutes)}" if minutes < 0 else format_hours_input(minutes)
+
+
+@bp.get(f"/members/<{URL_ID}:member_id>")
+@coordinator_required
+def member(member_id: int) -> ResponseReturnValue:
+    return _member_page(member_id)
+
+
+@bp.post(f"/members/<{URL_ID}:member_id>/notes")
+@coordinator_required
+def add_note(member_id: int) -> ResponseReturnValue:
+    service.get_member(db.session(), _coordinator(), member_id)  # another timebank's: 404 before anything else
+    form = NoteForm()
+    if not form.validate_on_submit():
+        return _member_page(member_id, 422, note_form=form)
+    try:
+        service.add_note(db.session(), _coordinator(), member_id, form.body.data or "")
+    except CoordinatorError as error:
+        if error.field is None:
+            raise
+        _show_on_form(form, error)
+        return _member_page(member_id, 422, note_form=form)
+    flash("Your note is saved. Only coordinators can see it.", "success")
+    return redirect(url_for("coordinator.member", member_id=member_id, _anchor="notes"))
+
+
+@bp.post(f"/members/<{URL_ID}:member_id>/limits")
+@coordinator_required
+def member_limits(member_id: int) -> ResponseReturnValue:
+    member = service.get_member(db.session(), _coordinator(), member_id)
+    form = LimitsForm()
+    values = form.parsed(_timebank().granularity_minutes) if form.validate_on_submit() else None
+    if values is None:
+        return _member_page(member_id, 422, limits_form=form)
+    try:
+        service.set_limits(db.session(), _coordinator(), member_id, floor_minutes=values[0], cap_minutes=values[1])
+    except CoordinatorError as error:
+        if error.field is None:
+            raise
+        _show_on_form(form, error)
+        return _member_page(member_id, 422, limits_form=form)
+    flash(f"{member.display_name}’s limits are saved.", "success")
+    return redirect(url_for("coordinator.member", member_id=member_id, _anchor="hours"))
+
+
+@bp.post(f"/members/<{URL_ID}:member_id>/suspend")
+@coordinator_required
+def suspend_member(member_id: int) -> ResponseReturnValue:
+    member = service.get_member(db.session(), _coordinator(), member_id)
+    form = SuspendForm()
+    if not form.validate_on_submit():
+        return _member_page(member_id, 422, suspend_form=form)
+    try:
+        service.suspend_member(db.session(), _coordinator(), member_id, reason=form.reason.data or "")
+    except CoordinatorError as error:
+        if error.field is None:
+            raise
+        _show_on_form(form, error)
+        return _member_page(member_id, 422, suspend_form=form)
+    flash(f"{member.display_name} is suspended. They cannot sign in, and they will see your reason.", "success")
+    return redirect(url_for("coordinator.member", member_id=member_id))
+
+
+@bp.post(f"/members/<{URL_ID}:member_id>/reactivate")
+@coordinator_required
+def reactivate_member(member_id: int) -> ResponseReturnValue:
+    ReactivateForm().validate_on_submit()  # CSRF is checked for every POST by CSRFProtect
+    member = service.reactivate_member(db.session(), _coordinator(), member_id)
+    flash(f"{member.display_name} is active again.", "success")
+    return redirect(url_for("coordinator.member", member_id=member_id))
+
+
+@bp.post(f"/members/<{URL_ID}:member_id>/left")
+@coordinator_required
+def member_left(member_id: int) -> ResponseReturnValue:
+    member = service.get_member(db.session(), _coordinator(), member_id)
+    form = LeftForm()
+    if not form.validate_on_submit():
+        return _member_page(member_id, 422, left_form=form)
+    try:
+        service.mark_left(db.session(), _coordinator(), member_id, reason=form.reason.data or "")
+    except CoordinatorError as error:
+        if error.field is None:
+            raise
+        _show_on_form(form, error)
+        return _member_page(member_id, 422, left_form=form)
+    flash(f"{member.display_name} is marked as having left. Their hours and history stay.", "success")
+    return redirect(url_for("coordinator.member", member_id=member_id))
+
+
+@bp.route("/members/new", methods=["GET", "POST"])
+@coordinator_required
+def register_member() -> ResponseReturnValue:
+    """Register someone who has no email: the coordinator vets them in person and manages the
+    account for them."""
+    form = RegisterMemberForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            new_member = service.register_member(
+                db.session(),
+                _coordinator(),
+                service.Registration(
+                    display_name=form.display_name.data or "",
+                    phone=form.phone.data,
+                    area=form.area.data or "",
+                    contact_preference=ContactPreference(form.contact_preference.data),
+                    offers_text=form.offers_text.data or "",
+                    wants_text=form.wants_text.data or "",
+                    checks_note=form.checks_note.data or "",
+                ),
+            )
+        except CoordinatorError as error:
+            if error.field is None:
+                raise
+            _show_on_form(form, error)
+            status = 422
+        else:
+            flash(f"{new_member.display_name} is registered and can take part through you.", "success")
+            return redirect(url_for("coordinator.member", member_id=new_member.id))
+    elif request.method == "POST":
+        status = 422
+    return render_template("coordinator/member_new.html", form=form), status
