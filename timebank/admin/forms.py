@@ -113,7 +113,7 @@ class SettingsForm(FlaskForm):
 
 class AppointForm(FlaskForm):
     member_id = SelectField(
-        "Member",
+        "Member to make a coordinator",
         coerce=int,
         validators=[InputRequired("Choose the member to appoint.")],
         validate_choice=False,  # the service answers "not found" for anyone outside this timebank
