@@ -197,7 +197,8 @@ def test_an_admin_reads_every_timebanks_audit_trail(live_server: LiveServer, see
     with seed.session() as session:
         admin = _person(Factory(session).member(None, "Ada Admin", is_admin=True))
     sign_in(page, admin)
-    page.goto("/admin/audit")
+    page.goto("/admin/")
+    click_and_wait(page, page.get_by_role("link", name="Audit trail"))
     assert _heading(page) == "Audit trail"
     trail = page.locator("main").inner_text()
     assert "In Riverside" in trail and "recorded time for an exchange" in trail
