@@ -5,15 +5,14 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_login import current_user
-from flask_wtf import FlaskForm
 from wtforms import SelectChoice
 
 from ..auth.decorators import admin_required
 from ..extensions import db
 from ..forms_common import format_hours_input
 from ..ids import URL_ID
-from ..models import Member, Timebank
+from ..models import Timebank
+from ..web import show_error_on_form, signed_in_member
 from . import service
 from .errors import AdminError
 from .forms import AppointForm, NewTimebankForm, SettingsForm, StandDownForm
@@ -21,23 +20,10 @@ from .forms import AppointForm, NewTimebankForm, SettingsForm, StandDownForm
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 
-def _admin() -> Member:
-    member: Member = current_user._get_current_object()
-    return member
-
-
-def _show_on_form(form: FlaskForm, error: AdminError) -> None:
-    field = getattr(form, error.field, None) if error.field else None
-    if field is not None:
-        field.errors = [*field.errors, error.message]
-    else:
-        form.form_errors.append(error.message)
-
-
 @bp.get("/")
 @admin_required
 def index() -> ResponseReturnValue:
-    return render_template("admin/index.html", summaries=service.list_timebanks(db.session(), _admin()))
+    return render_template("admin/index.html", summaries=service.list_timebanks(db.session(), signed_in_member()))
 
 
 @bp.route("/timebanks/new", methods=["GET", "POST"])
@@ -49,7 +35,7 @@ def new_timebank() -> ResponseReturnValue:
         try:
             timebank = service.new_timebank(
                 db.session(),
-                _admin(),
+                signed_in_member(),
                 name=form.name.data or "",
                 organisation_name=form.organisation_name.data or "",
                 slug=form.slug.data or "",
@@ -57,7 +43,7 @@ def new_timebank() -> ResponseReturnValue:
         except AdminError as error:
             if error.field is None:
                 raise
-            _show_on_form(form, error)
+            show_error_on_form(form, error.message, error.field)
             status = 422
         else:
             flash(f"{timebank.name} is created. Now check its settings and appoint a coordinator.", "success")
@@ -92,7 +78,7 @@ def _timebank_page(
     appoint_form: AppointForm | None = None,
 ) -> ResponseReturnValue:
     session = db.session()
-    admin = _admin()
+    admin = signed_in_member()
     timebank = service.get_timebank(session, admin, timebank_id)  # unknown: 404
     candidates = service.appointable_members(session, admin, timebank.id)
     if appoint_form is None:
@@ -122,17 +108,17 @@ def timebank(timebank_id: int) -> ResponseReturnValue:
 @bp.post(f"/timebanks/<{URL_ID}:timebank_id>/settings")
 @admin_required
 def timebank_settings(timebank_id: int) -> ResponseReturnValue:
-    timebank = service.get_timebank(db.session(), _admin(), timebank_id)
+    timebank = service.get_timebank(db.session(), signed_in_member(), timebank_id)
     form = SettingsForm()
     settings = form.to_settings(timebank.approval_threshold_minutes) if form.validate_on_submit() else None
     if settings is None:
         return _timebank_page(timebank_id, 422, settings_form=form)
     try:
-        service.update_settings(db.session(), _admin(), timebank_id, settings)
+        service.update_settings(db.session(), signed_in_member(), timebank_id, settings)
     except AdminError as error:
         if error.field is None:
             raise
-        _show_on_form(form, error)
+        show_error_on_form(form, error.message, error.field)
         return _timebank_page(timebank_id, 422, settings_form=form)
     flash(f"The settings of {timebank.name} are saved.", "success")
     return redirect(url_for("admin.timebank", timebank_id=timebank_id))
@@ -141,11 +127,11 @@ def timebank_settings(timebank_id: int) -> ResponseReturnValue:
 @bp.post(f"/timebanks/<{URL_ID}:timebank_id>/coordinators")
 @admin_required
 def appoint_coordinator(timebank_id: int) -> ResponseReturnValue:
-    service.get_timebank(db.session(), _admin(), timebank_id)
+    service.get_timebank(db.session(), signed_in_member(), timebank_id)
     form = AppointForm()
     if not form.validate_on_submit():
         return _timebank_page(timebank_id, 422, appoint_form=form)
-    member = service.appoint_coordinator(db.session(), _admin(), timebank_id, form.member_id.data)
+    member = service.appoint_coordinator(db.session(), signed_in_member(), timebank_id, form.member_id.data)
     flash(f"{member.display_name} is now a coordinator.", "success")
     return redirect(url_for("admin.timebank", timebank_id=timebank_id, _anchor="coordinators"))
 
@@ -154,6 +140,6 @@ def appoint_coordinator(timebank_id: int) -> ResponseReturnValue:
 @admin_required
 def stand_down_coordinator(timebank_id: int, member_id: int) -> ResponseReturnValue:
     StandDownForm().validate_on_submit()  # CSRF is checked for every POST by CSRFProtect
-    member = service.stand_down_coordinator(db.session(), _admin(), timebank_id, member_id)
+    member = service.stand_down_coordinator(db.session(), signed_in_member(), timebank_id, member_id)
     flash(f"{member.display_name} is a participant again, no longer a coordinator.", "success")
     return redirect(url_for("admin.timebank", timebank_id=timebank_id, _anchor="coordinators"))

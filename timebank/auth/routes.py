@@ -21,7 +21,6 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, login_user, logout_user
-from flask_wtf import FlaskForm
 from wtforms import SelectChoice
 
 from ..clock import local_datetime
@@ -29,6 +28,7 @@ from ..extensions import db, limiter, login_manager
 from ..mail import MailNotSent
 from ..members.service import normalise_email
 from ..models import ContactPreference, Member
+from ..web import show_error_on_form
 from . import service
 from .emails import send_password_reset
 from .errors import AuthError, PasswordRejected, ResetLinkInvalid
@@ -110,15 +110,6 @@ def _landing_page() -> str:
     if current_user.is_authenticated and current_user.is_admin and current_user.timebank_id is None:
         return url_for("admin.index")
     return url_for("dashboard.index")
-
-
-def _show_on_form(form: FlaskForm, error: AuthError) -> None:
-    """Put a service's message beside the field it is about (or at the top of the form)."""
-    field = getattr(form, error.field, None) if error.field else None
-    if field is not None:
-        field.errors = [*field.errors, error.message]
-    else:
-        form.form_errors.append(error.message)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -225,7 +216,7 @@ def join(slug: str | None = None) -> ResponseReturnValue:
                 ),
             )
         except AuthError as error:
-            _show_on_form(form, error)
+            show_error_on_form(form, error.message, error.field)
             status = 422
         else:
             session.clear()
@@ -287,7 +278,7 @@ def reset_password(token: str) -> ResponseReturnValue:
             page = render_template("auth/reset_link_problem.html", message=error.message)
             return _no_referrer(make_response(page, 400))
         except PasswordRejected as error:
-            _show_on_form(form, error)
+            show_error_on_form(form, error.message, error.field)
             status = 422
         else:
             logout_user()
@@ -310,7 +301,7 @@ def change_password() -> ResponseReturnValue:
         try:
             service.change_password(db.session(), member, form.current_password.data or "", form.password.data or "")
         except PasswordRejected as error:
-            _show_on_form(form, error)
+            show_error_on_form(form, error.message, error.field)
             status = 422
         else:
             # This session stays signed in; every other session is signed out by the new hash.

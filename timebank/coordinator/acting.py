@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
 from ..auth.decorators import coordinator_required
@@ -20,22 +19,17 @@ from ..listings.errors import InvalidListing
 from ..listings.forms import ListingForm, default_kind
 from ..listings.service import create_listing
 from ..members.directory import timebank_categories
-from ..models import Member
+from ..web import signed_in_member
 from . import acting_service
 from .exchange_forms import ActProposeForm, ActRecordForm, MemberPickForm
 from .routes import bp
-
-
-def _coordinator() -> Member:
-    member: Member = current_user._get_current_object()
-    return member
 
 
 @bp.get("/act")
 @coordinator_required
 def act() -> ResponseReturnValue:
     """Choose the member to act for; then the things that can be done for them."""
-    coordinator = _coordinator()
+    coordinator = signed_in_member()
     form = MemberPickForm(formdata=request.args or MultiDict())
     form.set_choices(acting_service.members_to_act_for(db.session(), coordinator))
     if request.args:
@@ -49,14 +43,14 @@ def act() -> ResponseReturnValue:
 @bp.get(f"/act/<{URL_ID}:member_id>")
 @coordinator_required
 def act_for(member_id: int) -> ResponseReturnValue:
-    member = acting_service.member_to_act_for(db.session(), _coordinator(), member_id)
+    member = acting_service.member_to_act_for(db.session(), signed_in_member(), member_id)
     return render_template("coordinator/act_for.html", member=member)
 
 
 @bp.route(f"/act/<{URL_ID}:member_id>/listings/new", methods=["GET", "POST"])
 @coordinator_required
 def act_new_listing(member_id: int) -> ResponseReturnValue:
-    coordinator = _coordinator()
+    coordinator = signed_in_member()
     session = db.session()
     member = acting_service.member_to_act_for(session, coordinator, member_id)
     timebank = timebank_of(coordinator)
@@ -89,7 +83,7 @@ def act_new_listing(member_id: int) -> ResponseReturnValue:
 def act_record(member_id: int) -> ResponseReturnValue:
     """A paper timesheet line: help the member gave or got. A coordinator's record is approved
     at once, so the credits move now."""
-    coordinator = _coordinator()
+    coordinator = signed_in_member()
     session = db.session()
     member = acting_service.member_to_act_for(session, coordinator, member_id)
     timebank = timebank_of(coordinator)
@@ -131,7 +125,7 @@ def act_record(member_id: int) -> ResponseReturnValue:
 def act_propose(member_id: int) -> ResponseReturnValue:
     """Ask someone, for the member, whether they could help (or be helped). The other person
     answers as they would any proposal."""
-    coordinator = _coordinator()
+    coordinator = signed_in_member()
     session = db.session()
     member = acting_service.member_to_act_for(session, coordinator, member_id)
     form = ActProposeForm()

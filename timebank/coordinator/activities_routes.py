@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_login import current_user
 from wtforms import SelectChoice
 
 from .. import ledger
@@ -16,6 +15,7 @@ from ..extensions import db
 from ..ids import URL_ID
 from ..models import ActivityDirection, Member, Timebank
 from ..timebanks.service import organisation_account
+from ..web import signed_in_member
 from . import activities
 from .activity_forms import ActivityForm
 from .routes import bp
@@ -37,11 +37,6 @@ FIELD_FOR_LEDGER_ERROR: dict[type[Exception], str] = {
 }
 
 
-def _coordinator() -> Member:
-    member: Member = current_user._get_current_object()
-    return member
-
-
 def _timebank(member: Member) -> Timebank:
     timebank = db.session.get(Timebank, member.timebank_id)
     assert timebank is not None
@@ -51,7 +46,8 @@ def _timebank(member: Member) -> Timebank:
 @bp.get("/activities")
 @coordinator_required
 def activities_list() -> ResponseReturnValue:
-    return render_template("coordinator/activities.html", rows=activities.activities_of(db.session(), _coordinator()))
+    rows = activities.activities_of(db.session(), signed_in_member())
+    return render_template("coordinator/activities.html", rows=rows)
 
 
 def _prepare(form: ActivityForm, coordinator: Member) -> tuple[str, dict[int, Member]]:
@@ -81,7 +77,7 @@ def _prepare(form: ActivityForm, coordinator: Member) -> tuple[str, dict[int, Me
 @bp.route("/activities/new", methods=["GET", "POST"])
 @coordinator_required
 def new_activity() -> ResponseReturnValue:
-    coordinator = _coordinator()
+    coordinator = signed_in_member()
     form = ActivityForm()
     organisation_name, _people = _prepare(form, coordinator)
     if request.method == "GET" and form.held_on.data is None:
@@ -134,7 +130,7 @@ def _show_on_form(form: ActivityForm, error: Exception) -> int:
 @coordinator_required
 def activity_detail(activity_id: int) -> ResponseReturnValue:
     session = db.session()
-    activity = activities.get_activity(session, _coordinator(), activity_id)
+    activity = activities.get_activity(session, signed_in_member(), activity_id)
     attendees = sorted(activity.attendees, key=lambda a: (a.member.display_name.casefold(), a.member_id))
     return render_template(
         "coordinator/activity.html",

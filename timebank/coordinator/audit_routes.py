@@ -13,7 +13,6 @@ from typing import Any
 
 from flask import Response, current_app, render_template, request, stream_with_context, url_for
 from flask.typing import ResponseReturnValue
-from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
 from ..admin.routes import bp as admin_bp
@@ -22,8 +21,8 @@ from ..audit.forms import AuditSearchForm
 from ..auth.decorators import admin_required, coordinator_required
 from ..clock import now_utc
 from ..extensions import db
-from ..models import Member
 from ..pagination import Page
+from ..web import signed_in_member
 from .routes import bp
 
 # The page that shows each kind of subject, and its URL parameter. Only pages the viewer can open:
@@ -35,11 +34,6 @@ _COORDINATOR_LINKS = {
     "activity": ("coordinator.activity_detail", "activity_id"),
 }
 _ADMIN_LINKS = {"timebank": ("admin.timebank", "timebank_id")}
-
-
-def _viewer() -> Member:
-    member: Member = current_user._get_current_object()
-    return member
 
 
 def _subject_link(links: dict[str, tuple[str, str]]) -> Callable[[service.AuditRow], str | None]:
@@ -74,7 +68,7 @@ ADMIN_TRAIL = _Trail(True, "admin.audit", "admin.audit_csv", "admin.index", "aud
 def _form(trail: _Trail) -> tuple[AuditSearchForm, service.AuditFilters | None]:
     """The search form from the query string, and its filters (None when they do not make sense)."""
     form = AuditSearchForm(formdata=request.args or MultiDict())
-    form.set_choices(service.filter_choices(db.session(), _viewer(), installation=trail.installation))
+    form.set_choices(service.filter_choices(db.session(), signed_in_member(), installation=trail.installation))
     if request.args and not form.validate():
         return form, None
     return form, form.filters()
@@ -93,7 +87,11 @@ def _page(trail: _Trail) -> ResponseReturnValue:
         status = 422
     else:
         page = service.search_events(
-            db.session(), _viewer(), filters, request.args.get("page", 1, type=int), installation=trail.installation
+            db.session(),
+            signed_in_member(),
+            filters,
+            request.args.get("page", 1, type=int),
+            installation=trail.installation,
         )
         status = 200
     return (
@@ -114,7 +112,7 @@ def _csv(trail: _Trail) -> ResponseReturnValue:
     filters = _form(trail)[1]
     if filters is None:  # the page, with the error summary (422)
         return _page(trail)
-    viewer = _viewer()
+    viewer = signed_in_member()
     service.check_csv_access(viewer, installation=trail.installation)
     lines = service.iter_events_csv(db.session(), viewer, filters, installation=trail.installation)
     filename = f"{trail.filename}-{now_utc():%Y-%m-%d}.csv"

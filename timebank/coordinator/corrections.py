@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_login import current_user
 
 from .. import ledger
 from ..auth.decorators import coordinator_required
@@ -17,18 +16,13 @@ from ..exchanges.forms import RequiredReasonForm
 from ..exchanges.routes import FORM_ERRORS, detail_page, show_on_form, timebank_of
 from ..extensions import db
 from ..ids import URL_ID, is_storable_id
-from ..models import Member
+from ..web import signed_in_member
 from .exchange_forms import GrantForm
 from .routes import bp
 
 # A reversal the ledger refuses (below the provider's floor, above the recipient's cap, or a
 # closed month) is shown on the reverse form, with its 409.
 REVERSE_FORM_ERRORS = (ExchangeError, ledger.ExceedsFloor, ledger.ExceedsCap, ledger.ClosedPeriod)
-
-
-def _coordinator() -> Member:
-    member: Member = current_user._get_current_object()
-    return member
 
 
 @bp.post(f"/exchanges/<{URL_ID}:exchange_id>/reverse")
@@ -38,7 +32,7 @@ def reverse_exchange(exchange_id: int) -> ResponseReturnValue:
     if not form.validate_on_submit():
         return detail_page(exchange_id, 422, reverse_form=form)
     try:
-        exchange = exchanges.reverse_exchange(db.session(), _coordinator(), exchange_id, form.reason.data or "")
+        exchange = exchanges.reverse_exchange(db.session(), signed_in_member(), exchange_id, form.reason.data or "")
     except REVERSE_FORM_ERRORS as error:
         return detail_page(exchange_id, show_on_form(form, error), reverse_form=form)
     flash(
@@ -53,7 +47,7 @@ def reverse_exchange(exchange_id: int) -> ResponseReturnValue:
 @coordinator_required
 def new_grant() -> ResponseReturnValue:
     """Hours from the community pool for a member in need."""
-    coordinator = _coordinator()
+    coordinator = signed_in_member()
     session = db.session()
     timebank = timebank_of(coordinator)
     form = GrantForm()

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
 from ..auth.decorators import coordinator_required
@@ -20,21 +19,16 @@ from ..exchanges.routes import detail_page, show_on_form, timebank_of
 from ..extensions import db
 from ..ids import URL_ID
 from ..members.directory import timebank_categories
-from ..models import Member
+from ..web import signed_in_member
 from .acting_service import members_with_accounts
 from .exchange_forms import BulkDecisionForm, QueueFilterForm
 from .routes import bp
 
 
-def _coordinator() -> Member:
-    member: Member = current_user._get_current_object()
-    return member
-
-
 def _queue_page(bulk_form: BulkDecisionForm | None = None, status: int = 200) -> ResponseReturnValue:
     """The queue as the filters in the address ask; a filter that cannot be used is shown with
     its message (422) and the queue unfiltered."""
-    coordinator = _coordinator()
+    coordinator = signed_in_member()
     session = db.session()
     zone = timebank_of(coordinator).time_zone
     filter_form = QueueFilterForm(formdata=request.args or MultiDict())
@@ -80,7 +74,7 @@ def bulk_decide() -> ResponseReturnValue:
         return _queue_page(form, 422)
     try:
         outcomes = exchanges.bulk_decide(
-            db.session(), _coordinator(), form.exchange_ids.data, form.action.data or "", form.reason.data or ""
+            db.session(), signed_in_member(), form.exchange_ids.data, form.action.data or "", form.reason.data or ""
         )
     except ExchangeError as error:
         return _queue_page(form, show_on_form(form, error))
@@ -97,7 +91,7 @@ def bulk_decide() -> ResponseReturnValue:
 @coordinator_required
 def approve_exchange(exchange_id: int) -> ResponseReturnValue:
     ActionForm().validate_on_submit()  # CSRF is checked for every POST by CSRFProtect
-    exchange = exchanges.approve_exchange(db.session(), _coordinator(), exchange_id)
+    exchange = exchanges.approve_exchange(db.session(), signed_in_member(), exchange_id)
     flash(f"Approved: {exchange.provider_account.name} gets the time credits.", "success")
     return redirect(url_for("coordinator.exchanges_queue"))
 
@@ -109,7 +103,7 @@ def reject_exchange(exchange_id: int) -> ResponseReturnValue:
     if not form.validate_on_submit():
         return detail_page(exchange_id, 422, reject_form=form)
     try:
-        exchanges.reject_exchange(db.session(), _coordinator(), exchange_id, form.reason.data or "")
+        exchanges.reject_exchange(db.session(), signed_in_member(), exchange_id, form.reason.data or "")
     except ExchangeError as error:
         return detail_page(exchange_id, show_on_form(form, error), reject_form=form)
     flash("Not approved. The members will see your reason, and no time credits moved.", "success")
@@ -125,7 +119,7 @@ def settle_exchange(exchange_id: int) -> ResponseReturnValue:
     hours_stand = form.outcome.data == "stand"
     try:
         exchanges.settle_dispute(
-            db.session(), _coordinator(), exchange_id, hours_stand=hours_stand, reason=form.reason.data or ""
+            db.session(), signed_in_member(), exchange_id, hours_stand=hours_stand, reason=form.reason.data or ""
         )
     except ExchangeError as error:
         return detail_page(exchange_id, show_on_form(form, error), settle_form=form)

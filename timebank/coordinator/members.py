@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_login import current_user
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import MultiDict
 
@@ -16,7 +15,8 @@ from ..extensions import db
 from ..forms_common import format_hours_input
 from ..ids import URL_ID
 from ..members.profile import get_profile
-from ..models import ContactPreference, Member, Timebank
+from ..models import ContactPreference, Timebank
+from ..web import show_error_on_form, signed_in_member
 from . import members_service as service
 from .errors import CoordinatorError
 from .members_forms import (
@@ -31,23 +31,10 @@ from .members_forms import (
 from .routes import bp
 
 
-def _coordinator() -> Member:
-    member: Member = current_user._get_current_object()
-    return member
-
-
 def _timebank() -> Timebank:
-    timebank = db.session.get(Timebank, _coordinator().timebank_id)
+    timebank = db.session.get(Timebank, signed_in_member().timebank_id)
     assert timebank is not None
     return timebank
-
-
-def _show_on_form(form: FlaskForm, error: CoordinatorError) -> None:
-    field = getattr(form, error.field, None) if error.field else None
-    if field is not None:
-        field.errors = [*field.errors, error.message]
-    else:
-        form.form_errors.append(error.message)
 
 
 @bp.get("/members")
@@ -60,13 +47,13 @@ def members() -> ResponseReturnValue:
     else:  # a search too long, or a status that does not exist: say so, and show everyone
         status = 422
         filters = service.MemberFilters()
-    page = service.list_members(db.session(), _coordinator(), filters, request.args.get("page", 1, type=int))
+    page = service.list_members(db.session(), signed_in_member(), filters, request.args.get("page", 1, type=int))
     return render_template("coordinator/members.html", form=form, page=page, status_words=service.STATUS_WORDS), status
 
 
 def _member_page(member_id: int, status: int = 200, **forms: FlaskForm) -> ResponseReturnValue:
     session = db.session()
-    coordinator = _coordinator()
+    coordinator = signed_in_member()
     picture = service.member_picture(session, coordinator, member_id)  # another timebank's: 404
     timebank = _timebank()
     limits_form = forms.get("limits_form")
@@ -111,16 +98,16 @@ def member(member_id: int) -> ResponseReturnValue:
 @bp.post(f"/members/<{URL_ID}:member_id>/notes")
 @coordinator_required
 def add_note(member_id: int) -> ResponseReturnValue:
-    service.get_member(db.session(), _coordinator(), member_id)  # another timebank's: 404 before anything else
+    service.get_member(db.session(), signed_in_member(), member_id)  # another timebank's: 404 before anything else
     form = NoteForm()
     if not form.validate_on_submit():
         return _member_page(member_id, 422, note_form=form)
     try:
-        service.add_note(db.session(), _coordinator(), member_id, form.body.data or "")
+        service.add_note(db.session(), signed_in_member(), member_id, form.body.data or "")
     except CoordinatorError as error:
         if error.field is None:
             raise
-        _show_on_form(form, error)
+        show_error_on_form(form, error.message, error.field)
         return _member_page(member_id, 422, note_form=form)
     flash("Your note is saved. Only coordinators can see it.", "success")
     return redirect(url_for("coordinator.member", member_id=member_id, _anchor="notes"))
@@ -129,17 +116,17 @@ def add_note(member_id: int) -> ResponseReturnValue:
 @bp.post(f"/members/<{URL_ID}:member_id>/limits")
 @coordinator_required
 def member_limits(member_id: int) -> ResponseReturnValue:
-    member = service.get_member(db.session(), _coordinator(), member_id)
+    member = service.get_member(db.session(), signed_in_member(), member_id)
     form = LimitsForm()
     values = form.parsed(_timebank().granularity_minutes) if form.validate_on_submit() else None
     if values is None:
         return _member_page(member_id, 422, limits_form=form)
     try:
-        service.set_limits(db.session(), _coordinator(), member_id, floor_minutes=values[0], cap_minutes=values[1])
+        service.set_limits(db.session(), signed_in_member(), member_id, floor_minutes=values[0], cap_minutes=values[1])
     except CoordinatorError as error:
         if error.field is None:
             raise
-        _show_on_form(form, error)
+        show_error_on_form(form, error.message, error.field)
         return _member_page(member_id, 422, limits_form=form)
     flash(f"{member.display_name}’s limits are saved.", "success")
     return redirect(url_for("coordinator.member", member_id=member_id, _anchor="hours"))
@@ -148,16 +135,16 @@ def member_limits(member_id: int) -> ResponseReturnValue:
 @bp.post(f"/members/<{URL_ID}:member_id>/suspend")
 @coordinator_required
 def suspend_member(member_id: int) -> ResponseReturnValue:
-    member = service.get_member(db.session(), _coordinator(), member_id)
+    member = service.get_member(db.session(), signed_in_member(), member_id)
     form = SuspendForm()
     if not form.validate_on_submit():
         return _member_page(member_id, 422, suspend_form=form)
     try:
-        service.suspend_member(db.session(), _coordinator(), member_id, reason=form.reason.data or "")
+        service.suspend_member(db.session(), signed_in_member(), member_id, reason=form.reason.data or "")
     except CoordinatorError as error:
         if error.field is None:
             raise
-        _show_on_form(form, error)
+        show_error_on_form(form, error.message, error.field)
         return _member_page(member_id, 422, suspend_form=form)
     flash(f"{member.display_name} is suspended. They cannot sign in, and they will see your reason.", "success")
     return redirect(url_for("coordinator.member", member_id=member_id))
@@ -167,7 +154,7 @@ def suspend_member(member_id: int) -> ResponseReturnValue:
 @coordinator_required
 def reactivate_member(member_id: int) -> ResponseReturnValue:
     ReactivateForm().validate_on_submit()  # CSRF is checked for every POST by CSRFProtect
-    member = service.reactivate_member(db.session(), _coordinator(), member_id)
+    member = service.reactivate_member(db.session(), signed_in_member(), member_id)
     flash(f"{member.display_name} is active again.", "success")
     return redirect(url_for("coordinator.member", member_id=member_id))
 
@@ -175,16 +162,16 @@ def reactivate_member(member_id: int) -> ResponseReturnValue:
 @bp.post(f"/members/<{URL_ID}:member_id>/left")
 @coordinator_required
 def member_left(member_id: int) -> ResponseReturnValue:
-    member = service.get_member(db.session(), _coordinator(), member_id)
+    member = service.get_member(db.session(), signed_in_member(), member_id)
     form = LeftForm()
     if not form.validate_on_submit():
         return _member_page(member_id, 422, left_form=form)
     try:
-        service.mark_left(db.session(), _coordinator(), member_id, reason=form.reason.data or "")
+        service.mark_left(db.session(), signed_in_member(), member_id, reason=form.reason.data or "")
     except CoordinatorError as error:
         if error.field is None:
             raise
-        _show_on_form(form, error)
+        show_error_on_form(form, error.message, error.field)
         return _member_page(member_id, 422, left_form=form)
     flash(f"{member.display_name} is marked as having left. Their hours and history stay.", "success")
     return redirect(url_for("coordinator.member", member_id=member_id))
@@ -201,7 +188,7 @@ def register_member() -> ResponseReturnValue:
         try:
             new_member = service.register_member(
                 db.session(),
-                _coordinator(),
+                signed_in_member(),
                 service.Registration(
                     display_name=form.display_name.data or "",
                     phone=form.phone.data,
@@ -215,7 +202,7 @@ def register_member() -> ResponseReturnValue:
         except CoordinatorError as error:
             if error.field is None:
                 raise
-            _show_on_form(form, error)
+            show_error_on_form(form, error.message, error.field)
             status = 422
         else:
             flash(f"{new_member.display_name} is registered and can take part through you.", "success")

@@ -5,30 +5,16 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
-from flask_login import current_user
-from flask_wtf import FlaskForm
 
 from ..auth.decorators import coordinator_required
 from ..extensions import db
 from ..models import Member
+from ..web import show_error_on_form, signed_in_member
 from . import service
 from .errors import CoordinatorError
 from .forms import ApproveApplicationForm, DeclineApplicationForm
 
 bp = Blueprint("coordinator", __name__, url_prefix="/coordinator")
-
-
-def _coordinator() -> Member:
-    member: Member = current_user._get_current_object()
-    return member
-
-
-def _show_on_form(form: FlaskForm, error: CoordinatorError) -> None:
-    field = getattr(form, error.field, None) if error.field else None
-    if field is not None:
-        field.errors = [*field.errors, error.message]
-    else:
-        form.form_errors.append(error.message)
 
 
 @bp.get("/")
@@ -37,7 +23,7 @@ def index() -> ResponseReturnValue:
     """The coordinator's start page: one entry per tool (see templates/coordinator/index.html)."""
     return render_template(
         "coordinator/index.html",
-        waiting_applications=service.count_pending_applications(db.session(), _coordinator()),
+        waiting_applications=service.count_pending_applications(db.session(), signed_in_member()),
     )
 
 
@@ -50,7 +36,7 @@ def index() -> ResponseReturnValue:
 def applications() -> ResponseReturnValue:
     return render_template(
         "coordinator/applications.html",
-        applications=service.pending_applications(db.session(), _coordinator()),
+        applications=service.pending_applications(db.session(), signed_in_member()),
     )
 
 
@@ -74,21 +60,21 @@ def _application_page(
 @bp.get("/applications/<int:member_id>")
 @coordinator_required
 def application(member_id: int) -> ResponseReturnValue:
-    return _application_page(service.get_application(db.session(), _coordinator(), member_id))
+    return _application_page(service.get_application(db.session(), signed_in_member(), member_id))
 
 
 @bp.post("/applications/<int:member_id>/approve")
 @coordinator_required
 def approve(member_id: int) -> ResponseReturnValue:
     db_session = db.session()
-    member = service.get_application(db_session, _coordinator(), member_id)  # foreign or unknown: 404
+    member = service.get_application(db_session, signed_in_member(), member_id)  # foreign or unknown: 404
     form = ApproveApplicationForm(prefix="approve")
     if not form.validate_on_submit():
         return _application_page(member, approve_form=form, status=422)
     try:
         service.approve_application(
             db_session,
-            _coordinator(),
+            signed_in_member(),
             member_id,
             checks_done=bool(form.checks_done.data),
             checks_note=form.checks_note.data or "",
@@ -96,7 +82,7 @@ def approve(member_id: int) -> ResponseReturnValue:
     except CoordinatorError as error:
         if error.field is None:
             raise  # not about the form: errors.py turns it into its status
-        _show_on_form(form, error)
+        show_error_on_form(form, error.message, error.field)
         return _application_page(member, approve_form=form, status=422)
     flash(f"{member.display_name} is approved and can now take part.", "success")
     return redirect(url_for("coordinator.applications"))
@@ -106,16 +92,16 @@ def approve(member_id: int) -> ResponseReturnValue:
 @coordinator_required
 def decline(member_id: int) -> ResponseReturnValue:
     db_session = db.session()
-    member = service.get_application(db_session, _coordinator(), member_id)
+    member = service.get_application(db_session, signed_in_member(), member_id)
     form = DeclineApplicationForm(prefix="decline")
     if not form.validate_on_submit():
         return _application_page(member, decline_form=form, status=422)
     try:
-        service.decline_application(db_session, _coordinator(), member_id, reason=form.reason.data or "")
+        service.decline_application(db_session, signed_in_member(), member_id, reason=form.reason.data or "")
     except CoordinatorError as error:
         if error.field is None:
             raise
-        _show_on_form(form, error)
+        show_error_on_form(form, error.message, error.field)
         return _application_page(member, decline_form=form, status=422)
     flash(f"You declined {member.display_name}'s application. They will see your reason.", "success")
     return redirect(url_for("coordinator.applications"))

@@ -19,7 +19,6 @@ import zlib
 
 from flask import Response, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_login import current_user
 from itsdangerous import BadSignature, TimestampSigner
 from werkzeug.datastructures import FileStorage
 
@@ -28,17 +27,13 @@ from ..clock import today_in
 from ..extensions import db
 from ..models import Member, Timebank
 from ..timebanks.service import organisation_account
+from ..web import signed_in_member
 from . import timesheets
 from .routes import bp
 from .timesheet_forms import CommitForm, UploadForm
 
 SIGNED_FOR_SECONDS = 24 * 60 * 60
 _SALT = "timesheet-import-preview"
-
-
-def _coordinator() -> Member:
-    member: Member = current_user._get_current_object()
-    return member
 
 
 def _signer() -> TimestampSigner:
@@ -75,7 +70,7 @@ def _filename(upload: FileStorage) -> str:
 
 
 def _upload_page(form: UploadForm, status: int = 200) -> ResponseReturnValue:
-    coordinator = _coordinator()
+    coordinator = signed_in_member()
     return (
         render_template(
             "coordinator/import.html",
@@ -89,7 +84,7 @@ def _upload_page(form: UploadForm, status: int = 200) -> ResponseReturnValue:
 
 def _preview_page(preview: timesheets.Preview, raw: bytes, problem: str = "", status: int = 200) -> ResponseReturnValue:
     form = CommitForm(formdata=None)
-    form.upload.data = seal(_coordinator(), preview.filename, raw)
+    form.upload.data = seal(signed_in_member(), preview.filename, raw)
     form.expected.data = preview.digest
     return (
         render_template(
@@ -121,7 +116,7 @@ def import_timesheet() -> ResponseReturnValue:
         ]
         return _upload_page(form, 413)
     try:
-        preview = timesheets.preview_import(db.session(), _coordinator(), _filename(upload), raw)
+        preview = timesheets.preview_import(db.session(), signed_in_member(), _filename(upload), raw)
     except timesheets.InvalidTimesheet as error:
         form.file.errors = [error.message]
         return _upload_page(form, 422)
@@ -131,7 +126,7 @@ def import_timesheet() -> ResponseReturnValue:
 @bp.post("/import/commit")
 @coordinator_required
 def commit_timesheet() -> ResponseReturnValue:
-    coordinator = _coordinator()
+    coordinator = signed_in_member()
     session = db.session()
     form = CommitForm()
     sealed = unseal(coordinator, form.upload.data or "") if form.validate_on_submit() else None
@@ -168,7 +163,7 @@ def commit_timesheet() -> ResponseReturnValue:
 @bp.get("/import/template.csv")
 @coordinator_required
 def timesheet_template() -> ResponseReturnValue:
-    coordinator = _coordinator()
+    coordinator = signed_in_member()
     timebank = db.session.get(Timebank, coordinator.timebank_id)
     assert timebank is not None
     organisation_name = organisation_account(db.session(), timebank.id).name
