@@ -199,7 +199,7 @@ def test_a_newcomer_joins_offers_help_is_matched_and_both_balances_change(
     cora.goto("/coordinator/exchanges")
     assert heading(cora) == "Exchanges to approve"
     look(cora, "cora-exchanges-to-approve")
-    click_and_wait(cora, cora.get_by_role("button", name=re.compile("^Approve: ")))
+    click_and_wait(cora, cora.get_by_role("button", name=re.compile(r"^Approve\s*:")))
     assert "Approved: Nina gets the time credits." in flash(cora)
     look(cora, "cora-approved")
 
