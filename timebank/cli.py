@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import secrets
 import sys
-from datetime import date
+from datetime import date, datetime
 
 import click
 from flask import Flask
 from flask.cli import AppGroup
+from sqlalchemy import func, select
 
 from .extensions import db
-from .ledger import check_ledger
+from .ledger import LedgerError, check_ledger, close_month
+from .models import Statement, Timebank
 
 timebank_cli = AppGroup("timebank", help="Run and check a Timebank installation.")
 
@@ -25,6 +27,23 @@ def check_ledger_command() -> None:
     click.echo(result.summary())
     if not result.ok:
         sys.exit(1)
+
+
+@timebank_cli.command("close-month")
+@click.option("--timebank", "slug", required=True, help="The timebank's slug.")
+@click.option("--month", required=True, type=click.DateTime(formats=["%Y-%m"]), help="The month to close (YYYY-MM).")
+def close_month_command(slug: str, month: datetime) -> None:
+    """Close a finished month: make it read-only and write each account's statement."""
+    session = db.session()
+    timebank = session.scalar(select(Timebank).where(Timebank.slug == slug))
+    if timebank is None:
+        raise click.ClickException(f"There is no timebank {slug!r}.")
+    try:
+        period = close_month(session, timebank.id, month.date())
+    except LedgerError as exc:
+        raise click.ClickException(exc.message) from exc
+    statements = session.scalar(select(func.count(Statement.id)).where(Statement.period_id == period.id))
+    click.echo(f"{period.month:%B %Y} of {slug} is closed: {statements} statements, checksum {period.checksum}.")
 
 
 @timebank_cli.command("demo")

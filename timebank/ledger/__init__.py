@@ -8,6 +8,7 @@ Public API::
 """
 
 from .check import LedgerCheck, check_ledger
+from .close import EarlierMonthOpen, MonthNotOver, close_month, verify_closed_months
 from .errors import (
     AccountNotFound,
     AccountsInDifferentTimebanks,
@@ -38,6 +39,7 @@ __all__ = [
     "AccountNotFound",
     "AccountsInDifferentTimebanks",
     "ClosedPeriod",
+    "EarlierMonthOpen",
     "ExceedsCap",
     "ExceedsFloor",
     "IdempotencyConflict",
@@ -47,6 +49,7 @@ __all__ = [
     "LedgerError",
     "LedgerUsageError",
     "Limits",
+    "MonthNotOver",
     "PendingTransferAlreadyPosted",
     "PendingTransferAlreadyVoided",
     "SameAccount",
@@ -56,6 +59,7 @@ __all__ = [
     "TransferNotPending",
     "TransferNotReversible",
     "check_ledger",
+    "close_month",
     "close_period",
     "configure_engine",
     "create_transfer",
@@ -71,6 +75,7 @@ __all__ = [
     "reverse_transfer",
     "set_row_locking",
     "validate_amount",
+    "verify_closed_months",
     "void_pending",
     "write_transaction",
 ]

@@ -12,6 +12,7 @@ from sqlalchemy import case, func, literal, select, union_all
 from sqlalchemy.orm import Session, aliased
 
 from ..models import Account, Timebank, Transfer, TransferPhase
+from .close import verify_closed_months
 from .limits import highest_possible_balance, limits_for, lowest_possible_balance
 
 
@@ -129,4 +130,5 @@ def check_ledger(session: Session) -> LedgerCheck:
             f"posted debits ({result.total_debits}) do not equal posted credits ({result.total_credits})"
         )
     result.problems += _structural_problems(session)
+    result.problems += verify_closed_months(session)
     return result

@@ -21,6 +21,7 @@ from .exchange import Exchange
 from .listing import Listing
 from .member import Member, MemberSkill
 from .period import Period
+from .statement import Statement
 from .timebank import Category, Timebank
 from .transfer import IMMUTABLE_TABLES, Transfer, _install_append_only_triggers
 
@@ -50,6 +51,7 @@ __all__ = [
     "MemberStatus",
     "Period",
     "Role",
+    "Statement",
     "Timebank",
     "TimesheetImport",
     "Transfer",

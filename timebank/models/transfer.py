@@ -81,7 +81,7 @@ class Transfer(Base):
 
 
 # Immutability at the database level: the ledger is append-only even for code that forgets.
-IMMUTABLE_TABLES = ("transfers", "audit_events")
+IMMUTABLE_TABLES = ("transfers", "audit_events", "statements")
 
 
 def append_only_trigger_ddl(table: str, dialect: str) -> list[str]:

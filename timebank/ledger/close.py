@@ -1,0 +1,247 @@
+"""The month close: a timebank's month becomes read-only, with a statement per account.
+
+``close_month`` writes one ``Period`` and one ``Statement`` per account of the timebank, in one
+transaction, computed with one grouped aggregate over the transfers (no loop over transfers in
+Python). The period carries a sha256 checksum over its statements and the month's transfers;
+``verify_closed_months`` recomputes it, so ``check_ledger`` notices a closed month changed
+behind the ledger's back.
+
+Rules: a month closes only once it is over (in the timebank's own time zone), and only after
+every earlier month that has transfers is closed. Closing a closed month changes nothing and
+returns its period. Two closes at once write one period and one set of statements: the
+timebank row is locked first (PostgreSQL), SQLite's write lock is taken up front, and the
+unique (timebank, month) and (period, account) constraints back both up.
+
+Statement columns, per account, over the posted movements (phase SINGLE or POST) whose
+value_date is in the month:
+
+- earned / spent: exchange and activity credits / debits
+- donated / granted: gifts out / in through the community pool (a member's donations and the
+  grants it receives; for the pool itself, the grants it pays and the donations it receives)
+- reversals in / out, adjustments in / out: credits / debits of those purposes
+- opening: every posted movement before the month; closing: opening plus the month's
+  credits minus its debits, which equals the sum of the columns above.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import ColumnElement, and_, case, func, insert, literal, select, union_all
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ..models import Account, Period, Statement, Timebank, Transfer, TransferPhase, TransferPurpose
+from .errors import LedgerError, TimebankNotFound
+from .locking import write_transaction
+from .periods import latest_closed_month, month_start
+
+POSTED = (TransferPhase.SINGLE, TransferPhase.POST)
+
+# Statement column -> (purposes, side) of the month's posted movements it sums.
+_COLUMNS: dict[str, tuple[tuple[TransferPurpose, ...], str]] = {
+    "earned_minutes": ((TransferPurpose.EXCHANGE, TransferPurpose.ACTIVITY), "credit"),
+    "spent_minutes": ((TransferPurpose.EXCHANGE, TransferPurpose.ACTIVITY), "debit"),
+    "donated_minutes": ((TransferPurpose.DONATION, TransferPurpose.GRANT), "debit"),
+    "granted_minutes": ((TransferPurpose.DONATION, TransferPurpose.GRANT), "credit"),
+    "reversals_in_minutes": ((TransferPurpose.REVERSAL,), "credit"),
+    "reversals_out_minutes": ((TransferPurpose.REVERSAL,), "debit"),
+    "adjustments_in_minutes": ((TransferPurpose.ADJUSTMENT,), "credit"),
+    "adjustments_out_minutes": ((TransferPurpose.ADJUSTMENT,), "debit"),
+}
+STATEMENT_FIELDS = ("account_id", "opening_minutes", *_COLUMNS, "closing_minutes")
+
+
+class MonthNotOver(LedgerError):
+    """The month is the current one (or later) in the timebank's time zone."""
+
+    code = "month_not_over"
+
+
+class EarlierMonthOpen(LedgerError):
+    """An earlier month with transfers is still open: months close in order."""
+
+    code = "earlier_month_open"
+
+
+def next_month(month: date) -> date:
+    return (month_start(month) + timedelta(days=32)).replace(day=1)
+
+
+def today_in(timebank: Timebank) -> date:
+    return datetime.now(ZoneInfo(timebank.time_zone)).date()
+
+
+def close_month(
+    session: Session,
+    timebank_id: int,
+    month: date,
+    *,
+    today: date | None = None,
+    closed_by_id: int | None = None,
+) -> Period:
+    """Close ``month`` of the timebank (any day in it will do) and write its statements."""
+    month = month_start(month)
+    try:
+        with write_transaction(session):
+            return _close(session, timebank_id, month, today, closed_by_id)
+    except IntegrityError:
+        # Another process closed the month between our check and our insert.
+        existing = _period(session, timebank_id, month)
+        if existing is None:
+            raise
+        return existing
+
+
+def _close(session: Session, timebank_id: int, month: date, today: date | None, closed_by_id: int | None) -> Period:
+    # The timebank row is the close's lock on PostgreSQL (SQLite already holds its write lock).
+    timebank = session.scalar(select(Timebank).where(Timebank.id == timebank_id).with_for_update())
+    if timebank is None:
+        raise TimebankNotFound(f"There is no timebank {timebank_id}.")
+    existing = _period(session, timebank_id, month)
+    if existing is not None:
+        return existing
+    current = month_start(today or today_in(timebank))
+    if month >= current:
+        raise MonthNotOver(f"{month:%B %Y} is not over yet, so it cannot be closed.")
+    latest = latest_closed_month(session, timebank_id)
+    if latest is not None and month <= latest:
+        raise EarlierMonthOpen(
+            f"{month:%B %Y} is already read-only because a later month is closed; it cannot be closed now."
+        )
+    open_from = next_month(latest) if latest is not None else None
+    earlier = select(func.min(Transfer.value_date)).where(
+        Transfer.timebank_id == timebank_id, Transfer.value_date < month
+    )
+    if open_from is not None:
+        earlier = earlier.where(Transfer.value_date >= open_from)
+    first_open = session.scalar(earlier)
+    if first_open is not None:
+        raise EarlierMonthOpen(f"Close {first_open:%B %Y} first: months close in order.")
+    period = Period(timebank_id=timebank_id, month=month, closed_by_id=closed_by_id)
+    session.add(period)
+    session.flush()
+    rows = statement_rows(session, timebank_id, month)
+    if rows:
+        session.execute(insert(Statement), [{"period_id": period.id, **row} for row in rows])
+    period.checksum = period_checksum(session, period)
+    session.flush()
+    return period
+
+
+def _period(session: Session, timebank_id: int, month: date) -> Period | None:
+    return session.scalar(select(Period).where(Period.timebank_id == timebank_id, Period.month == month))
+
+
+def statement_rows(session: Session, timebank_id: int, month: date) -> list[dict[str, int]]:
+    """One row per account of the timebank, from one grouped aggregate over the transfers."""
+    end = next_month(month)
+    movements = union_all(
+        *(
+            select(
+                account_column.label("account_id"),
+                literal(side).label("side"),
+                Transfer.purpose.label("purpose"),
+                Transfer.value_date.label("value_date"),
+                Transfer.amount_minutes.label("amount"),
+            ).where(
+                Transfer.timebank_id == timebank_id,
+                Transfer.phase.in_(POSTED),
+                Transfer.value_date < end,
+            )
+            for account_column, side in (
+                (Transfer.debit_account_id, "debit"),
+                (Transfer.credit_account_id, "credit"),
+            )
+        )
+    ).subquery()
+    signed = case((movements.c.side == "credit", movements.c.amount), else_=-movements.c.amount)
+    in_month = movements.c.value_date >= month
+
+    def total(condition: ColumnElement[bool], value: ColumnElement[int]) -> ColumnElement[int]:
+        return func.coalesce(func.sum(case((condition, value), else_=0)), 0)
+
+    columns = [
+        total(movements.c.value_date < month, signed).label("opening_minutes"),
+        *(
+            total(
+                and_(in_month, movements.c.side == side, movements.c.purpose.in_(purposes)),
+                movements.c.amount,
+            ).label(name)
+            for name, (purposes, side) in _COLUMNS.items()
+        ),
+        total(literal(True), signed).label("closing_minutes"),
+    ]
+    totals = (
+        select(movements.c.account_id, *columns).group_by(movements.c.account_id).subquery()
+    )
+    query = (
+        select(
+            Account.id.label("account_id"),
+            *(func.coalesce(totals.c[name], 0).label(name) for name in STATEMENT_FIELDS[1:]),
+        )
+        .outerjoin(totals, totals.c.account_id == Account.id)
+        .where(Account.timebank_id == timebank_id)
+        .order_by(Account.id)
+    )
+    return [{name: int(value) for name, value in row._mapping.items()} for row in session.execute(query)]
+
+
+def period_checksum(session: Session, period: Period) -> str:
+    """sha256 over the period's statements (by account) and the month's transfers (by id)."""
+    digest = hashlib.sha256(f"period {period.timebank_id} {period.month.isoformat()}\n".encode())
+    statements = session.execute(
+        select(*(getattr(Statement, name) for name in STATEMENT_FIELDS))
+        .where(Statement.period_id == period.id)
+        .order_by(Statement.account_id)
+    )
+    for row in statements:
+        digest.update(("statement " + " ".join(str(int(value)) for value in row) + "\n").encode())
+    transfers = session.execute(
+        select(
+            Transfer.id,
+            Transfer.debit_account_id,
+            Transfer.credit_account_id,
+            Transfer.amount_minutes,
+            Transfer.phase,
+            Transfer.purpose,
+            Transfer.value_date,
+        )
+        .where(
+            Transfer.timebank_id == period.timebank_id,
+            Transfer.value_date >= period.month,
+            Transfer.value_date < next_month(period.month),
+        )
+        .order_by(Transfer.id)
+    )
+    for t in transfers:
+        line = f"transfer {t[0]} {t[1]} {t[2]} {t[3]} {t[4]} {t[5]} {t[6].isoformat()}\n"
+        digest.update(line.encode())
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class ClosedMonthMismatch:
+    period_id: int
+    timebank_id: int
+    month: date
+
+    def __str__(self) -> str:
+        return (
+            f"closed month {self.month:%Y-%m} of timebank {self.timebank_id} (period {self.period_id}) "
+            "has changed since it was closed: its checksum does not match"
+        )
+
+
+def verify_closed_months(session: Session) -> list[str]:
+    """Recompute each closed month's checksum; one message per month that no longer matches.
+
+    Periods without a checksum (marked closed by ``close_period`` alone) are not checked."""
+    problems = []
+    for period in session.scalars(select(Period).where(Period.checksum.is_not(None)).order_by(Period.id)):
+        if period_checksum(session, period) != period.checksum:
+            problems.append(str(ClosedMonthMismatch(period.id, period.timebank_id, period.month)))
+    return problems
