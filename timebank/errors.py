@@ -35,6 +35,8 @@ LEDGER_STATUS: dict[type[ledger.LedgerError], int] = {
     ledger.TransferNotReversible: 409,
     ledger.TransferAlreadyReversed: 409,
     ledger.ClosedPeriod: 409,
+    ledger.MonthNotOver: 409,
+    ledger.EarlierMonthOpen: 409,
 }
 
 AUTH_STATUS: dict[type[Exception], int] = {
