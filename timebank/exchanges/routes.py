@@ -4,11 +4,14 @@ form with its error summary; everything else goes to ``timebank.errors`` (404, 4
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 from wtforms import SelectChoice
 
 from .. import ledger
@@ -202,49 +205,49 @@ def confirm(exchange_id: int) -> ResponseReturnValue:
     return _answer(exchange_id, "confirm")
 
 
+def _answer_with_reason(
+    exchange_id: int,
+    step: str,
+    form: ReasonForm | RequiredReasonForm,
+    act: Callable[[Session, Member, int, str], object],
+    done_message: str,
+) -> ResponseReturnValue:
+    """Decline, cancel or dispute: each takes a reason and shows its problems on its own form."""
+    if not form.validate_on_submit():
+        return detail_page(exchange_id, 422, **{f"{step}_form": form})
+    try:
+        act(db.session(), me(), exchange_id, form.reason.data or "")
+    except ExchangeError as error:
+        return detail_page(exchange_id, show_on_form(form, error), **{f"{step}_form": form})
+    flash(done_message, "success")
+    return redirect(url_for("exchanges.detail", exchange_id=exchange_id))
+
+
 @bp.post(f"/exchanges/<{URL_ID}:exchange_id>/decline")
 @login_required
 def decline(exchange_id: int) -> ResponseReturnValue:
-    member = me()
-    form = ReasonForm(prefix="decline")
-    if not form.validate_on_submit():
-        return detail_page(exchange_id, 422, decline_form=form)
-    try:
-        service.decline_exchange(db.session(), member, exchange_id, form.reason.data or "")
-    except ExchangeError as error:
-        return detail_page(exchange_id, show_on_form(form, error), decline_form=form)
-    flash("You said no. They will see your answer.", "success")
-    return redirect(url_for("exchanges.detail", exchange_id=exchange_id))
+    return _answer_with_reason(
+        exchange_id, "decline", ReasonForm(prefix="decline"), service.decline_exchange,
+        "You said no. They will see your answer.",
+    )
 
 
 @bp.post(f"/exchanges/<{URL_ID}:exchange_id>/cancel")
 @login_required
 def cancel(exchange_id: int) -> ResponseReturnValue:
-    member = me()
-    form = ReasonForm(prefix="cancel")
-    if not form.validate_on_submit():
-        return detail_page(exchange_id, 422, cancel_form=form)
-    try:
-        service.cancel_exchange(db.session(), member, exchange_id, form.reason.data or "")
-    except ExchangeError as error:
-        return detail_page(exchange_id, show_on_form(form, error), cancel_form=form)
-    flash("The exchange is cancelled. No time credits moved.", "success")
-    return redirect(url_for("exchanges.detail", exchange_id=exchange_id))
+    return _answer_with_reason(
+        exchange_id, "cancel", ReasonForm(prefix="cancel"), service.cancel_exchange,
+        "The exchange is cancelled. No time credits moved.",
+    )
 
 
 @bp.post(f"/exchanges/<{URL_ID}:exchange_id>/dispute")
 @login_required
 def dispute(exchange_id: int) -> ResponseReturnValue:
-    member = me()
-    form = RequiredReasonForm(prefix="dispute")
-    if not form.validate_on_submit():
-        return detail_page(exchange_id, 422, dispute_form=form)
-    try:
-        service.dispute_exchange(db.session(), member, exchange_id, form.reason.data or "")
-    except ExchangeError as error:
-        return detail_page(exchange_id, show_on_form(form, error), dispute_form=form)
-    flash("Thank you for saying. A coordinator will look at it and decide.", "success")
-    return redirect(url_for("exchanges.detail", exchange_id=exchange_id))
+    return _answer_with_reason(
+        exchange_id, "dispute", RequiredReasonForm(prefix="dispute"), service.dispute_exchange,
+        "Thank you for saying. A coordinator will look at it and decide.",
+    )
 
 
 # -- recording the time ------------------------------------------------------------------------
