@@ -15,7 +15,7 @@ from ..extensions import db
 from ..ids import URL_ID
 from ..models import ActivityDirection, Member, Timebank
 from ..timebanks.service import organisation_account
-from ..web import signed_in_member
+from ..web import show_error_on_form, signed_in_member
 from . import activities
 from .activity_forms import ActivityForm
 from .routes import bp
@@ -117,12 +117,7 @@ def new_activity() -> ResponseReturnValue:
 
 def _show_on_form(form: ActivityForm, error: Exception) -> int:
     name = getattr(error, "field", None) or FIELD_FOR_LEDGER_ERROR.get(type(error))
-    field = getattr(form, name, None) if name else None
-    message = getattr(error, "message", str(error))
-    if field is not None:
-        field.errors = [*field.errors, message]
-    else:
-        form.form_errors.append(message)
+    show_error_on_form(form, getattr(error, "message", str(error)), name)
     return status_for(error)
 
 

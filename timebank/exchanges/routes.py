@@ -21,6 +21,7 @@ from ..extensions import db
 from ..ids import URL_ID, is_storable_id
 from ..models import ExchangeStatus, Member, MemberStatus, Timebank
 from ..timebanks.service import organisation_account
+from ..web import show_error_on_form
 from . import donations, service, views
 from .errors import ExchangeError, ExchangeNotFound, NotAllowed
 from .forms import (
@@ -69,12 +70,7 @@ def show_on_form(form: FlaskForm, error: Exception) -> int:
     if not isinstance(error, FORM_ERRORS) or isinstance(error, (ExchangeNotFound, NotAllowed)):
         raise error  # not about the form: timebank.errors turns it into its page and status
     name = getattr(error, "field", None) or FIELD_FOR_LEDGER_ERROR.get(type(error))
-    field = getattr(form, name, None) if name else None
-    message = getattr(error, "message", str(error))
-    if field is not None:
-        field.errors = [*field.errors, message]
-    else:
-        form.form_errors.append(message)
+    show_error_on_form(form, getattr(error, "message", str(error)), name)
     return status_for(error)
 
 
