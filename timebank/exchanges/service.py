@@ -33,6 +33,7 @@ from ..models import (
     Account,
     AccountKind,
     AuditEvent,
+    Category,
     Exchange,
     ExchangeStatus,
     Listing,
@@ -43,6 +44,7 @@ from ..models import (
     Transfer,
     TransferPhase,
     TransferPurpose,
+    utcnow,
 )
 from ..timebanks.policy import needs_coordinator_approval
 from ..timebanks.service import organisation_account
@@ -70,6 +72,8 @@ class RecordRequest:
     description: str
     request_key: str
     listing_id: int | None = None
+    # What kind of help it was, for reports; None takes the listing's category, if any.
+    category_id: int | None = None
     # A coordinator entering it for a member (a paper timesheet): the member the record speaks
     # for, shown as "Recorded by <coordinator> for <member>". None: the actor themself.
     for_member_id: int | None = None
@@ -84,6 +88,7 @@ class RecordRequest:
             self.description,
             self.listing_id,
             *acting,
+            *(() if self.category_id is None else ("category", self.category_id)),
         )
 
     @property
@@ -307,6 +312,7 @@ def propose_exchange(session: Session, actor: Member, request: ProposalRequest) 
             provider_account_id=provider.id,
             recipient_account_id=recipient.id,
             listing_id=plan.listing.id if plan.listing else None,
+            category_id=plan.listing.category_id if plan.listing else None,
             status=ExchangeStatus.PROPOSED,
             description=plan.listing.title if plan.listing else "",
             minutes=request.minutes,
@@ -404,6 +410,7 @@ def record_exchange_in_transaction(
         provider_account_id=provider.id,
         recipient_account_id=recipient.id,
         listing_id=request.listing_id,
+        category_id=_category_for(session, timebank, request),
         status=ExchangeStatus.ACCEPTED,
         request_key=request.request_key,
         request_fingerprint=request.fingerprint(),
@@ -480,6 +487,7 @@ def _record(
     exchange.description = record.description.strip()
     exchange.recorded_by_id = _recorder_id(actor, provider, recipient, for_member_id)
     exchange.entered_by_id = actor.id
+    exchange.recorded_at = utcnow()
     session.flush()
     pending = ledger.create_transfer(
         session,
@@ -812,6 +820,20 @@ def _audit(
         before=before,
         after=after,
     )
+
+
+def _category_for(session: Session, timebank: Timebank, request: RecordRequest) -> int | None:
+    """The category chosen when recording, else the listing's; it must be this timebank's."""
+    if request.category_id is not None:
+        category = session.get(Category, request.category_id)
+        if category is None or category.timebank_id != timebank.id:
+            raise InvalidExchange("Choose one of this timebank's categories.", field="category_id")
+        return category.id
+    if request.listing_id is not None:
+        listing = session.get(Listing, request.listing_id)
+        if listing is not None and listing.timebank_id == timebank.id:
+            return listing.category_id
+    return None
 
 
 def _replay(session: Session, timebank: Timebank, request_key: str, fingerprint: str) -> Exchange | None:

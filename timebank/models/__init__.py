@@ -1,6 +1,7 @@
 """All models, importable from one place. Plain SQLAlchemy: no Flask here."""
 
 from .account import Account
+from .api import ApiIdempotencyRecord, ApiToken
 from .audit import AuditEvent
 from .base import Base, utcnow
 from .coordination import Activity, ActivityAttendee, CoordinatorNote, TimesheetImport
@@ -20,6 +21,7 @@ from .enums import (
 from .exchange import Exchange
 from .listing import Listing
 from .member import Member, MemberSkill
+from .notification import JobRun, Notification, OutboundEmail
 from .period import Period
 from .statement import Statement
 from .timebank import Category, Timebank
@@ -35,6 +37,8 @@ __all__ = [
     "Activity",
     "ActivityAttendee",
     "ActivityDirection",
+    "ApiIdempotencyRecord",
+    "ApiToken",
     "ApprovalPolicy",
     "AuditEvent",
     "Base",
@@ -43,12 +47,15 @@ __all__ = [
     "CoordinatorNote",
     "Exchange",
     "ExchangeStatus",
+    "JobRun",
     "Listing",
     "ListingKind",
     "ListingStatus",
     "Member",
     "MemberSkill",
     "MemberStatus",
+    "Notification",
+    "OutboundEmail",
     "Period",
     "Role",
     "Statement",

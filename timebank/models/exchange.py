@@ -25,6 +25,7 @@ class Exchange(Base):
         CheckConstraint("provider_account_id <> recipient_account_id", name="distinct_parties"),
         CheckConstraint("minutes IS NULL OR minutes > 0", name="minutes_positive"),
         Index("ix_exchanges_timebank_status", "timebank_id", "status"),
+        Index("ix_exchanges_status_recorded_at", "status", "recorded_at"),
         # A resubmitted form (double-click, retry) finds the exchange it already made.
         UniqueConstraint("timebank_id", "request_key"),
     )
@@ -36,6 +37,9 @@ class Exchange(Base):
     provider_account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
     recipient_account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
     listing_id: Mapped[int | None] = mapped_column(ForeignKey("listings.id"))
+    # The listing's category when there is one, or the one chosen when recording; reports and
+    # the approvals queue group by it.
+    category_id: Mapped[int | None] = mapped_column(ForeignKey("categories.id"))
     status: Mapped[ExchangeStatus] = mapped_column(str_enum(ExchangeStatus, "exchange_status"))
     description: Mapped[str] = mapped_column(Text, default="")
     minutes: Mapped[int | None]
@@ -53,6 +57,8 @@ class Exchange(Base):
     request_key: Mapped[str | None] = mapped_column(String(200))
     request_fingerprint: Mapped[str | None] = mapped_column(String(64))
     pending_transfer_id: Mapped[int | None] = mapped_column(BIG_ID, ForeignKey("transfers.id"))
+    # When the time was recorded (hours reserved): unconfirmed records expire from here.
+    recorded_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

@@ -21,6 +21,7 @@ class Listing(Base):
     __tablename__ = "listings"
     __table_args__ = (
         Index("ix_listings_timebank_status_kind", "timebank_id", "status", "kind"),
+        Index("ix_listings_status_ends_on", "status", "ends_on"),
         # PostgreSQL full-text search; the expression must match listings.service's query
         # exactly for the planner to use it. SQLite searches with LIKE and has no such index.
         Index("ix_listings_search", text(SEARCH_DOCUMENT), postgresql_using="gin").ddl_if(dialect="postgresql"),

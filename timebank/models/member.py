@@ -63,6 +63,12 @@ class Member(Base):
     show_about: Mapped[bool] = mapped_column(Boolean, default=True)
     show_access_needs: Mapped[bool] = mapped_column(Boolean, default=False)
     show_availability: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Email preferences (in-app notifications are always kept). The digest is opt-in.
+    email_when_action_needed: Mapped[bool] = mapped_column(Boolean, default=True)
+    email_exchange_updates: Mapped[bool] = mapped_column(Boolean, default=True)
+    weekly_digest: Mapped[bool] = mapped_column(Boolean, default=False)
+    # When the member left (for the monthly report's "leaving members").
+    left_at: Mapped[datetime | None]
 
     timebank: Mapped[Timebank | None] = relationship()
     checks_done_by: Mapped[Member | None] = relationship(remote_side=[id], foreign_keys=[checks_done_by_id])

@@ -19,6 +19,8 @@ class Timebank(Base):
         CheckConstraint("granularity_minutes > 0 AND 60 % granularity_minutes = 0", name="granularity"),
         CheckConstraint("default_floor_minutes <= 0", name="floor_not_positive"),
         CheckConstraint("default_cap_minutes >= 0", name="cap_not_negative"),
+        CheckConstraint("pending_expiry_days >= 2", name="pending_expiry_days_at_least_two"),
+        CheckConstraint("hour_value_pence IS NULL OR hour_value_pence >= 0", name="hour_value_not_negative"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -33,6 +35,10 @@ class Timebank(Base):
     )
     approval_threshold_minutes: Mapped[int] = mapped_column(Integer, default=3 * HOUR)
     time_zone: Mapped[str] = mapped_column(String(64), default="Europe/London")
+    # Recorded time nobody confirms is released after this many days (a reminder at half-way).
+    pending_expiry_days: Mapped[int] = mapped_column(Integer, default=14)
+    # For funders' reports only: an estimate of an hour's worth, in pence; None shows no value line.
+    hour_value_pence: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     categories: Mapped[list[Category]] = relationship(back_populates="timebank", order_by="Category.name")
