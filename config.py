@@ -50,11 +50,28 @@ class Config:
     MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "Timebank <no-reply@localhost>")
     MAIL_TIMEOUT_SECONDS = int(os.environ.get("MAIL_TIMEOUT_SECONDS", "15"))
     TESTING = False
+    HSTS_SECONDS = 0  # sent only by ProductionConfig, and only on HTTPS requests
 
 
 class ProductionConfig(Config):
+    # Served over HTTPS (behind a TLS-terminating proxy: set TIMEBANK_TRUSTED_PROXIES so
+    # request.is_secure sees X-Forwarded-Proto). "__Host-" makes the browser refuse the cookie
+    # unless it is Secure, host-only and for the whole site.
     SESSION_COOKIE_SECURE = True
+    SESSION_COOKIE_NAME = "__Host-session"
     REMEMBER_COOKIE_SECURE = True
+    REMEMBER_COOKIE_NAME = "__Host-remember"
+    PREFERRED_URL_SCHEME = "https"
+    HSTS_SECONDS = int(os.environ.get("TIMEBANK_HSTS_SECONDS", str(365 * 24 * 3600)))
+    # Connection pool per worker process: workers x (pool + overflow) must stay below
+    # PostgreSQL's max_connections (see docs/PRODUCTION.md).
+    SQLALCHEMY_ENGINE_OPTIONS: ClassVar[dict[str, object]] = {
+        "pool_pre_ping": True,
+        "pool_size": int(os.environ.get("TIMEBANK_DB_POOL_SIZE", "5")),
+        "max_overflow": int(os.environ.get("TIMEBANK_DB_MAX_OVERFLOW", "5")),
+        "pool_timeout": 10,
+        "pool_recycle": 1800,
+    }
 
 
 def config_from_environment() -> type[Config]:

@@ -136,6 +136,7 @@ EXPECTED: dict[str, Policy] = {
     "auth.change_password": SIGNED_IN,
     "auth.application_status": SIGNED_IN,
     "main.home": PUBLIC,
+    "health.healthz": PUBLIC,
     "dashboard.index": SIGNED_IN,
     # Members
     "members.directory": MEMBER,

@@ -30,7 +30,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
         hops = int(app.config["TRUSTED_PROXIES"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
 
-    from . import cli, errors, templating
+    from . import cli, errors, security, templating
     from .extensions import csrf, db, limiter, login_manager, migrate
     from .ledger import configure_engine
 
@@ -47,6 +47,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     from .coordinator.routes import bp as coordinator_bp
     from .dashboard.routes import bp as dashboard_bp
     from .exchanges.routes import bp as exchanges_bp
+    from .health.routes import bp as health_bp
     from .listings.routes import bp as listings_bp
     from .main.routes import bp as main_bp
     from .matching.routes import bp as matching_bp
@@ -61,7 +62,9 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(matching_bp)
     app.register_blueprint(exchanges_bp)
     app.register_blueprint(dashboard_bp)
+    app.register_blueprint(health_bp)
     errors.register(app)
+    security.register(app)
     templating.register(app)
     cli.register(app)
     return app
