@@ -32,6 +32,7 @@ def recorded(
     days_ago: int = 1,
     description: str = "Fixed the shelf",
     listing_id: int | None = None,
+    category_id: int | None = None,
 ) -> int:
     """The provider records help they gave the recipient: hours reserved, waiting."""
     exchange = service.record_exchange(
@@ -45,6 +46,7 @@ def recorded(
             description=description,
             request_key=uuid.uuid4().hex,
             listing_id=listing_id,
+            category_id=category_id,
         ),
     )
     return exchange.id

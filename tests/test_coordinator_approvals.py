@@ -50,6 +50,17 @@ def _category(session, timebank, name: str) -> Category:  # type: ignore[no-unty
     return found
 
 
+
+def test_another_timebanks_category_is_refused_when_recording_and_nothing_is_written(factory, session):
+    world = factory.world()
+    elsewhere = Category(timebank_id=world.other_timebank.id, name="Elsewhere only")
+    session.add(elsewhere)
+    session.commit()
+    before = session.scalar(select(func.count(Transfer.id)))
+    with pytest.raises(service.InvalidExchange, match="categories"):
+        recorded(session, world.alice, world.bob, 60, category_id=elsewhere.id)
+    assert session.scalar(select(func.count(Transfer.id))) == before
+
 # -- filters ---------------------------------------------------------------------------------
 
 
@@ -64,13 +75,17 @@ def test_the_filters_narrow_the_queue_by_status_member_category_dates_and_agency
         category_id=_category(session, world.timebank, "Gardening").id,
     )
     from_listing = recorded(session, world.alice, world.bob, 60, days_ago=10, listing_id=garden.id)
+    # Recorded without a listing, with the category chosen when recording.
+    chosen = recorded(
+        session, carol, world.alice, 45, days_ago=6, category_id=_category(session, world.timebank, "Gardening").id
+    )
     both_agree = confirmed(session, carol, world.bob, 120, days_ago=2)
     questioned = disputed(session, world.alice, carol, 90)
     agency = with_organisation(session, carol, 30)
     browser.sign_in(world.coordinator)
 
     everything = links_to_exchanges(browser.page("/coordinator/exchanges"))
-    assert everything == {from_listing, both_agree, questioned, agency}
+    assert everything == {from_listing, chosen, both_agree, questioned, agency}
     assert links_to_exchanges(browser.page("/coordinator/exchanges?status=confirmed")) == {both_agree}
     assert links_to_exchanges(browser.page("/coordinator/exchanges?status=disputed")) == {questioned}
     assert links_to_exchanges(browser.page(f"/coordinator/exchanges?member={world.bob.id}")) == {
@@ -78,7 +93,7 @@ def test_the_filters_narrow_the_queue_by_status_member_category_dates_and_agency
         both_agree,
     }
     gardening = _category(session, world.timebank, "Gardening").id
-    assert links_to_exchanges(browser.page(f"/coordinator/exchanges?category={gardening}")) == {from_listing}
+    assert links_to_exchanges(browser.page(f"/coordinator/exchanges?category={gardening}")) == {from_listing, chosen}
     since = days_ago(3).isoformat()
     assert links_to_exchanges(browser.page(f"/coordinator/exchanges?performed_from={since}")) == {
         both_agree,
@@ -86,7 +101,7 @@ def test_the_filters_narrow_the_queue_by_status_member_category_dates_and_agency
         agency,
     }
     until = days_ago(5).strftime("%d/%m/%Y")
-    assert links_to_exchanges(browser.page(f"/coordinator/exchanges?performed_to={until}")) == {from_listing}
+    assert links_to_exchanges(browser.page(f"/coordinator/exchanges?performed_to={until}")) == {from_listing, chosen}
     assert links_to_exchanges(browser.page("/coordinator/exchanges?agency_only=y")) == {agency}
     combined = f"/coordinator/exchanges?member={carol.id}&status=recorded&agency_only=y"
     assert links_to_exchanges(browser.page(combined)) == {agency}

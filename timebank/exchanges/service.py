@@ -169,8 +169,8 @@ def exchanges_of(session: Session, member: Member) -> list[Exchange]:
 
 @dataclass(frozen=True)
 class QueueFilters:
-    """Narrowing the approvals queue: one status, one member (either side), one category (of
-    the listing it came from), the dates the help happened, or only person-to-agency work."""
+    """Narrowing the approvals queue: one status, one member (either side), one category, the
+    dates the help happened, or only person-to-agency work."""
 
     status: ExchangeStatus | None = None
     member_id: int | None = None
@@ -197,10 +197,8 @@ def approval_queue(session: Session, coordinator: Member, filters: QueueFilters 
             or_(Exchange.provider_account_id.in_(accounts), Exchange.recipient_account_id.in_(accounts))
         )
     if filters.category_id is not None:
-        listings = select(Listing.id).where(
-            Listing.timebank_id == timebank_id, Listing.category_id == filters.category_id
-        )
-        conditions.append(Exchange.listing_id.in_(listings))
+        # The exchange's own category (its listing's, or the one chosen when it was recorded).
+        conditions.append(Exchange.category_id == filters.category_id)
     if filters.performed_from is not None:
         conditions.append(Exchange.performed_on >= filters.performed_from)
     if filters.performed_to is not None:
