@@ -1,0 +1,313 @@
+"""Notifications: what happened to a member's exchanges, and what needs them, in the app and
+(when their preferences allow) by email.
+
+``notify`` is called inside the transaction of the event it tells about (it never commits), so
+the notification and its queued email exist exactly when the event does. Email is never sent
+from here: an ``OutboundEmail`` row is queued and ``delivery.deliver_outbox`` sends it later.
+
+Idempotency: a ``dedupe_key`` is unique per member (and the queued email's key is derived from
+it), written with INSERT .. ON CONFLICT DO NOTHING on SQLite and PostgreSQL alike, so a job that
+runs twice, or two processes at once, tell a member once.
+
+"Needs your action": a notification written with ``needs_action=True`` stays in that section
+until the exchange it is about moves on. Every event on an exchange first resolves the
+needs-action notifications already written about it (``resolve_exchange_actions``: they become
+ordinary, read history), because whatever they asked for has now been done or overtaken (by
+this member, the other side, or another coordinator). Reading a notification does not resolve
+it: the action is still needed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from ..ids import is_storable_id
+from ..ledger import write_transaction
+from ..models import Member, Notification, OutboundEmail, utcnow
+from ..pagination import DEFAULT_PER_PAGE, Page, clamp_page
+from .errors import NotificationNotFound
+
+MAX_MESSAGE = 500
+MAX_LINK = 300
+MAX_KEY = 200
+MAX_SUBJECT = 200
+# "Needs your action" is kept short by resolving; this only bounds a page that was never tidied.
+MAX_NEEDS_ACTION_SHOWN = 100
+
+# Why a member gets each kind of email: the preference that governs it. Kinds not listed follow
+# ``email_when_action_needed`` (needs action) or ``email_exchange_updates`` (what happened).
+MEMBERSHIP_PREFIX = "membership."  # answers to their application: always sent, there is no setting
+DIGEST_PREFIX = "digest."  # the weekly digest: only when they opted in
+
+
+@dataclass(frozen=True)
+class EmailPreferences:
+    email_when_action_needed: bool
+    email_exchange_updates: bool
+    weekly_digest: bool
+
+
+@dataclass(frozen=True)
+class NotificationList:
+    """The notifications page: what needs the member (all of it), what happened (one page)."""
+
+    needs_action: list[Notification]
+    happened: Page[Notification]
+    unread: int
+
+
+# -- writing ---------------------------------------------------------------------------------
+
+
+def wants_email(member: Member, kind: str, *, needs_action: bool) -> bool:
+    """Whether the member's preferences (and their having an email, and not having left) let
+    this kind of notification go out by email."""
+    if not member.email or member.left_at is not None:
+        return False
+    if kind.startswith(MEMBERSHIP_PREFIX):
+        return True
+    if kind.startswith(DIGEST_PREFIX):
+        return bool(member.weekly_digest)
+    if needs_action:
+        return bool(member.email_when_action_needed)
+    return bool(member.email_exchange_updates)
+
+
+def notify(
+    session: Session,
+    member: Member,
+    kind: str,
+    message: str,
+    *,
+    link: str = "",
+    exchange_id: int | None = None,
+    needs_action: bool = False,
+    dedupe_key: str | None = None,
+    email: bool = True,
+) -> Notification | None:
+    """Tell a member something: an in-app notification and, if ``email`` and their preferences
+    allow, a queued email. Runs in the caller's transaction (no commit). Returns None, writing
+    nothing, when the member already has a notification with this ``dedupe_key``."""
+    session.flush()
+    notification_id = _insert_once(
+        session,
+        Notification,
+        {
+            "member_id": member.id,
+            "timebank_id": member.timebank_id,
+            "kind": kind[:40],
+            "message": _clip(message, MAX_MESSAGE),
+            "link": link[:MAX_LINK],
+            "exchange_id": exchange_id,
+            "needs_action": needs_action,
+            "dedupe_key": dedupe_key[:MAX_KEY] if dedupe_key else None,
+            "created_at": utcnow(),
+        },
+        conflict_columns=["member_id", "dedupe_key"],
+    )
+    if notification_id is None:
+        return None
+    notification = session.get(Notification, notification_id)
+    assert notification is not None
+    if email and wants_email(member, kind, needs_action=needs_action):
+        from .emails import render_notification_email
+
+        rendered = render_notification_email(member, notification)
+        queue_email(
+            session,
+            member=member,
+            kind=kind,
+            subject=rendered.subject,
+            text_body=rendered.text,
+            html_body=rendered.html,
+            dedupe_key=f"notification-{notification.id}",
+            notification_id=notification.id,
+        )
+    return notification
+
+
+def queue_email(
+    session: Session,
+    *,
+    member: Member | None,
+    kind: str,
+    subject: str,
+    text_body: str,
+    html_body: str = "",
+    to_address: str | None = None,
+    headers: dict[str, str] | None = None,
+    dedupe_key: str | None = None,
+    notification_id: int | None = None,
+) -> OutboundEmail | None:
+    """Put one email in the outbox (the caller's transaction; nothing is sent here). ``headers``
+    are extra headers, e.g. List-Unsubscribe for a digest. Returns None, queueing nothing, when an
+    email with this ``dedupe_key`` was queued before, or there is nobody to send it to."""
+    address = to_address or (member.email if member is not None else None)
+    if not address:
+        return None
+    header_lines = "\n".join(f"{name}: {value}" for name, value in (headers or {}).items())
+    email_id = _insert_once(
+        session,
+        OutboundEmail,
+        {
+            "member_id": member.id if member is not None else None,
+            "notification_id": notification_id,
+            "kind": kind[:40],
+            "to_address": address,
+            "subject": _clip(subject, MAX_SUBJECT),
+            "text_body": text_body,
+            "html_body": html_body,
+            "headers": header_lines,
+            "dedupe_key": dedupe_key[:MAX_KEY] if dedupe_key else None,
+            "created_at": utcnow(),
+            "attempts": 0,
+            "last_error": "",
+        },
+        conflict_columns=["dedupe_key"],
+    )
+    return session.get(OutboundEmail, email_id) if email_id is not None else None
+
+
+def resolve_exchange_actions(session: Session, exchange_id: int) -> int:
+    """The exchange moved on: what its needs-action notifications asked for is done or overtaken.
+    They become read history. Returns how many were resolved. Caller's transaction."""
+    result = session.execute(
+        update(Notification)
+        .where(Notification.exchange_id == exchange_id, Notification.needs_action.is_(True))
+        .values(needs_action=False, read_at=func.coalesce(Notification.read_at, utcnow()))
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+# -- reading ---------------------------------------------------------------------------------
+
+
+def unread_count(session: Session, member: Member) -> int:
+    """How many of the member's notifications are unread: one indexed count."""
+    count = session.scalar(
+        select(func.count(Notification.id)).where(Notification.member_id == member.id, Notification.read_at.is_(None))
+    )
+    return int(count or 0)
+
+
+def needs_action_for(session: Session, member: Member, *, limit: int = MAX_NEEDS_ACTION_SHOWN) -> list[Notification]:
+    """What still needs the member, newest first."""
+    return list(
+        session.scalars(
+            select(Notification)
+            .where(Notification.member_id == member.id, Notification.needs_action.is_(True))
+            .order_by(Notification.created_at.desc(), Notification.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def notifications_for(
+    session: Session, member: Member, *, page: int | None = 1, per_page: int = DEFAULT_PER_PAGE
+) -> NotificationList:
+    """The member's own notifications, in two sections, newest first; "what happened" by pages."""
+    mine = Notification.member_id == member.id
+    happened = Notification.needs_action.is_(False)
+    total = int(session.scalar(select(func.count(Notification.id)).where(mine, happened)) or 0)
+    number = clamp_page(page, total, per_page)
+    items = list(
+        session.scalars(
+            select(Notification)
+            .where(mine, happened)
+            .order_by(Notification.created_at.desc(), Notification.id.desc())
+            .offset((number - 1) * per_page)
+            .limit(per_page)
+        )
+    )
+    return NotificationList(
+        needs_action=needs_action_for(session, member),
+        happened=Page(items=items, page=number, per_page=per_page, total=total),
+        unread=unread_count(session, member),
+    )
+
+
+def get_notification(session: Session, member: Member, notification_id: int) -> Notification:
+    """One of the member's own notifications; anyone else's is "not found"."""
+    notification = session.get(Notification, notification_id) if is_storable_id(notification_id) else None
+    if notification is None or notification.member_id != member.id:
+        raise NotificationNotFound("There is no such notification.")
+    return notification
+
+
+# -- the member's own changes ----------------------------------------------------------------
+
+
+def mark_read(session: Session, member: Member, notification_id: int) -> Notification:
+    """Mark one of the member's own notifications read (again: no change). Others' are not found."""
+    with write_transaction(session):
+        notification = get_notification(session, member, notification_id)
+        if notification.read_at is None:
+            notification.read_at = utcnow()
+    return notification
+
+
+def mark_all_read(session: Session, member: Member) -> int:
+    """Mark every unread notification of the member read. Returns how many changed."""
+    with write_transaction(session):
+        result = session.execute(
+            update(Notification)
+            .where(Notification.member_id == member.id, Notification.read_at.is_(None))
+            .values(read_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def update_email_preferences(session: Session, member: Member, preferences: EmailPreferences) -> Member:
+    """The member chooses which emails they get (in-app notifications are always kept)."""
+    with write_transaction(session):
+        own = session.get(Member, member.id, populate_existing=True)
+        assert own is not None
+        own.email_when_action_needed = preferences.email_when_action_needed
+        own.email_exchange_updates = preferences.email_exchange_updates
+        own.weekly_digest = preferences.weekly_digest
+    return own
+
+
+def preferences_of(member: Member) -> EmailPreferences:
+    return EmailPreferences(
+        email_when_action_needed=bool(member.email_when_action_needed),
+        email_exchange_updates=bool(member.email_exchange_updates),
+        weekly_digest=bool(member.weekly_digest),
+    )
+
+
+# -- helpers ---------------------------------------------------------------------------------
+
+
+def _insert_once(
+    session: Session,
+    model: type[Notification] | type[OutboundEmail],
+    values: dict[str, Any],
+    *,
+    conflict_columns: list[str],
+) -> int | None:
+    """INSERT .. ON CONFLICT DO NOTHING RETURNING id: the new row's id, or None when the unique
+    key already exists (also when a concurrent transaction just wrote it: the database decides)."""
+    dialect = session.get_bind().dialect.name
+    table = model.__table__
+    statement: Any
+    if dialect == "postgresql":
+        statement = postgresql.insert(model).values(**values).on_conflict_do_nothing(index_elements=conflict_columns)
+    elif dialect == "sqlite":
+        statement = sqlite.insert(model).values(**values).on_conflict_do_nothing(index_elements=conflict_columns)
+    else:  # pragma: no cover - the app runs on SQLite and PostgreSQL only
+        raise RuntimeError(f"Unsupported database: {dialect}")
+    new_id = session.execute(statement.returning(table.c.id)).scalar()
+    return int(new_id) if new_id is not None else None
+
+
+def _clip(text: str, limit: int) -> str:
+    text = text.strip()
+    return text if len(text) <= limit else text[: limit - 1] + "…"
