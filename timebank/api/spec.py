@@ -31,7 +31,7 @@ class ApiDoc:
     auth: bool = True
     idempotent: bool = False
     description: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
+    content: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def documented(
@@ -44,6 +44,7 @@ def documented(
     auth: bool = True,
     idempotent: bool = False,
     description: str = "",
+    content: dict[str, dict[str, Any]] | None = None,
 ) -> Callable[[F], F]:
     """Record how an API view is described in the OpenAPI document.
 
@@ -52,6 +53,8 @@ def documented(
     response (204) or one whose body is the shared error shape (any 4xx). Every 4xx listed is
     documented with the error shape ``{"error": {"code", "message", "fields"}}``; 401 is added
     automatically when ``auth`` is true. ``idempotent`` adds the ``Idempotency-Key`` header.
+    ``content`` adds other media types to the success responses, e.g.
+    ``{"text/csv": {"schema": {"type": "string"}}}`` for a view that also answers in CSV.
     """
     doc = ApiDoc(
         summary=summary,
@@ -62,6 +65,7 @@ def documented(
         auth=auth,
         idempotent=idempotent,
         description=description,
+        content=dict(content or {}),
     )
 
     def decorate(view: F) -> F:

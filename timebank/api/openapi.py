@@ -1,0 +1,295 @@
+"""The OpenAPI 3.1 document of the JSON API, built from the URL map and ``documented`` records.
+
+Every rule of the ``api`` blueprint becomes an operation: werkzeug converters become path
+parameters, the view's ``__api_doc__`` (see ``spec.py``) gives the summary, tags, request body,
+query parameters and responses, and apispec's MarshmallowPlugin turns the marshmallow schemas
+into JSON Schema components. What every endpoint shares is added here, in one place:
+
+- the error shape ``{"error": {"code", "message", "fields"}}`` for every 4xx,
+- 401 and the bearer security requirement on every authenticated endpoint,
+- 400 and 422 on every endpoint that reads a JSON body or query parameters,
+- the ``Idempotency-Key`` header (and its 409) on idempotent POSTs,
+- 429 on token creation (rate limited).
+
+The document is built once per app and cached in ``app.extensions``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from http import HTTPStatus
+from typing import Any
+
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
+from flask import Flask, current_app, jsonify
+from flask.typing import ResponseReturnValue
+from marshmallow import Schema
+from werkzeug.routing import Rule
+
+from .spec import ApiDoc, api_doc_of
+
+API_BLUEPRINT = "api"
+API_TITLE = "Timebank API"
+API_VERSION = "1.0.0"
+ERROR_SCHEMA = "Error"
+SECURITY_SCHEME = "bearerAuth"
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+# Rate limited: a client that asks too often is answered 429 (see docs/API.md).
+RATE_LIMITED_ENDPOINTS = frozenset({"api.create_token"})
+# Tags in the order a newcomer needs them; any other tag comes after these, Documentation last.
+TAG_ORDER = ("Tokens", "Me", "Members", "Listings", "Exchanges", "Accounts", "Reports")
+LAST_TAG = "Documentation"
+_CACHE_KEY = "timebank_openapi"
+
+DESCRIPTION = """\
+The JSON API of the timebank: the same services, rules and permissions as the web pages.
+
+Get a token with `POST /api/v1/tokens` (your email and password), then send it on every
+request as `Authorization: Bearer <token>`. Hours are JSON numbers in the timebank's
+granularity (1.25 = 1 hour 15 minutes). Every error is
+`{"error": {"code": "...", "message": "...", "fields": {...}}}`. Lists take
+`?page=&per_page=` (at most 100 per page) and answer `{"items", "page", "per_page", "total"}`.
+A POST that records hours takes an `Idempotency-Key` header: sending the same key with the
+same body again returns the first response; with a different body it is refused with 409.
+"""
+
+# werkzeug converter -> JSON Schema of the path parameter.
+_INT32_MAX = 2**31 - 1
+CONVERTER_SCHEMAS: dict[str, dict[str, Any]] = {
+    "int": {"type": "integer", "minimum": 0, "maximum": _INT32_MAX},
+    "float": {"type": "number", "minimum": 0},
+    "uuid": {"type": "string", "format": "uuid"},
+    "string": {"type": "string", "minLength": 1, "pattern": "^[^/]+$"},
+    "default": {"type": "string", "minLength": 1, "pattern": "^[^/]+$"},
+    "path": {"type": "string", "minLength": 1},
+}
+_RULE_ARGUMENT = re.compile(r"<(?:(?P<converter>\w+)(?:\((?P<args>[^)]*)\))?:)?(?P<name>\w+)>")
+
+ERROR_COMPONENT: dict[str, Any] = {
+    "type": "object",
+    "description": "Every error answer of the API has this shape.",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message"],
+            "properties": {
+                "code": {"type": "string", "description": "What failed, for programs (e.g. exceeds_floor)."},
+                "message": {"type": "string", "description": "What failed, in plain words for people."},
+                "fields": {
+                    "type": "object",
+                    "description": "Problems with named fields of the request: field name -> messages.",
+                },
+            },
+        }
+    },
+}
+
+TOKEN_EXAMPLE = """\
+curl -X POST https://timebank.example.org/api/v1/tokens \\
+  -H 'Content-Type: application/json' \\
+  -d '{"email": "you@example.org", "password": "your password"}'
+
+# The answer: {"token": "...", "expires_at": "..."}. Then send it on every request:
+curl https://timebank.example.org/api/v1/me -H 'Authorization: Bearer <token>'"""
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One documented API operation: a rule, a method and its ``ApiDoc``."""
+
+    rule: Rule
+    method: str
+    doc: ApiDoc | None
+
+    @property
+    def path(self) -> str:
+        return openapi_path(self.rule.rule)
+
+
+def openapi_path(rule: str) -> str:
+    """``/api/v1/listings/<int:listing_id>`` -> ``/api/v1/listings/{listing_id}``."""
+    return _RULE_ARGUMENT.sub(lambda match: "{" + match.group("name") + "}", rule)
+
+
+def path_parameters(rule: Rule) -> list[dict[str, Any]]:
+    parameters = []
+    for match in _RULE_ARGUMENT.finditer(rule.rule):
+        converter = match.group("converter") or "default"
+        schema = dict(CONVERTER_SCHEMAS.get(converter, CONVERTER_SCHEMAS["default"]))
+        converter_object = rule._converters.get(match.group("name"))  # werkzeug keeps no public accessor
+        pattern = getattr(converter_object, "openapi_pattern", None)
+        if isinstance(pattern, str):
+            schema["pattern"] = pattern
+        parameters.append({"in": "path", "name": match.group("name"), "required": True, "schema": schema})
+    return parameters
+
+
+def api_operations(app: Flask, blueprint: str = API_BLUEPRINT) -> Iterator[Operation]:
+    """Every (rule, method) of the blueprint, in URL order, with the view's ``ApiDoc`` or None."""
+    prefix = blueprint + "."
+    rules = sorted(
+        (rule for rule in app.url_map.iter_rules() if rule.endpoint.startswith(prefix)),
+        key=lambda rule: (rule.rule, rule.endpoint),
+    )
+    for rule in rules:
+        view = app.view_functions[rule.endpoint]
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+            yield Operation(rule, method, api_doc_of(view))
+
+
+def undocumented_endpoints(app: Flask, blueprint: str = API_BLUEPRINT) -> list[str]:
+    return sorted({operation.rule.endpoint for operation in api_operations(app, blueprint) if operation.doc is None})
+
+
+def _description(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return str(status)
+
+
+def _error_response(status: int) -> dict[str, Any]:
+    return {
+        "description": _description(status),
+        "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{ERROR_SCHEMA}"}}},
+    }
+
+
+def _statuses(operation: Operation, doc: ApiDoc) -> dict[int, Schema | type[Schema] | None]:
+    statuses = dict(doc.responses)
+    if doc.auth:
+        statuses.setdefault(401, None)
+    if doc.body is not None or doc.query is not None:
+        statuses.setdefault(400, None)
+        statuses.setdefault(422, None)
+    if doc.idempotent:
+        statuses.setdefault(400, None)
+        statuses.setdefault(409, None)
+    if operation.rule.arguments:
+        statuses.setdefault(404, None)
+    if operation.rule.endpoint in RATE_LIMITED_ENDPOINTS:
+        statuses.setdefault(429, None)
+    return dict(sorted(statuses.items()))
+
+
+def _operation_spec(operation: Operation, doc: ApiDoc) -> dict[str, Any]:
+    parameters: list[dict[str, Any]] = path_parameters(operation.rule)
+    if doc.query is not None:
+        parameters.append({"in": "query", "schema": doc.query})
+    if doc.idempotent:
+        parameters.append(
+            {
+                "in": "header",
+                "name": IDEMPOTENCY_HEADER,
+                "required": True,
+                "description": "A key you choose for this request (e.g. a UUID). Send the same key when you "
+                "retry it: the first answer is returned and nothing happens twice.",
+                "schema": {"type": "string", "minLength": 1, "maxLength": 200, "pattern": "^[\\x21-\\x7e]+$"},
+            }
+        )
+    responses: dict[str, Any] = {}
+    for status, schema in _statuses(operation, doc).items():
+        if status >= 400:
+            responses[str(status)] = _error_response(status)
+            continue
+        response: dict[str, Any] = {"description": _description(status)}
+        content: dict[str, Any] = {}
+        if schema is not None:
+            content["application/json"] = {"schema": schema}
+        if 200 <= status < 300:
+            content.update(doc.content)
+        if content:
+            response["content"] = content
+        responses[str(status)] = response
+    spec: dict[str, Any] = {
+        "operationId": _operation_id(operation),
+        "summary": doc.summary,
+        "tags": doc.tags,
+        "responses": responses,
+        "security": [{SECURITY_SCHEME: []}] if doc.auth else [],
+    }
+    if doc.description:
+        spec["description"] = doc.description
+    if parameters:
+        spec["parameters"] = parameters
+    if doc.body is not None:
+        spec["requestBody"] = {"required": True, "content": {"application/json": {"schema": doc.body}}}
+    return spec
+
+
+def _operation_id(operation: Operation) -> str:
+    """The endpoint's name; a view answering several methods gets the method appended."""
+    name = operation.rule.endpoint.split(".", 1)[1]
+    if len((operation.rule.methods or set()) - {"HEAD", "OPTIONS"}) > 1:
+        name += "_" + operation.method.lower()
+    return name
+
+
+def _tag_rank(tag: str) -> tuple[int, int]:
+    if tag in TAG_ORDER:
+        return (0, TAG_ORDER.index(tag))
+    return (2, 0) if tag == LAST_TAG else (1, 0)
+
+
+def build_spec(app: Flask, blueprint: str = API_BLUEPRINT) -> APISpec:
+    """The API's OpenAPI 3.1 document as an ``APISpec`` (``.to_dict()`` for JSON)."""
+    spec = APISpec(
+        title=API_TITLE,
+        version=API_VERSION,
+        openapi_version="3.1.0",
+        plugins=[MarshmallowPlugin()],
+        info={"description": DESCRIPTION},
+    )
+    spec.components.schema(ERROR_SCHEMA, ERROR_COMPONENT)
+    spec.components.security_scheme(
+        SECURITY_SCHEME,
+        {"type": "http", "scheme": "bearer", "description": "A token from POST /api/v1/tokens."},
+    )
+    tags: dict[str, None] = {}
+    paths: dict[str, dict[str, Any]] = {}
+    for operation in api_operations(app, blueprint):
+        if operation.doc is None:
+            continue
+        for tag in operation.doc.tags:
+            tags.setdefault(tag, None)
+        paths.setdefault(operation.path, {})[operation.method.lower()] = _operation_spec(operation, operation.doc)
+    for tag in sorted(tags, key=_tag_rank):
+        spec.tag({"name": tag})
+    for path, operations in paths.items():
+        spec.path(path=path, operations=operations)
+    return spec
+
+
+def openapi_document(app: Flask) -> dict[str, Any]:
+    """The document as a dict, built once per app."""
+    cached = app.extensions.get(_CACHE_KEY)
+    if cached is None:
+        cached = build_spec(app).to_dict()
+        app.extensions[_CACHE_KEY] = cached
+    return dict(cached)
+
+
+def serve_openapi() -> ResponseReturnValue:
+    """The view of ``GET /api/v1/openapi.json`` (registered on the api blueprint)."""
+    return jsonify(openapi_document(current_app))
+
+
+# The route lives on the api blueprint (imported by timebank/api/__init__.py).
+from .blueprint import bp  # noqa: E402
+from .spec import documented  # noqa: E402
+
+
+@bp.get("/openapi.json")
+@documented(
+    summary="This API's OpenAPI 3.1 description",
+    tags=["Documentation"],
+    responses={200: None},
+    auth=False,
+    content={"application/json": {"schema": {"type": "object", "required": ["openapi", "info", "paths"]}}},
+)
+def openapi() -> ResponseReturnValue:
+    return serve_openapi()
