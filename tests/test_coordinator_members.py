@@ -6,6 +6,7 @@ nothing (404), visitors are sent to sign in, and a refused request changes nothi
 
 from __future__ import annotations
 
+import threading
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -21,6 +22,7 @@ from timebank.clock import today_in
 from timebank.coordinator import members_service
 from timebank.coordinator.errors import MemberNotFound, NotACoordinator
 from timebank.exchanges.service import RecordRequest, record_exchange
+from timebank.extensions import db
 from timebank.listings.service import ListingInput, create_listing
 from timebank.matching.service import match_request
 from timebank.models import (
@@ -480,6 +482,7 @@ def test_registering_a_member_without_email_creates_an_approved_managed_account(
             "offers_text": "Knitting, and listening",
             "wants_text": "Lifts to the shops",
             "checks_note": "Met at the Tuesday drop-in; reference from the centre manager",
+            "request_key": "register-maggie-1",
         },
     )
     assert response.status_code == 302
@@ -518,11 +521,60 @@ def test_registering_with_bad_details_is_refused_and_creates_nobody(client, auth
     world = factory.world()
     auth.login(world.coordinator)
     before = _state(session)
-    response = client.post("/coordinator/members/new", data=data)
+    response = client.post("/coordinator/members/new", data={**data, "request_key": "register-bad-1"})
     assert response.status_code == 422
     page = response.get_data(as_text=True)
     assert "There is a problem" in page and message in page
     assert _state(session) == before
+
+
+def test_sending_the_registration_form_twice_registers_one_member(client, auth, factory, session):
+    world = factory.world()
+    auth.login(world.coordinator)
+    data = {"display_name": "Maggie Reilly", "checks_note": "Met in person", "request_key": "register-twice"}
+    first = client.post("/coordinator/members/new", data=data)
+    second = client.post("/coordinator/members/new", data=data)
+    assert first.status_code == second.status_code == 302
+    assert first.headers["Location"] == second.headers["Location"]
+    assert session.scalar(select(func.count(Member.id)).where(Member.display_name == "Maggie Reilly")) == 1
+    assert len(_audit(session, "member.registered")) == 1
+    # The same reference with another name is a different form: refused, nothing written.
+    before = _state(session)
+    other = client.post("/coordinator/members/new", data={**data, "display_name": "Someone Else"})
+    assert other.status_code == 409
+    assert _state(session) == before
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_two_registrations_sent_at_the_same_moment_make_one_member(app, factory, session):
+    world = factory.world()
+    session.commit()
+    coordinator_id = world.coordinator.id
+    barrier = threading.Barrier(2)
+    results: list[int] = []
+
+    def register() -> None:
+        with app.app_context():
+            own = db.session()
+            coordinator = own.get(Member, coordinator_id)
+            assert coordinator is not None
+            barrier.wait()
+            member = members_service.register_member(
+                own,
+                coordinator,
+                members_service.Registration(display_name="Maggie", checks_note="Met", request_key="same-moment"),
+            )
+            results.append(member.id)
+            db.session.remove()
+
+    threads = [threading.Thread(target=register) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(results) == 2 and results[0] == results[1]
+    session.expire_all()
+    assert session.scalar(select(func.count(Member.id)).where(Member.display_name == "Maggie")) == 1
 
 
 # -- who may do what -------------------------------------------------------------------------

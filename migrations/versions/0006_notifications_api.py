@@ -120,6 +120,10 @@ def upgrade():
         batch_op.add_column(sa.Column('email_exchange_updates', sa.Boolean(), nullable=False, server_default=sa.true()))
         batch_op.add_column(sa.Column('weekly_digest', sa.Boolean(), nullable=False, server_default=sa.false()))
         batch_op.add_column(sa.Column('left_at', sa.DateTime(), nullable=True))
+        batch_op.add_column(sa.Column('registration_key', sa.String(length=64), nullable=True))
+        batch_op.create_unique_constraint(
+            batch_op.f('uq_members_timebank_id'), ['timebank_id', 'registration_key']
+        )
 
     with op.batch_alter_table('timebanks', schema=None) as batch_op:
         batch_op.add_column(sa.Column('pending_expiry_days', sa.Integer(), nullable=False, server_default='14'))
@@ -156,6 +160,8 @@ def downgrade():
         batch_op.drop_column('pending_expiry_days')
 
     with op.batch_alter_table('members', schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f('uq_members_timebank_id'), type_='unique')
+        batch_op.drop_column('registration_key')
         batch_op.drop_column('left_at')
         batch_op.drop_column('weekly_digest')
         batch_op.drop_column('email_exchange_updates')

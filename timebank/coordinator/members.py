@@ -197,6 +197,7 @@ def register_member() -> ResponseReturnValue:
                     offers_text=form.offers_text.data or "",
                     wants_text=form.wants_text.data or "",
                     checks_note=form.checks_note.data or "",
+                    request_key=form.request_key.data,
                 ),
             )
         except CoordinatorError as error:

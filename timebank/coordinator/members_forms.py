@@ -7,6 +7,7 @@ from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectChoice, SelectField, StringField, TelField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
+from ..exchanges.forms import KeyedForm
 from ..forms_common import HoursInputError, parse_signed_hours_to_minutes
 from ..members.profile import CONTACT_LABELS, MAX_AREA, MAX_TEXT
 from ..models import ContactPreference, MemberStatus
@@ -104,7 +105,7 @@ class ReactivateForm(FlaskForm):
     pass
 
 
-class RegisterMemberForm(FlaskForm):
+class RegisterMemberForm(KeyedForm):
     display_name = StringField(
         "Name",
         validators=[

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
 from ..audit.service import record as audit
@@ -32,6 +33,7 @@ from ..models import (
     MemberStatus,
     Role,
     Timebank,
+    utcnow,
 )
 from ..pagination import DEFAULT_PER_PAGE, Page, clamp_page
 from ..text_search import contains_pattern, search_words
@@ -325,6 +327,8 @@ def _change_status(
         member.status_reason = reason
         if to == MemberStatus.APPROVED and member.approved_at is None:
             member.approved_at = member.created_at
+        # When they left, for the monthly report's "leaving members"; back again clears it.
+        member.left_at = utcnow() if to == MemberStatus.LEFT else None
         audit(
             session,
             action=action,
@@ -399,13 +403,50 @@ class Registration:
     contact_preference: ContactPreference = ContactPreference.COORDINATOR
     offers_text: str = ""
     wants_text: str = ""
+    # The form's one-off reference: sending the same form twice registers one member.
+    request_key: str | None = None
+
+
+REGISTRATION_KEY_MAX = 64
 
 
 def register_member(session: Session, coordinator: Member, data: Registration) -> Member:
     """A member who has no email (a coordinator-managed account): approved at once, because the
     coordinator vetted them in person (the checks note says how), with an account and no
-    password. They take part through the coordinator."""
+    password. They take part through the coordinator.
+
+    A form sent twice (a double-click, a retry after a slow page) finds the member the first
+    one registered, even when both arrive at once: the unique (timebank, registration_key)
+    constraint decides."""
     timebank_id = require_coordinator(coordinator)
+    key = (data.request_key or "").strip() or None
+    if key is not None and len(key) > REGISTRATION_KEY_MAX:
+        raise InvalidMemberChange("This form's reference is not valid. Please reload the page and try again.")
+    try:
+        return _register(session, coordinator, timebank_id, data, key)
+    except IntegrityError:
+        # The same form, sent at the same moment, registered the member first.
+        existing = _registered_with(session, timebank_id, key) if key else None
+        if existing is None:
+            raise
+        return _same_registration(existing, data)
+
+
+def _registered_with(session: Session, timebank_id: int, key: str) -> Member | None:
+    return session.scalar(
+        select(Member).where(Member.timebank_id == timebank_id, Member.registration_key == key)
+    )
+
+
+def _same_registration(existing: Member, data: Registration) -> Member:
+    if existing.display_name != " ".join(data.display_name.split()):
+        raise MemberStateConflict("This form was already sent with a different name. Please start again.")
+    return existing
+
+
+def _register(
+    session: Session, coordinator: Member, timebank_id: int, data: Registration, key: str | None
+) -> Member:
     name = " ".join(data.display_name.split())
     if not name:
         raise InvalidMemberChange("Enter the member’s name.", field="display_name")
@@ -438,6 +479,10 @@ def register_member(session: Session, coordinator: Member, data: Registration) -
     except DecisionIncomplete as error:
         raise InvalidMemberChange(error.message, field="checks_note") from error
     with write_transaction(session):
+        if key is not None:
+            existing = _registered_with(session, timebank_id, key)
+            if existing is not None:
+                return _same_registration(existing, data)
         timebank = session.get(Timebank, timebank_id)
         assert timebank is not None
         member = create_member(
@@ -454,6 +499,7 @@ def register_member(session: Session, coordinator: Member, data: Registration) -
         member.contact_preference = data.contact_preference
         member.offers_text = texts["offers_text"]
         member.wants_text = texts["wants_text"]
+        member.registration_key = key
         record_checks(member, coordinator, note)
         session.flush()
         audit(

@@ -20,7 +20,12 @@ class Member(Base):
     __tablename__ = "members"
     # An email is one login, so it is unique across the installation (several may be absent:
     # a coordinator can register a member who has no email).
-    __table_args__ = (UniqueConstraint("email"),)
+    __table_args__ = (
+        UniqueConstraint("email"),
+        # A coordinator's registration form sent twice (double-click, retry) finds the member
+        # it already made.
+        UniqueConstraint("timebank_id", "registration_key"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # Installation admins may stand outside any timebank.
@@ -42,6 +47,7 @@ class Member(Base):
     checks_note: Mapped[str] = mapped_column(String(500), default="")
     checks_done_at: Mapped[datetime | None]
     checks_done_by_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    registration_key: Mapped[str | None] = mapped_column(String(64))
 
     # The asset-based profile: what people bring, not only what they need.
     offers_text: Mapped[str] = mapped_column(Text, default="")  # "what I can offer", in their words
