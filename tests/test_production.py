@@ -148,3 +148,11 @@ def _wait_for_health(url: str, server: subprocess.Popen[str]) -> tuple[bytes, di
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.2)
+
+
+def test_pages_name_an_icon_that_is_served(client: FlaskClient) -> None:
+    """Browsers ask for an icon on every page; without one each page view logs a 404."""
+    page = client.get("/").get_data(as_text=True)
+    assert 'rel="icon" href="/static/img/favicon.svg"' in page
+    icon = client.get("/static/img/favicon.svg")
+    assert icon.status_code == 200 and icon.mimetype == "image/svg+xml"
