@@ -43,6 +43,7 @@ ACTION_WORDS: dict[str, str] = {
     "exchange.confirmed": "confirmed an exchange",
     "exchange.declined": "declined a proposal",
     "exchange.disputed": "disputed an exchange",
+    "exchange.expired": "expired an exchange nobody confirmed",
     "exchange.proposed": "proposed an exchange",
     "exchange.recorded": "recorded time for an exchange",
     "exchange.rejected": "rejected an exchange",

@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session, joinedload
@@ -40,6 +41,7 @@ from ..models import (
     ListingKind,
     Member,
     MemberStatus,
+    Role,
     Timebank,
     Transfer,
     TransferPhase,
@@ -599,6 +601,116 @@ def reject_exchange(
         _release(session, exchange, actor, _today(timebank, today))
         _audit(session, exchange, actor, "rejected", {"reason": reason})
     return exchange
+
+
+# -- expiry (the scheduler) ------------------------------------------------------------------
+
+
+def expiry_due_at(exchange: Exchange, timebank: Timebank) -> datetime | None:
+    """When a recorded exchange nobody confirmed expires (naive UTC, as stored)."""
+    if exchange.recorded_at is None:
+        return None
+    return exchange.recorded_at + timedelta(days=timebank.pending_expiry_days)
+
+
+def expire_exchange(session: Session, exchange_id: int, *, now: datetime) -> Exchange | None:
+    """Release recorded time the other side left unconfirmed for the timebank's
+    ``pending_expiry_days``: the reservation is voided, the exchange becomes "expired" and both
+    sides are told. The scheduler does this, so the audit event has no actor.
+
+    The exchange row is locked first (SQLite: the write lock), so of two schedulers, or a member
+    confirming at the same moment, one decides; the other finds it no longer recorded, or not
+    due yet, and gets None with nothing changed. ``now`` is an aware datetime (tests freeze it).
+
+    Only "recorded" exchanges expire (the state machine's "expire" step). Confirmed and
+    disputed ones hold hours too, but they wait for a coordinator, who sees them in the
+    approvals queue: releasing a disputed record would settle the dispute by default."""
+    if not is_storable_id(exchange_id):
+        raise ExchangeNotFound("There is no such exchange.")
+    with ledger.write_transaction(session):
+        exchange = session.scalar(
+            select(Exchange)
+            .where(Exchange.id == exchange_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        if exchange is None:
+            raise ExchangeNotFound("There is no such exchange.")
+        timebank = session.get(Timebank, exchange.timebank_id)
+        assert timebank is not None
+        due = expiry_due_at(exchange, timebank)
+        if exchange.status != ExchangeStatus.RECORDED or due is None or due > now.astimezone(UTC).replace(tzinfo=None):
+            return None
+        exchange.status = next_status("expire", exchange.status)
+        assert exchange.pending_transfer_id is not None
+        ledger.void_pending(
+            session,
+            timebank_id=timebank.id,
+            pending_id=exchange.pending_transfer_id,
+            value_date=now.astimezone(ZoneInfo(timebank.time_zone)).date(),
+            idempotency_key=f"exchange-{exchange.id}-void",
+        )
+        audit(
+            session,
+            action="exchange.expired",
+            subject_type="exchange",
+            subject_id=exchange.id,
+            actor=None,
+            timebank_id=timebank.id,
+            before={"status": ExchangeStatus.RECORDED.value},
+            after={
+                "status": ExchangeStatus.EXPIRED.value,
+                "minutes": exchange.minutes,
+                "days": timebank.pending_expiry_days,
+            },
+        )
+        _tell_expired(session, exchange, timebank)
+    return exchange
+
+
+def people_to_tell(session: Session, exchange: Exchange) -> list[Member]:
+    """The members on either side of the exchange; for the organisation's side (person-to-agency
+    work), the timebank's coordinators, who act for it."""
+    people: list[Member] = []
+    for account in (exchange.provider_account, exchange.recipient_account):
+        if account.member is not None:
+            people.append(account.member)
+        elif account.kind == AccountKind.ORGANISATION:
+            people.extend(
+                session.scalars(
+                    select(Member)
+                    .where(
+                        Member.timebank_id == exchange.timebank_id,
+                        Member.role == Role.COORDINATOR,
+                        Member.status == MemberStatus.APPROVED,
+                    )
+                    .order_by(Member.id)
+                )
+            )
+    return list({member.id: member for member in people}.values())
+
+
+def _tell_expired(session: Session, exchange: Exchange, timebank: Timebank) -> None:
+    from ..notifications.service import notify, resolve_exchange_actions
+
+    resolve_exchange_actions(session, exchange.id)  # the reminders asked for what is now overtaken
+
+    minutes = ledger.format_minutes(exchange.minutes) if exchange.minutes else "time"
+    message = (
+        f"The record of {minutes} that {exchange.provider_account.name} gave {exchange.recipient_account.name} "
+        f"was not confirmed within {timebank.pending_expiry_days} days, so it has expired and the hours are "
+        "no longer held. If the help happened, it can be recorded again."
+    )
+    for member in people_to_tell(session, exchange):
+        notify(
+            session,
+            member,
+            "exchange.expired",
+            message,
+            link=f"/exchanges/{exchange.id}",
+            exchange_id=exchange.id,
+            dedupe_key=f"exchange:{exchange.id}:expired",
+        )
 
 
 # -- in bulk, and corrections ----------------------------------------------------------------

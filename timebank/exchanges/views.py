@@ -260,6 +260,7 @@ _EVENT_WORDS = {
     "exchange.approved": "{actor} approved it and the time credits moved",
     "exchange.rejected": "{actor} did not approve it",
     "exchange.reversed": "{actor} reversed it",
+    "exchange.expired": "The time was not confirmed soon enough, so the record expired and the hours were released",
 }
 
 
