@@ -1,0 +1,443 @@
+"""The monthly report and the network report, on a small hand-made ledger built through the real
+services, with every answer worked out below.
+
+Riverside (Europe/London), report month March 2026, "today" 10 April 2026. Posted help:
+
+    2025-03-31  Alice -> Bob      15   (before the 12-month trend: not counted)
+    2025-04-01  Bob -> Alice      15   (first month of the trend)
+    2026-02-10  Alice -> Bob      60   (February: the previous month)
+    2026-03-02  Alice -> Bob     120   on Bob's request "Weeding" (Gardening)
+    2026-03-05  Bob -> Alice      90   (no category)
+    2026-03-08  Alice -> org      60   (person to agency, no category)
+    2026-03-12  org -> Carol     120   group activity "Cooking club" (Cooking)
+    2026-03-12  org -> Dan       120     the same activity
+    2026-03-15  Carol -> Bob      30   (Gardening) reversed on 2026-03-20
+    not posted: Erin donates 60 to the pool (3 Mar), Cora grants 30 from it to Dan (4 Mar),
+                Dan records 45 for Erin (20 Mar, waiting for approval)
+
+    March hours  120 + 90 + 60 + 240 + 30 - 30 = 510 (8.5 hours)
+      person to person 120 + 90 + 30 - 30 = 210; person to agency 60; group activity 240
+      by category: Cooking 240, No category 90 + 60 = 150, Gardening 120 + 30 - 30 = 120
+    exchanges 3 (the reversed one no longer counts), group activities 1
+    active participants: Alice, Bob, Carol, Dan = 4 (Erin only donated; Cora did nothing)
+    new members: Erin (3 Mar) = 1; Gail, approved 31 Mar 23:30 UTC = 1 April in London: April
+    leaving members: Fred (25 Mar) = 1; Hal left 31 Mar 23:30 UTC = April in London
+    reciprocity (January to March): Alice and Bob gave and received; Carol and Dan only gave
+      (the reversal is not help received) -> 2 of 4 = 50%
+    requests listed in March: Weeding (met, first exchange 24 hours later), Lift (Dan offered
+      12 hours later, not approved: unmet), Shopping (Alice offered, Carol declined: unmet,
+      no match); Painting, listed 31 Mar 23:30 UTC, is April's -> 3 made, 1 met, 2 unmet;
+      median time to match of 24 and 12 hours = 18 hours
+    value at £12.50 an hour: 8.5 x 12.50 = £106.25
+    February: 60 minutes, 1 exchange, 2 active (Alice, Bob), 1 new member (Hank, 28 Feb 23:30
+      UTC = February in London)
+
+Elm Park (America/New_York): Olive -> org 60 on 3 March; Otto approved 1 April 03:00 UTC,
+which is 31 March 23:00 in New York: a March new member there.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import pytest
+from pypdf import PdfReader
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
+
+from tests.conftest import PASSWORD, Factory
+from timebank.admin.errors import NotAnAdmin
+from timebank.coordinator.activities import ActivityRequest, record_activity
+from timebank.coordinator.errors import NotACoordinator
+from timebank.coordinator.members_service import mark_left, reactivate_member
+from timebank.exchanges.donations import DonationRequest, donate
+from timebank.exchanges.grants import GrantRequest, grant_from_pool
+from timebank.exchanges.service import (
+    ProposalRequest,
+    RecordRequest,
+    decline_exchange,
+    propose_exchange,
+    record_exchange,
+    reverse_exchange,
+)
+from timebank.listings.service import ListingInput, create_listing
+from timebank.models import (
+    Account,
+    AccountKind,
+    ActivityDirection,
+    AuditEvent,
+    Category,
+    Exchange,
+    Listing,
+    ListingKind,
+    Member,
+    Role,
+    Timebank,
+)
+from timebank.reports import service as reports
+from timebank.reports.errors import InvalidReportRequest
+
+TODAY = date(2026, 4, 10)
+MARCH = date(2026, 3, 1)
+LONG_AGO = datetime(2024, 6, 1, 12, 0)
+
+
+@dataclass
+class Ledger:
+    riverside: Timebank
+    elm_park: Timebank
+    cora: Member
+    oscar: Member
+    admin: Member
+    members: dict[str, Member]
+
+
+class Builder:
+    def __init__(self, session: Session, factory: Factory) -> None:
+        self.session = session
+        self.factory = factory
+
+    def member(self, timebank: Timebank, name: str, role: Role = Role.PARTICIPANT) -> Member:
+        member = self.factory.member(timebank, name, role=role)
+        member.approved_at = LONG_AGO
+        member.created_at = LONG_AGO
+        self.session.commit()
+        return member
+
+    def account(self, member: Member) -> Account:
+        assert member.account is not None
+        return member.account
+
+    def organisation(self, timebank: Timebank) -> Account:
+        account = self.session.scalar(
+            select(Account).where(Account.timebank_id == timebank.id, Account.kind == AccountKind.ORGANISATION)
+        )
+        assert account is not None
+        return account
+
+    def category(self, timebank: Timebank, name: str) -> Category:
+        category = self.session.scalar(
+            select(Category).where(Category.timebank_id == timebank.id, Category.name == name)
+        )
+        assert category is not None
+        return category
+
+    def help(
+        self,
+        actor: Member,
+        provider: Account,
+        recipient: Account,
+        minutes: int,
+        day: date,
+        *,
+        listing: Listing | None = None,
+        category: Category | None = None,
+        created: datetime | None = None,
+    ) -> Exchange:
+        """Help recorded on ``day``: a coordinator's record is approved (posted) that day."""
+        exchange = record_exchange(
+            self.session,
+            actor,
+            RecordRequest(
+                provider_account_id=provider.id,
+                recipient_account_id=recipient.id,
+                minutes=minutes,
+                performed_on=day,
+                description="Help",
+                request_key=str(uuid.uuid4()),
+                listing_id=listing.id if listing else None,
+                category_id=category.id if category else None,
+            ),
+            today=day,
+        )
+        if created is not None:
+            exchange.created_at = created
+            self.session.commit()
+        return exchange
+
+    def request(self, owner: Member, title: str, listed: datetime) -> Listing:
+        listing = create_listing(
+            self.session,
+            owner,
+            ListingInput(kind=ListingKind.REQUEST, category_id=self.category(owner.timebank, "Gardening").id, title=title),  # type: ignore[arg-type]
+        )
+        listing.created_at = listed
+        self.session.commit()
+        return listing
+
+    def offer_on(self, helper: Member, listing: Listing, created: datetime) -> Exchange:
+        exchange = propose_exchange(
+            self.session,
+            helper,
+            ProposalRequest(request_key=str(uuid.uuid4()), message="I can help", listing_id=listing.id),
+        )
+        exchange.created_at = created
+        self.session.commit()
+        return exchange
+
+
+def build_ledger(session: Session, factory: Factory) -> Ledger:
+    b = Builder(session, factory)
+    riverside = factory.timebank("Riverside")
+    elm_park = factory.timebank("Elm Park", time_zone="America/New_York")
+    cora = b.member(riverside, "Cora Coordinator", Role.COORDINATOR)
+    m = {name: b.member(riverside, name) for name in ("Alice", "Bob", "Carol", "Dan", "Erin", "Fred", "Gail", "Hal", "Hank")}
+    m["Erin"].approved_at = datetime(2026, 3, 3, 9, 0)
+    m["Gail"].approved_at = datetime(2026, 3, 31, 23, 30)  # 00:30 on 1 April in London (BST)
+    m["Hank"].approved_at = datetime(2026, 2, 28, 23, 30)  # still February in London (GMT)
+    session.commit()
+    acct = {name: b.account(member) for name, member in m.items()}
+    org = b.organisation(riverside)
+    gardening, cooking = b.category(riverside, "Gardening"), b.category(riverside, "Cooking")
+
+    b.help(cora, acct["Alice"], acct["Bob"], 15, date(2025, 3, 31))
+    b.help(cora, acct["Bob"], acct["Alice"], 15, date(2025, 4, 1))
+    b.help(cora, acct["Alice"], acct["Bob"], 60, date(2026, 2, 10))
+
+    weeding = b.request(m["Bob"], "Weeding", datetime(2026, 3, 1, 10, 0))
+    lift = b.request(m["Erin"], "Lift to the clinic", datetime(2026, 3, 10, 12, 0))
+    shopping = b.request(m["Carol"], "Shopping", datetime(2026, 3, 20, 9, 0))
+    b.request(m["Dan"], "Painting", datetime(2026, 3, 31, 23, 30))  # April in London
+    b.help(cora, acct["Alice"], acct["Bob"], 120, date(2026, 3, 2), listing=weeding, created=datetime(2026, 3, 2, 10, 0))
+    b.offer_on(m["Dan"], lift, datetime(2026, 3, 11, 0, 0))
+    declined = b.offer_on(m["Alice"], shopping, datetime(2026, 3, 20, 10, 0))
+    decline_exchange(session, m["Carol"], declined.id, "Sorted already")
+
+    b.help(cora, acct["Bob"], acct["Alice"], 90, date(2026, 3, 5))
+    b.help(cora, acct["Alice"], org, 60, date(2026, 3, 8))
+    record_activity(
+        session,
+        cora,
+        ActivityRequest(
+            title="Cooking club",
+            held_on=date(2026, 3, 12),
+            minutes=120,
+            direction=ActivityDirection.EARN,
+            attendee_ids=(m["Carol"].id, m["Dan"].id),
+            request_key=str(uuid.uuid4()),
+            category_id=cooking.id,
+        ),
+        today=date(2026, 3, 12),
+    )
+    mistake = b.help(cora, acct["Carol"], acct["Bob"], 30, date(2026, 3, 15), category=gardening)
+    reverse_exchange(session, cora, mistake.id, "Recorded twice", today=date(2026, 3, 20))
+    donate(session, m["Erin"], DonationRequest(minutes=60, note="", request_key=str(uuid.uuid4())), today=date(2026, 3, 3))
+    grant_from_pool(
+        session,
+        cora,
+        GrantRequest(member_id=m["Dan"].id, minutes=30, reason="Bus fares", request_key=str(uuid.uuid4())),
+        today=date(2026, 3, 4),
+    )
+    b.help(m["Dan"], acct["Dan"], acct["Erin"], 45, date(2026, 3, 20))  # waits for approval
+
+    # Leaving: through the service (which stamps left_at), then dated for the report.
+    for name, left in (("Fred", datetime(2026, 3, 25, 12, 0)), ("Hal", datetime(2026, 3, 31, 23, 30))):
+        mark_left(session, cora, m[name].id)
+        m[name].left_at = left
+    session.commit()
+
+    oscar = b.member(elm_park, "Oscar Other", Role.COORDINATOR)
+    olive = b.member(elm_park, "Olive Outsider")
+    otto = b.member(elm_park, "Otto Newcomer")
+    otto.approved_at = datetime(2026, 4, 1, 3, 0)  # 23:00 on 31 March in New York
+    session.commit()
+    b.help(oscar, b.account(olive), b.organisation(elm_park), 60, date(2026, 3, 3))
+    admin = factory.member(None, "Ada Admin", is_admin=True)
+    return Ledger(riverside, elm_park, cora, oscar, admin, m)
+
+
+@pytest.fixture
+def world(session: Session, factory: Factory) -> Ledger:
+    return build_ledger(session, factory)
+
+
+@pytest.fixture
+def report(session: Session, world: Ledger) -> reports.MonthlyReport:
+    reports.set_hour_value(session, world.cora, 1250)
+    return reports.monthly_report(session, world.cora, date(2026, 3, 17), today=TODAY)
+
+
+# -- the figures -----------------------------------------------------------------------------
+
+
+def test_every_figure_of_the_month_matches_the_hand_computed_ledger(report):  # type: ignore[no-untyped-def]
+    f = report.figures
+    assert report.month == MARCH and not report.is_partial
+    assert f.minutes == 510
+    assert (f.person_to_person_minutes, f.person_to_agency_minutes, f.group_activity_minutes) == (210, 60, 240)
+    assert (f.exchanges, f.activities, f.active_participants) == (3, 1, 4)
+    assert (f.new_members, f.leaving_members) == (1, 1)
+    assert (f.requests_made, f.requests_met, f.requests_unmet) == (3, 1, 2)
+    assert [(c.name, c.minutes) for c in report.categories] == [("Cooking", 240), ("No category", 150), ("Gardening", 120)]
+    assert (report.reciprocity.active_members, report.reciprocity.both_ways, report.reciprocity.percent) == (4, 2, 50)
+    assert report.requests_matched == 2 and report.median_minutes_to_match == 18 * 60
+    assert report.hour_value_pence == 1250 and report.value_pence == 10625
+    assert reports.format_pence(report.value_pence) == "£106.25"
+
+
+def test_the_previous_month_and_the_twelve_month_trend(report):  # type: ignore[no-untyped-def]
+    p = report.previous
+    assert p.month == date(2026, 2, 1)
+    assert (p.minutes, p.exchanges, p.active_participants, p.new_members, p.requests_made) == (60, 1, 2, 1, 0)
+    assert [f.month for f in report.trend] == reports.months_ending(MARCH, 12)
+    assert report.trend[0].month == date(2025, 4, 1)
+    assert [f.minutes for f in report.trend] == [15] + [0] * 9 + [60, 510]
+    assert [f.exchanges for f in report.trend] == [1] + [0] * 9 + [1, 3]
+    hours = {m.label: (m.this_month, m.previous_month, m.change) for m in report.comparison}
+    assert hours["Hours exchanged"] == (510, 60, 450) and hours["New members"] == (1, 1, 0)
+    chart = report.hours_trend_chart
+    assert chart.labels[0] == "April 2025" and chart.values[-1] == 8.5 and chart.values[-2] == 1
+
+
+def test_april_holds_what_crossed_midnight_in_london(session, world):  # type: ignore[no-untyped-def]
+    april = reports.monthly_report(session, world.cora, date(2026, 4, 1), today=TODAY)
+    assert april.is_partial
+    assert (april.figures.new_members, april.figures.leaving_members, april.figures.requests_made) == (1, 1, 1)
+    assert april.figures.minutes == 0 and april.reciprocity.active_members == 4  # February to April
+
+
+def test_the_network_report_puts_every_timebank_side_by_side_with_totals(session, world):  # type: ignore[no-untyped-def]
+    reports.set_hour_value(session, world.cora, 1250)
+    network = reports.network_report(session, world.admin, MARCH, today=TODAY)
+    by_name = {row.name: row for row in network.rows}
+    assert list(by_name) == ["Elm Park", "Riverside"]
+    river, elm = by_name["Riverside"], by_name["Elm Park"]
+    assert (river.figures.minutes, river.figures.exchanges, river.figures.new_members) == (510, 3, 1)
+    assert river.reciprocity.percent == 50 and river.median_minutes_to_match == 18 * 60
+    assert (elm.figures.minutes, elm.figures.person_to_agency_minutes, elm.figures.exchanges) == (60, 60, 1)
+    assert (elm.figures.active_participants, elm.figures.new_members) == (1, 1)  # Otto, in New York time
+    assert elm.reciprocity.percent == 0 and elm.value_pence is None
+    t = network.totals
+    assert (t.minutes, t.exchanges, t.activities, t.active_participants, t.new_members, t.leaving_members) == (
+        570,
+        4,
+        1,
+        5,
+        2,
+        1,
+    )
+    assert (t.requests_made, t.requests_met) == (3, 1)
+    assert network.reciprocity.percent == 40 and network.value_pence == 10625
+
+
+# -- settings and permissions ----------------------------------------------------------------
+
+
+def test_leaving_stamps_left_at_and_coming_back_clears_it(session, factory):  # type: ignore[no-untyped-def]
+    world = factory.world()
+    mark_left(session, world.coordinator, world.bob.id)
+    assert world.bob.left_at is not None
+    reactivate_member(session, world.coordinator, world.bob.id)
+    assert world.bob.left_at is None
+
+
+def test_the_hour_value_is_whole_pence_within_range_and_audited(session, world):  # type: ignore[no-untyped-def]
+    assert reports.hour_value_from_text("£12.50") == 1250
+    assert reports.hour_value_from_text(" 12 ") == 1200
+    assert reports.hour_value_from_text("") is None
+    for bad in ("12.505", "-1", "abc", "NaN", "1e9", "1000.01"):
+        with pytest.raises(InvalidReportRequest):
+            reports.hour_value_from_text(bad)
+    with pytest.raises(InvalidReportRequest):
+        reports.set_hour_value(session, world.cora, -5)
+    with pytest.raises(NotACoordinator):
+        reports.set_hour_value(session, world.members["Alice"], 1000)
+    reports.set_hour_value(session, world.cora, 1000)
+    reports.set_hour_value(session, world.cora, 1000)  # no change: no second event
+    reports.set_hour_value(session, world.cora, None)
+    events = session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "timebank.settings_changed").order_by(AuditEvent.id)
+    ).all()
+    assert [(e.before, e.after) for e in events] == [
+        ({"hour_value_pence": None}, {"hour_value_pence": 1000}),
+        ({"hour_value_pence": 1000}, {"hour_value_pence": None}),
+    ]
+    assert world.riverside.hour_value_pence is None and world.elm_park.hour_value_pence is None
+
+
+def test_who_may_read_which_report(session, world):  # type: ignore[no-untyped-def]
+    with pytest.raises(NotACoordinator):
+        reports.monthly_report(session, world.members["Alice"], MARCH, today=TODAY)
+    with pytest.raises(NotACoordinator):
+        reports.monthly_report(session, world.admin, MARCH, today=TODAY)
+    with pytest.raises(NotAnAdmin):
+        reports.network_report(session, world.cora, MARCH, today=TODAY)
+    with pytest.raises(InvalidReportRequest):
+        reports.monthly_report(session, world.cora, date(2026, 5, 1), today=TODAY)
+    # Another timebank's coordinator gets their own timebank's month, nothing of Riverside's.
+    elm = reports.monthly_report(session, world.oscar, MARCH, today=TODAY)
+    assert elm.timebank_name == "Elm Park"
+    assert (elm.figures.minutes, elm.figures.exchanges, elm.figures.requests_made) == (60, 1, 0)
+    assert [(c.name, c.minutes) for c in elm.categories] == [("No category", 60)]
+
+
+# -- cost ------------------------------------------------------------------------------------
+
+
+@contextmanager
+def counting_statements(session: Session) -> Iterator[list[str]]:
+    statements: list[str] = []
+    engine = session.get_bind()
+
+    def count(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+
+def test_the_number_of_queries_does_not_grow_with_data(session, factory, world):  # type: ignore[no-untyped-def]
+    session.expire_all()
+    with counting_statements(session) as before:
+        reports.monthly_report(session, world.cora, MARCH, today=TODAY)
+        reports.network_report(session, world.admin, MARCH, today=TODAY)
+    b = Builder(session, factory)
+    bob = b.account(world.members["Bob"])
+    for number in range(4):
+        newcomer = b.member(world.riverside, f"Extra {number}")
+        b.help(world.cora, b.account(newcomer), bob, 15, date(2026, 3, 20 + number))
+        b.request(newcomer, f"Request {number}", datetime(2026, 3, 21, 9, 0))
+    factory.timebank("Hill Top", time_zone="Europe/Paris")
+    session.expire_all()
+    with counting_statements(session) as after:
+        grown = reports.monthly_report(session, world.cora, MARCH, today=TODAY)
+        reports.network_report(session, world.admin, MARCH, today=TODAY)
+    assert grown.figures.minutes == 510 + 60 and grown.figures.requests_made == 7
+    assert len(after) == len(before)
+    assert len(before) <= 25  # a handful per report, whatever the size
+
+
+# -- CSV and PDF -------------------------------------------------------------------------------
+
+
+def test_the_csv_rows_read_back_with_every_figure_and_no_formula(session, world):  # type: ignore[no-untyped-def]
+    category = world.riverside.categories[0]
+    category.name = "=HYPERLINK(1)"
+    session.commit()
+    reports.set_hour_value(session, world.cora, 1250)
+    report = reports.monthly_report(session, world.cora, MARCH, today=TODAY)
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows(reports.report_csv_rows(report))
+    rows = list(csv.reader(io.StringIO(buffer.getvalue())))
+    assert rows[0] == ["Section", "Item", "Value", "Unit"]
+    values = {(section, item): value for section, item, value, _ in rows[1:]}
+    assert values[("Report", "Month")] == "2026-03"
+    assert values[("This month (2026-03)", "Hours exchanged")] == "8.5"
+    assert values[("This month (2026-03)", "Requests not met")] == "2"
+    assert values[("This month", "Reciprocity: share")] == "50"
+    assert values[("This month", "Median time from request to match")] == "18"
+    assert values[("Estimated value", "Hours exchanged x value of one hour")] == "106.25"
+    assert values[("Previous month (2026-02)", "Exchanges")] == "1"
+    assert values[("Hours exchanged by month", "2025-04")] == "0.25"
+    categories = {item: value for section, item, value, _ in rows if section == "Hours by category"}
+    assert not any(cell.startswith("=") for row in rows for cell in row)
+    assert set(categories.values()) <= {"4", "2.5", "2"}
