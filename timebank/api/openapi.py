@@ -29,6 +29,7 @@ from flask.typing import ResponseReturnValue
 from marshmallow import Schema
 from werkzeug.routing import Rule
 
+from .schemas import ErrorSchema
 from .spec import ApiDoc, api_doc_of
 
 API_BLUEPRINT = "api"
@@ -68,26 +69,6 @@ CONVERTER_SCHEMAS: dict[str, dict[str, Any]] = {
 }
 _RULE_ARGUMENT = re.compile(r"<(?:(?P<converter>\w+)(?:\((?P<args>[^)]*)\))?:)?(?P<name>\w+)>")
 
-ERROR_COMPONENT: dict[str, Any] = {
-    "type": "object",
-    "description": "Every error answer of the API has this shape.",
-    "required": ["error"],
-    "properties": {
-        "error": {
-            "type": "object",
-            "required": ["code", "message"],
-            "properties": {
-                "code": {"type": "string", "description": "What failed, for programs (e.g. exceeds_floor)."},
-                "message": {"type": "string", "description": "What failed, in plain words for people."},
-                "fields": {
-                    "type": "object",
-                    "description": "Problems with named fields of the request: field name -> messages.",
-                },
-            },
-        }
-    },
-}
-
 TOKEN_EXAMPLE = """\
 curl -X POST https://timebank.example.org/api/v1/tokens \\
   -H 'Content-Type: application/json' \\
@@ -115,16 +96,15 @@ def openapi_path(rule: str) -> str:
     return _RULE_ARGUMENT.sub(lambda match: "{" + match.group("name") + "}", rule)
 
 
-def path_parameters(rule: Rule) -> list[dict[str, Any]]:
+def path_parameters(rule: Rule, overrides: dict[str, dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    """One parameter per ``<converter:name>`` of the rule; ``overrides`` (from ``documented``'s
+    ``path``) replace the converter's schema, e.g. a pattern for a month."""
     parameters = []
     for match in _RULE_ARGUMENT.finditer(rule.rule):
+        name = match.group("name")
         converter = match.group("converter") or "default"
-        schema = dict(CONVERTER_SCHEMAS.get(converter, CONVERTER_SCHEMAS["default"]))
-        converter_object = rule._converters.get(match.group("name"))  # werkzeug keeps no public accessor
-        pattern = getattr(converter_object, "openapi_pattern", None)
-        if isinstance(pattern, str):
-            schema["pattern"] = pattern
-        parameters.append({"in": "path", "name": match.group("name"), "required": True, "schema": schema})
+        schema = dict((overrides or {}).get(name) or CONVERTER_SCHEMAS.get(converter, CONVERTER_SCHEMAS["default"]))
+        parameters.append({"in": "path", "name": name, "required": True, "schema": schema})
     return parameters
 
 
@@ -177,7 +157,7 @@ def _statuses(operation: Operation, doc: ApiDoc) -> dict[int, Schema | type[Sche
 
 
 def _operation_spec(operation: Operation, doc: ApiDoc) -> dict[str, Any]:
-    parameters: list[dict[str, Any]] = path_parameters(operation.rule)
+    parameters: list[dict[str, Any]] = path_parameters(operation.rule, doc.path)
     if doc.query is not None:
         parameters.append({"in": "query", "schema": doc.query})
     if doc.idempotent:
@@ -244,7 +224,9 @@ def build_spec(app: Flask, blueprint: str = API_BLUEPRINT) -> APISpec:
         plugins=[MarshmallowPlugin()],
         info={"description": DESCRIPTION},
     )
-    spec.components.schema(ERROR_SCHEMA, ERROR_COMPONENT)
+    spec.components.schema(
+        ERROR_SCHEMA, schema=ErrorSchema, description="Every error answer of the API has this shape."
+    )
     spec.components.security_scheme(
         SECURITY_SCHEME,
         {"type": "http", "scheme": "bearer", "description": "A token from POST /api/v1/tokens."},

@@ -32,6 +32,7 @@ class ApiDoc:
     idempotent: bool = False
     description: str = ""
     content: dict[str, dict[str, Any]] = field(default_factory=dict)
+    path: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def documented(
@@ -45,6 +46,7 @@ def documented(
     idempotent: bool = False,
     description: str = "",
     content: dict[str, dict[str, Any]] | None = None,
+    path: dict[str, dict[str, Any]] | None = None,
 ) -> Callable[[F], F]:
     """Record how an API view is described in the OpenAPI document.
 
@@ -55,6 +57,8 @@ def documented(
     automatically when ``auth`` is true. ``idempotent`` adds the ``Idempotency-Key`` header.
     ``content`` adds other media types to the success responses, e.g.
     ``{"text/csv": {"schema": {"type": "string"}}}`` for a view that also answers in CSV.
+    ``path`` gives the JSON Schema of a path parameter when its converter says too little,
+    e.g. ``{"month": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$"}}``.
     """
     doc = ApiDoc(
         summary=summary,
@@ -66,6 +70,7 @@ def documented(
         idempotent=idempotent,
         description=description,
         content=dict(content or {}),
+        path=dict(path or {}),
     )
 
     def decorate(view: F) -> F:
