@@ -83,9 +83,7 @@ def latin1_text(text: str) -> str:
         if ord(char) < 256:
             out.append(char)
             continue
-        base = "".join(
-            c for c in unicodedata.normalize("NFKD", char) if not unicodedata.combining(c)
-        )
+        base = "".join(c for c in unicodedata.normalize("NFKD", char) if not unicodedata.combining(c))
         out.append(base if base and all(ord(c) < 256 for c in base) else "?")
     return "".join(out)
 
@@ -127,9 +125,7 @@ class TimebankPDF(FPDF):
         self.set_font(self.body_family, size=self.base_size)
 
 
-def new_document(
-    title: str, subtitle: str = "", *, large: bool = False, show_title: bool = True
-) -> TimebankPDF:
+def new_document(title: str, subtitle: str = "", *, large: bool = False, show_title: bool = True) -> TimebankPDF:
     """A document with its first page added and, unless ``show_title`` is False, ``title``
     (and ``subtitle``) printed at the top. ``large`` gives large print (16 pt body text)."""
     pdf = TimebankPDF(footer_text=title, base_size=16 if large else 11)
@@ -145,19 +141,22 @@ def title_block(pdf: FPDF, title: str, subtitle: str = "") -> None:
     """The big title at the top of a page (use after ``pdf.add_page()`` for a page of its own)."""
     base = _base_size(pdf)
     pdf.set_font(_family(pdf), "B", base * 1.8)
-    pdf.multi_cell(0, base * 0.75, title, new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(0, base * 0.8, title, new_x="LMARGIN", new_y="NEXT")
     if subtitle:
         pdf.set_font(_family(pdf), "", base * 1.15)
-        pdf.multi_cell(0, base * 0.6, subtitle, new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(0, base * 0.55, subtitle, new_x="LMARGIN", new_y="NEXT")
     pdf.set_font(_family(pdf), "", base)
     pdf.ln(base * 0.4)
 
 
 def heading(pdf: FPDF, text: str) -> None:
+    """A section heading; it starts a new page rather than sit alone at the bottom of one."""
     base = _base_size(pdf)
+    if pdf.will_page_break(base * 2.2):
+        pdf.add_page()
     pdf.ln(base * 0.2)
     pdf.set_font(_family(pdf), "B", base * 1.3)
-    pdf.multi_cell(0, base * 0.65, text, new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(0, base * 0.6, text, new_x="LMARGIN", new_y="NEXT")
     pdf.set_font(_family(pdf), "", base)
     pdf.ln(base * 0.15)
 
@@ -165,7 +164,7 @@ def heading(pdf: FPDF, text: str) -> None:
 def paragraph(pdf: FPDF, text: str, *, bold: bool = False) -> None:
     base = _base_size(pdf)
     pdf.set_font(_family(pdf), "B" if bold else "", base)
-    pdf.multi_cell(0, base * 0.55, text, new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(0, base * 0.5, text, new_x="LMARGIN", new_y="NEXT")
     pdf.set_font(_family(pdf), "", base)
     pdf.ln(base * 0.15)
 
@@ -187,8 +186,8 @@ def table(
         col_widths=tuple(widths) if widths else None,
         text_align=text_align,
         headings_style=FontFace(emphasis="BOLD"),
-        line_height=base * 0.6,
-        padding=base * 0.12,
+        line_height=base * 0.47,
+        padding=(base * 0.07, base * 0.2),
         first_row_as_headings=True,
         repeat_headings=1,
     ) as grid:

@@ -8,6 +8,9 @@ tests/ledger/test_rules.py (a plain session on an empty ledger and a small bank)
 from __future__ import annotations
 
 import threading
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import date
 
 import pytest
@@ -17,14 +20,18 @@ from sqlalchemy import Engine, delete, func, select, text, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from tests.conftest import require_postgres
+from tests.conftest import Factory, World, require_postgres
 from tests.ledger import test_rules as rules
 from tests.ledger.test_rules import LAST_MONTH, TODAY, TWO_MONTHS_AGO, Bank, move, post, reverse
-from timebank import ledger
+from timebank import create_app, ledger
+from timebank.coordinator.activities import ActivityRequest, record_activity
+from timebank.exchanges.donations import DonationRequest, donate
+from timebank.exchanges.grants import GrantRequest, grant_from_pool
+from timebank.exchanges.service import RecordRequest, record_exchange, reverse_exchange
 from timebank.extensions import db
 from timebank.ledger.close import EarlierMonthOpen, MonthNotOver, close_month, verify_closed_months
 from timebank.ledger.periods import month_start
-from timebank.models import Account, Period, Statement, TransferPurpose
+from timebank.models import Account, Activity, ActivityDirection, Member, Period, Statement, Transfer, TransferPurpose
 from timebank.timebanks.service import create_timebank
 
 # The fast fixtures of test_rules.py: a plain session on an empty ledger (SQLite and
@@ -233,3 +240,147 @@ def test_close_month_command_closes_the_named_timebanks_month(app: Flask, runner
     assert refused.exit_code == 1 and "not over yet" in refused.output
     unknown = runner.invoke(args=["timebank", "close-month", "--timebank", "nowhere", "--month", month])
     assert unknown.exit_code == 1 and "no timebank 'nowhere'" in unknown.output
+
+
+# -- a month built through the services: exchanges, a reversal, a donation, a pool grant and a
+#    group activity, with the statements worked out by hand ------------------------------------
+
+
+@dataclass(frozen=True)
+class ServiceMonth:
+    world: World
+    day: date  # a day in the month that was built
+    expected: dict[str, dict[str, int]]  # account name -> statement figures
+
+
+@pytest.fixture(scope="module")
+def app_context() -> Iterator[None]:
+    """Services may read the app's configuration (e.g. for notification emails); the ledger
+    session of these tests is still the plain one above."""
+    app = create_app({"TESTING": True, "SECRET_KEY": "test", "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    with app.app_context():
+        yield
+
+
+def build_service_month(session: Session, factory: Factory, day: date) -> ServiceMonth:
+    """One month of a small timebank, through the same services as the web pages.
+
+    Alice helps Bob for 2 hours; Bob helps Alice for 1 hour, which the coordinator reverses;
+    Alice gives 30 minutes to the pool; the coordinator grants Bob 15 minutes from it; Alice
+    and Bob each earn 1.5 hours at a group session the organisation pays for.
+    """
+    world = factory.world()
+    alice, bob, cora = world.alice, world.bob, world.coordinator
+    assert alice.account is not None and bob.account is not None
+
+    def exchange(provider: Member, recipient: Member, minutes: int) -> int:
+        assert provider.account is not None and recipient.account is not None
+        recorded = record_exchange(
+            session,
+            cora,
+            RecordRequest(
+                provider_account_id=provider.account.id,
+                recipient_account_id=recipient.account.id,
+                minutes=minutes,
+                performed_on=day,
+                description=f"{provider.display_name} helped",
+                request_key=str(uuid.uuid4()),
+            ),
+            today=day,
+        )
+        return recorded.id
+
+    exchange(alice, bob, 120)  # a coordinator's record is approved at once
+    mistake = exchange(bob, alice, 60)
+    reverse_exchange(session, cora, mistake, "Recorded twice by mistake", today=day)
+    donate(session, alice, DonationRequest(minutes=30, note="For anyone in need", request_key="d1"), today=day)
+    grant_from_pool(
+        session, cora, GrantRequest(member_id=bob.id, minutes=15, reason="Hospital visits", request_key="g1"), today=day
+    )
+    record_activity(
+        session,
+        cora,
+        ActivityRequest(
+            title="Garden day",
+            held_on=day,
+            minutes=90,
+            direction=ActivityDirection.EARN,
+            attendee_ids=(alice.id, bob.id),
+            request_key=str(uuid.uuid4()),
+        ),
+        today=day,
+    )
+    organisation = f"{world.timebank.name} Day Service"
+    expected = {
+        "Alice": expect(earned=120 + 90, spent=60, donated=30, reversals_in=60, closing=180),
+        "Bob": expect(earned=60 + 90, spent=120, granted=15, reversals_out=60, closing=-15),
+        "Cora Coordinator": expect(),
+        organisation: expect(spent=180, closing=-180),
+        f"{world.timebank.name} community pool": expect(donated=15, granted=30, closing=15),
+    }
+    return ServiceMonth(world=world, day=day, expected=expected)
+
+
+def statements_by_name(session: Session, period: Period) -> dict[str, dict[str, int]]:
+    names = {row.id: row.name for row in session.execute(select(Account.id, Account.name))}
+    return {names[account_id]: figures for account_id, figures in statements(session, period).items()}
+
+
+def test_a_month_of_exchanges_a_reversal_the_pool_and_a_group_activity_closes_with_known_statements(
+    session: Session, factory: Factory, app_context: None
+):
+    built = build_service_month(session, factory, LAST_MONTH)
+    period = close_month(session, built.world.timebank.id, LAST_MONTH, today=TODAY)
+    assert statements_by_name(session, period) == built.expected
+    assert ledger.check_ledger(session).ok
+
+
+def test_the_services_refuse_to_back_date_anything_into_a_closed_month_and_write_nothing(
+    session: Session, factory: Factory, app_context: None
+):
+    built = build_service_month(session, factory, LAST_MONTH)
+    world = built.world
+    close_month(session, world.timebank.id, LAST_MONTH, today=TODAY)
+    before = session.scalar(select(func.count(Transfer.id))), session.scalar(select(func.count(Activity.id)))
+    assert world.alice.account is not None and world.bob.account is not None
+    attempts = {
+        "group activity": lambda: record_activity(
+            session,
+            world.coordinator,
+            ActivityRequest(
+                title="Late garden day",
+                held_on=LAST_MONTH,
+                minutes=60,
+                direction=ActivityDirection.EARN,
+                attendee_ids=(world.alice.id,),
+                request_key=str(uuid.uuid4()),
+            ),
+            today=TODAY,
+        ),
+        "exchange": lambda: record_exchange(
+            session,
+            world.coordinator,
+            RecordRequest(
+                provider_account_id=world.alice.account.id,  # type: ignore[union-attr]
+                recipient_account_id=world.bob.account.id,  # type: ignore[union-attr]
+                minutes=60,
+                performed_on=LAST_MONTH,
+                description="Back-dated",
+                request_key=str(uuid.uuid4()),
+            ),
+            today=LAST_MONTH,
+        ),
+        "grant": lambda: grant_from_pool(
+            session,
+            world.coordinator,
+            GrantRequest(member_id=world.bob.id, minutes=15, reason="Late", request_key="g-late"),
+            today=LAST_MONTH,
+        ),
+    }
+    for what, attempt in attempts.items():
+        with pytest.raises(ledger.ClosedPeriod):
+            attempt()
+        session.rollback()
+        after = session.scalar(select(func.count(Transfer.id))), session.scalar(select(func.count(Activity.id)))
+        assert after == before, what
+    assert ledger.check_ledger(session).ok
