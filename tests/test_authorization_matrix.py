@@ -28,6 +28,12 @@ Outcomes:
     UNCHANGED   allowed (as OK), and the database is exactly as before: for a list-level form that
                 names objects, such as ticking exchanges in the approvals queue, tried by the
                 coordinator of another timebank with timebank A's exchange ids.
+    UNAUTHORIZED  401: the JSON API (``api.`` endpoints) takes only bearer tokens and ignores
+                session cookies, so every visitor here, signed in or not, gets 401 from every
+                route that needs a token (``API_TOKEN_ONLY``). Who may do what with a token is
+                tests/api/test_api_permissions.py's matrix, over the same five roles.
+
+A rule that takes only PATCH or DELETE (API routes) is sent that method, with no body.
 
 Every refused request (LOGIN, FORBIDDEN, NOT_FOUND) must also change nothing: a fingerprint of
 every table's rows (which covers row counts and every account's totals) is compared before and
@@ -62,6 +68,8 @@ from tests.conftest import PASSWORD, Factory
 from timebank import create_app
 from timebank.auth.tokens import make_reset_token
 from timebank.clock import today_in
+from timebank.ledger.close import close_month
+from timebank.ledger.periods import month_start
 from timebank.coordinator.activities import ActivityRequest, record_activity
 from timebank.exchanges.service import ProposalRequest, RecordRequest, propose_exchange, record_exchange
 from timebank.extensions import db
@@ -77,14 +85,16 @@ class Outcome(StrEnum):
     FORBIDDEN = "403"
     NOT_FOUND = "404"
     UNCHANGED = "ok, no change"
+    UNAUTHORIZED = "401"
 
 
-OK, LOGIN, FORBIDDEN, NOT_FOUND, UNCHANGED = (
+OK, LOGIN, FORBIDDEN, NOT_FOUND, UNCHANGED, UNAUTHORIZED = (
     Outcome.OK,
     Outcome.LOGIN,
     Outcome.FORBIDDEN,
     Outcome.NOT_FOUND,
     Outcome.UNCHANGED,
+    Outcome.UNAUTHORIZED,
 )
 
 
@@ -120,6 +130,10 @@ OWNER_OR_COORDINATOR = Policy(LOGIN, OK, OK, NOT_FOUND, NOT_FOUND)
 PARTY = Policy(LOGIN, OK, FORBIDDEN, NOT_FOUND, NOT_FOUND)
 # A coordinator acting for a member (Bob) of timebank A, through the member pages.
 COORDINATOR_ACTS_FOR = Policy(LOGIN, FORBIDDEN, OK, NOT_FOUND, NOT_FOUND)
+# A member's private records (Bob's statements): Bob and his timebank's coordinators; anyone else 404.
+MEMBER_PRIVATE = Policy(LOGIN, NOT_FOUND, OK, NOT_FOUND, NOT_FOUND)
+# The JSON API with a bearer token: a session cookie counts for nothing (401 for everyone here).
+API_TOKEN_ONLY = Policy(UNAUTHORIZED, UNAUTHORIZED, UNAUTHORIZED, UNAUTHORIZED, UNAUTHORIZED)
 
 
 # -- the matrix ------------------------------------------------------------------------------
@@ -215,6 +229,47 @@ EXPECTED: dict[str, Policy] = {
     "coordinator.import_timesheet": COORDINATOR,
     "coordinator.commit_timesheet": COORDINATOR,
     "coordinator.timesheet_template": COORDINATOR,
+    # Reports: a coordinator's own timebank's month (another timebank's coordinator gets theirs);
+    # the network report for admins
+    "reports.monthly": COORDINATOR,
+    "reports.monthly_csv": COORDINATOR,
+    "reports.monthly_pdf": COORDINATOR,
+    "reports.hour_value": COORDINATOR,
+    "reports.network": ADMIN,
+    "reports.network_csv": ADMIN,
+    # Statements of closed months (Bob's, of a closed month of timebank A) and the month close
+    "statements.mine": MEMBER,
+    "statements.member_statements": MEMBER_PRIVATE,
+    "statements.show": MEMBER_PRIVATE,
+    "statements.csv": MEMBER_PRIVATE,
+    "statements.pdf": MEMBER_PRIVATE,
+    "statements.months": COORDINATOR,
+    "statements.close": COORDINATOR,  # each coordinator closes last month of their own timebank
+    "statements.month": COORDINATOR_OBJECT,
+    "statements.month_statements_pdf": COORDINATOR_OBJECT,
+    # The JSON API (/api/v1): getting a token is open to all (an empty form is a 400); every other
+    # route needs a bearer token, whatever session the visitor has. Roles: tests/api/test_api_permissions.py
+    "api.create_token": PUBLIC,
+    "api.revoke_current_token": API_TOKEN_ONLY,
+    "api.me": API_TOKEN_ONLY,
+    "api.list_members": API_TOKEN_ONLY,
+    "api.get_member": API_TOKEN_ONLY,
+    "api.create_member": API_TOKEN_ONLY,
+    "api.list_listings": API_TOKEN_ONLY,
+    "api.create_listing": API_TOKEN_ONLY,
+    "api.get_listing": API_TOKEN_ONLY,
+    "api.update_listing": API_TOKEN_ONLY,
+    "api.delete_listing": API_TOKEN_ONLY,
+    "api.listing_matches": API_TOKEN_ONLY,
+    "api.create_exchange": API_TOKEN_ONLY,
+    "api.list_exchanges": API_TOKEN_ONLY,
+    "api.get_exchange": API_TOKEN_ONLY,
+    "api.confirm_exchange": API_TOKEN_ONLY,
+    "api.approve_exchange": API_TOKEN_ONLY,
+    "api.reject_exchange": API_TOKEN_ONLY,
+    "api.reverse_exchange": API_TOKEN_ONLY,
+    "api.get_account": API_TOKEN_ONLY,
+    "api.account_transfers": API_TOKEN_ONLY,
 }
 
 
@@ -290,6 +345,10 @@ def _seed(session: Any) -> Seeded:
         ),
     )
     session.commit()
+    # A closed month of timebank A, with statements (two months back: before every transfer above).
+    last_month = month_start(today_in(a.time_zone)) - timedelta(days=1)
+    closed = month_start(month_start(last_month) - timedelta(days=1))
+    close_month(session, a.id, closed, closed_by_id=world.coordinator.id)
     reset_token = make_reset_token("test", world.bob.id, world.bob.password_hash)
     return Seeded(
         members={
@@ -307,6 +366,8 @@ def _seed(session: Any) -> Seeded:
             "change": "pause",
             "timebank_id": a.id,
             "activity_id": activity.id,
+            "month": f"{closed:%Y-%m}",
+            "account_id": world.alice.account.id,
         },
         overrides={
             ("coordinator.application", "member_id"): applicant.id,
@@ -315,7 +376,10 @@ def _seed(session: Any) -> Seeded:
             ("exchanges.confirm", "exchange_id"): for_alice_to_confirm.id,
         },
         queries={"exchanges.new": {"member_id": world.bob.id}},
-        forms={"coordinator.bulk_decide": {"exchange_ids": [recorded.id], "action": "approve"}},
+        forms={
+            "coordinator.bulk_decide": {"exchange_ids": [recorded.id], "action": "approve"},
+            "statements.close": {"month": f"{last_month:%Y-%m}"},
+        },
     )
 
 
@@ -459,13 +523,15 @@ def _rule_for(rules: list[Rule]) -> Rule:
 def _outcome(status: int, location: str, method: str) -> Outcome | str:
     if status in (301, 302, 303, 307, 308) and "/login" in location.split("?")[0]:
         return LOGIN
+    if status == 401:
+        return UNAUTHORIZED
     if status == 403:
         return FORBIDDEN
     if status == 404:
         return NOT_FOUND
     if status < 400 and status != 401:
         return OK
-    if method == "POST" and status in (400, 409, 422):
+    if method != "GET" and status in (400, 409, 422):
         return OK
     return f"unexpected {status}"
 
@@ -487,14 +553,23 @@ def _try(matrix: Matrix, endpoint: str, role: str, method: str, url: str) -> Tri
     response.close()  # ...and the request's teardown returns its database connection
     outcome = _outcome(response.status_code, response.headers.get("Location", ""), method)
     changed = matrix.fingerprint() != before
-    if method == "POST" and role != "anonymous":
+    if method != "GET" and role != "anonymous":
         matrix.sign_in(role)  # an allowed POST may have signed them out (/logout): sign in again
     return Tried(role=role, outcome=outcome, status=response.status_code, changed=changed)
 
 
+def _method(rule: Rule) -> str:
+    """GET where the rule takes it, else POST; else its one method (PATCH, DELETE: API routes)."""
+    methods = rule.methods or set()
+    for method in ("GET", "POST", "PATCH", "PUT", "DELETE"):
+        if method in methods:
+            return method
+    raise AssertionError(f"{rule.rule} takes none of GET, POST, PATCH, PUT, DELETE")
+
+
 def _walk(matrix: Matrix, endpoint: str, expected: Policy | None) -> list[Tried]:
     rule = _rule_for(_endpoints(matrix.app)[endpoint])
-    method = "GET" if "GET" in (rule.methods or set()) else "POST"
+    method = _method(rule)
     url = _url_for_rule(matrix, rule)
     matrix.restore()
     # Refused roles first, so an allowed POST cannot change the world they are tried against.
@@ -535,7 +610,7 @@ def test_each_role_is_allowed_or_refused_as_the_matrix_says(matrix: Matrix, endp
         pytest.fail(f"{endpoint} is in EXPECTED but not in the app's URL map: remove its row.")
     expected = EXPECTED[endpoint]
     rule = _rule_for(_endpoints(matrix.app)[endpoint])
-    method = "GET" if "GET" in (rule.methods or set()) else "POST"
+    method = _method(rule)
     tried = _walk(matrix, endpoint, expected)
     wrong = [t for t in tried if not _as_expected(t, getattr(expected, t.role))]
     assert not wrong, f"{method} {_url_for_rule(matrix, rule)}:\n{_table(tried, expected)}"

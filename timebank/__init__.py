@@ -43,6 +43,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
         configure_engine(db.engine)
 
     from .admin.routes import bp as admin_bp
+    from .api import bp as api_bp
     from .auth.routes import bp as auth_bp
     from .coordinator.routes import bp as coordinator_bp
     from .dashboard.routes import bp as dashboard_bp
@@ -62,6 +63,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(matching_bp)
     app.register_blueprint(exchanges_bp)
     app.register_blueprint(dashboard_bp)
+    app.register_blueprint(api_bp)
     app.register_blueprint(health_bp)
     errors.register(app)
     security.register(app)

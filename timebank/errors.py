@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 from flask import Flask, render_template
+from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
+from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
 from . import ledger
 from .admin import errors as admin_errors
+from .api.errors import http_error_response, is_api_request
 from .auth import errors as auth_errors
 from .coordinator import activities as activity_service
 from .coordinator import errors as coordinator_errors
 from .coordinator import timesheets as timesheet_service
 from .exchanges import errors as exchange_errors
 from .extensions import db
+from .forms_common import HoursInputError
 from .listings import errors as listing_errors
 from .members import errors as profile_errors
 
@@ -94,7 +98,15 @@ LISTING_STATUS: dict[type[Exception], int] = {
 }
 
 
-def status_for(error: Exception) -> int:
+# Input parsing shared by the web forms and the JSON API (hours typed as text, API bodies).
+INPUT_STATUS: dict[type[Exception], int] = {
+    HoursInputError: 422,
+    ValidationError: 422,
+}
+
+
+def known_status(error: Exception) -> int | None:
+    """The status of a typed error from the tables above; None for anything else (a bug)."""
     for table in (
         LEDGER_STATUS,
         AUTH_STATUS,
@@ -103,11 +115,17 @@ def status_for(error: Exception) -> int:
         PROFILE_STATUS,
         LISTING_STATUS,
         ADMIN_STATUS,
+        INPUT_STATUS,
     ):
         for error_type, status in table.items():
             if isinstance(error, error_type):
                 return status
-    return 400
+    return None
+
+
+def status_for(error: Exception) -> int:
+    status = known_status(error)
+    return 400 if status is None else status
 
 
 def register(app: Flask) -> None:
@@ -130,7 +148,9 @@ def register(app: Flask) -> None:
         return render_template("errors/problem.html", message=message), 400
 
     @app.errorhandler(HTTPException)
-    def _http(error: HTTPException) -> tuple[str, int]:
+    def _http(error: HTTPException) -> ResponseReturnValue:
+        if is_api_request():  # an unknown /api/ path or method: JSON, in the API's error shape
+            return http_error_response(error)
         return render_template("errors/http.html", error=error), error.code or 500
 
     @app.errorhandler(Exception)

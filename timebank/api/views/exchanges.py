@@ -1,0 +1,233 @@
+"""Exchanges: record one that happened, confirm, approve, reject, reverse, and list them. Every
+step is the exchanges service's own function (its state machine and permissions decide)."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from flask.typing import ResponseReturnValue
+from marshmallow import fields, validate
+from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy.orm import joinedload
+
+from ...exchanges import service as exchanges
+from ...exchanges.errors import ExchangeNotFound
+from ...exchanges.permissions import actions_for
+from ...extensions import db
+from ...ids import URL_ID, is_storable_id
+from ...models import Account, Exchange, ExchangeStatus, Member
+from ...pagination import Page, clamp_page
+from ..auth import current_api_member, token_required
+from ..blueprint import bp
+from ..body import json_body
+from ..idempotency import current_idempotency_key, idempotent
+from ..pagination import PageQuerySchema, page_schema, paginated, query_args
+from ..schemas import API_STATUSES, ExchangeCreateSchema, ExchangeSchema, ReasonSchema
+from ..spec import documented
+from .common import minutes_from_hours, viewer_timebank
+
+# The API's statuses: every state with hours reserved and waiting is "pending" (``stage`` says
+# which). One documented set, so clients need not follow every internal step.
+API_STATUS: dict[ExchangeStatus, str] = {
+    ExchangeStatus.PROPOSED: "proposed",
+    ExchangeStatus.ACCEPTED: "accepted",
+    ExchangeStatus.RECORDED: "pending",
+    ExchangeStatus.CONFIRMED: "pending",
+    ExchangeStatus.DISPUTED: "pending",
+    ExchangeStatus.APPROVED: "approved",
+    ExchangeStatus.DECLINED: "declined",
+    ExchangeStatus.REJECTED: "rejected",
+    ExchangeStatus.CANCELLED: "cancelled",
+    ExchangeStatus.EXPIRED: "expired",
+    ExchangeStatus.REVERSED: "reversed",
+}
+
+
+class ExchangeQuerySchema(PageQuerySchema):
+    status = fields.String(load_default=None, validate=validate.OneOf(API_STATUSES))
+    member_id = fields.Integer(load_default=None, metadata={"description": "Exchanges with this member on either side"})
+
+
+def _party(account: Account) -> dict[str, Any]:
+    return {"account_id": account.id, "member_id": account.member_id, "name": account.name}
+
+
+def exchange_json(exchange: Exchange, viewer: Member) -> dict[str, Any]:
+    data: dict[str, Any] = ExchangeSchema().dump(
+        {
+            "id": exchange.id,
+            "status": API_STATUS[exchange.status],
+            "stage": str(exchange.status),
+            "provider": _party(exchange.provider_account),
+            "recipient": _party(exchange.recipient_account),
+            "hours": exchange.minutes,
+            "minutes": exchange.minutes,
+            "performed_on": exchange.performed_on,
+            "description": exchange.description,
+            "listing_id": exchange.listing_id,
+            "category_id": exchange.category_id,
+            "recorded_by_id": exchange.recorded_by_id,
+            "entered_by_id": exchange.entered_by_id,
+            "decision_reason": exchange.decision_reason,
+            "actions": actions_for(exchange, viewer),
+            "created_at": exchange.created_at,
+            "updated_at": exchange.updated_at,
+        }
+    )
+    return data
+
+
+def _account_id_of(member_id: int, timebank_id: int) -> int:
+    """The member's account in the viewer's timebank; the service answers for anyone else."""
+    account_id = (
+        db.session.scalar(select(Account.id).where(Account.member_id == member_id, Account.timebank_id == timebank_id))
+        if is_storable_id(member_id)
+        else None
+    )
+    if account_id is None:
+        raise ExchangeNotFound("That person is not in this timebank.")
+    return account_id
+
+
+def _request_key(member: Member, key: str) -> str:
+    """The exchange service's request key for this member's Idempotency-Key (bounded length)."""
+    return f"api-{member.id}-" + hashlib.sha256(key.encode()).hexdigest()
+
+
+@bp.post("/exchanges")
+@documented(
+    summary="Record an exchange that happened",
+    description="A participant records help they gave or received (hours reserved, status pending until the "
+    "other side confirms and, where the timebank's policy asks, a coordinator approves). A coordinator records "
+    "one between any two members of their timebank, on their behalf: approved at once. Needs an Idempotency-Key.",
+    tags=["Exchanges"],
+    body=ExchangeCreateSchema,
+    responses={201: ExchangeSchema, 400: None, 403: None, 404: None, 409: None, 422: None},
+    idempotent=True,
+)
+@token_required
+@idempotent(required=True)
+def create_exchange() -> ResponseReturnValue:
+    viewer = current_api_member()
+    session = db.session()
+    timebank = viewer_timebank(session, viewer)
+    data = json_body(ExchangeCreateSchema)
+    key = current_idempotency_key()
+    assert key is not None
+    request = exchanges.RecordRequest(
+        provider_account_id=_account_id_of(data["provider_id"], timebank.id),
+        recipient_account_id=_account_id_of(data["recipient_id"], timebank.id),
+        minutes=minutes_from_hours(data["hours"], timebank, "hours"),
+        performed_on=data["performed_on"],
+        description=data["description"],
+        request_key=_request_key(viewer, key),
+        listing_id=data["listing_id"],
+        category_id=data["category_id"],
+    )
+    exchange = exchanges.record_exchange(session, viewer, request)
+    return exchange_json(exchange, viewer), 201
+
+
+@bp.get("/exchanges")
+@documented(
+    summary="List exchanges",
+    description="Yours; a coordinator sees every exchange of their timebank. Newest first.",
+    tags=["Exchanges"],
+    query=ExchangeQuerySchema,
+    responses={200: page_schema(ExchangeSchema), 404: None, 422: None},
+)
+@token_required
+def list_exchanges() -> ResponseReturnValue:
+    viewer = current_api_member()
+    session = db.session()
+    timebank = viewer_timebank(session, viewer)
+    args = query_args(ExchangeQuerySchema)
+    conditions: list[ColumnElement[bool]] = [Exchange.timebank_id == timebank.id]
+    if not viewer.is_coordinator:  # the same rule as exchanges.service.get_exchange: a party
+        mine = viewer.account.id if viewer.account is not None else 0
+        conditions.append(or_(Exchange.provider_account_id == mine, Exchange.recipient_account_id == mine))
+    if args["status"]:
+        conditions.append(Exchange.status.in_([s for s, word in API_STATUS.items() if word == args["status"]]))
+    if args["member_id"] is not None:
+        accounts = select(Account.id).where(Account.timebank_id == timebank.id, Account.member_id == args["member_id"])
+        conditions.append(or_(Exchange.provider_account_id.in_(accounts), Exchange.recipient_account_id.in_(accounts)))
+    total = session.scalar(select(func.count(Exchange.id)).where(*conditions)) or 0
+    number = clamp_page(args["page"], total, args["per_page"])
+    rows = list(
+        session.scalars(
+            select(Exchange)
+            .where(*conditions)
+            .options(joinedload(Exchange.provider_account), joinedload(Exchange.recipient_account))
+            .order_by(Exchange.id.desc())
+            .offset((number - 1) * args["per_page"])
+            .limit(args["per_page"])
+        ).unique()
+    )
+    page = Page(items=rows, page=number, per_page=args["per_page"], total=total)
+    return paginated(page, args["page"], ExchangeSchema, lambda exchange: exchange_json(exchange, viewer))
+
+
+@bp.get(f"/exchanges/<{URL_ID}:exchange_id>")
+@documented(summary="One exchange", tags=["Exchanges"], responses={200: ExchangeSchema, 404: None})
+@token_required
+def get_exchange(exchange_id: int) -> ResponseReturnValue:
+    viewer = current_api_member()
+    return exchange_json(exchanges.get_exchange(db.session(), viewer, exchange_id), viewer)
+
+
+_STEP_RESPONSES: dict[int, Any] = {200: ExchangeSchema, 403: None, 404: None, 409: None}
+
+
+@bp.post(f"/exchanges/<{URL_ID}:exchange_id>/confirm")
+@documented(
+    summary="Confirm the time the other side recorded",
+    description="Then, if the timebank's policy needs no coordinator, it is approved at once.",
+    tags=["Exchanges"],
+    responses=_STEP_RESPONSES,
+)
+@token_required
+def confirm_exchange(exchange_id: int) -> ResponseReturnValue:
+    viewer = current_api_member()
+    return exchange_json(exchanges.confirm_exchange(db.session(), viewer, exchange_id), viewer)
+
+
+@bp.post(f"/exchanges/<{URL_ID}:exchange_id>/approve")
+@documented(
+    summary="Approve an exchange (coordinators): the credits move",
+    tags=["Exchanges"],
+    responses=_STEP_RESPONSES,
+)
+@token_required
+def approve_exchange(exchange_id: int) -> ResponseReturnValue:
+    viewer = current_api_member()
+    return exchange_json(exchanges.approve_exchange(db.session(), viewer, exchange_id), viewer)
+
+
+@bp.post(f"/exchanges/<{URL_ID}:exchange_id>/reject")
+@documented(
+    summary="Reject an exchange (coordinators): the reserved hours are released",
+    tags=["Exchanges"],
+    body=ReasonSchema,
+    responses={**_STEP_RESPONSES, 400: None, 422: None},
+)
+@token_required
+def reject_exchange(exchange_id: int) -> ResponseReturnValue:
+    viewer = current_api_member()
+    data = json_body(ReasonSchema)
+    return exchange_json(exchanges.reject_exchange(db.session(), viewer, exchange_id, data["reason"]), viewer)
+
+
+@bp.post(f"/exchanges/<{URL_ID}:exchange_id>/reverse")
+@documented(
+    summary="Reverse an approved exchange (coordinators)",
+    description="A new transfer takes the credits back; both members see the reason. Once only.",
+    tags=["Exchanges"],
+    body=ReasonSchema,
+    responses={**_STEP_RESPONSES, 400: None, 422: None},
+)
+@token_required
+def reverse_exchange(exchange_id: int) -> ResponseReturnValue:
+    viewer = current_api_member()
+    data = json_body(ReasonSchema)
+    return exchange_json(exchanges.reverse_exchange(db.session(), viewer, exchange_id, data["reason"]), viewer)
