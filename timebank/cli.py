@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 import sys
+import time
 from datetime import date, datetime
 
 import click
@@ -67,6 +68,38 @@ def demo_command(password: str | None, today: object, if_empty: bool) -> None:
     click.echo(f"{'email':<44} {'role':<12} timebank")
     for login in logins:
         click.echo(f"{login.email:<44} {login.role:<12} {login.timebank}")
+
+
+@timebank_cli.command("generate")
+@click.option("--timebanks", type=click.IntRange(min=1), default=5, show_default=True)
+@click.option("--members", type=click.IntRange(min=3), default=500, show_default=True, help="Across all timebanks.")
+@click.option("--months", type=click.IntRange(min=1, max=120), default=12, show_default=True)
+@click.option("--seed", type=int, default=1, show_default=True, help="Same seed and --today: same data.")
+@click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]), help="The last day of history (YYYY-MM-DD).")
+@click.option("--rate", type=click.FloatRange(min=0.0, max=20.0), default=0.6, show_default=True,
+              help="Exchanges per active member per month, before the seasons.")
+@click.option("--password", help="One password for every generated member (otherwise they cannot sign in).")
+def generate_command(
+    timebanks: int, members: int, months: int, seed: int, today: datetime | None, rate: float, password: str | None
+) -> None:
+    """Bulk-generate realistic test data (for benchmarks and scale tests, not for demos)."""
+    from .generate import GeneratedDataExists, GenerateSpec, generate
+
+    spec = GenerateSpec(
+        timebanks=timebanks,
+        members=members,
+        months=months,
+        seed=seed,
+        today=today.date() if today else None,
+        exchanges_per_member_month=rate,
+        password=password,
+    )
+    started = time.perf_counter()
+    try:
+        summary = generate(db.session(), spec)
+    except (GeneratedDataExists, ValueError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"Generated {summary} in {time.perf_counter() - started:.1f} s.")
 
 
 def register(app: Flask) -> None:
