@@ -49,6 +49,8 @@ class Config:
     MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD", "")
     MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "Timebank <no-reply@localhost>")
     MAIL_TIMEOUT_SECONDS = int(os.environ.get("MAIL_TIMEOUT_SECONDS", "15"))
+    # Where people reach the app, for links in emails sent by the scheduler (no request to ask).
+    PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000").rstrip("/")
     # JSON API bearer tokens expire after this many hours (30 days by default).
     API_TOKEN_LIFETIME_HOURS = int(os.environ.get("API_TOKEN_LIFETIME_HOURS", str(24 * 30)))
     TESTING = False

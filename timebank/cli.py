@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 import sys
 import time
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 import click
 from flask import Flask
@@ -68,6 +68,59 @@ def demo_command(password: str | None, today: object, if_empty: bool) -> None:
     click.echo(f"{'email':<44} {'role':<12} timebank")
     for login in logins:
         click.echo(f"{login.email:<44} {login.role:<12} {login.timebank}")
+
+
+@timebank_cli.command("scheduler")
+def scheduler_command() -> None:
+    """Run the scheduled jobs, as their own process beside the web app (Ctrl+C stops it)."""
+    import logging
+
+    from flask import current_app
+
+    from .jobs.scheduler import run_scheduler
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    run_scheduler(current_app._get_current_object())  # type: ignore[attr-defined]
+
+
+@timebank_cli.command("run-job")
+@click.argument("name")
+@click.option("--now", "now_text", help="Pretend it is this moment (ISO 8601; UTC unless it says otherwise).")
+def run_job_command(name: str, now_text: str | None) -> None:
+    """Run one scheduled job once, now; exit 1 if it had problems."""
+    from .jobs import UnknownJob, run_job
+
+    now = None
+    if now_text:
+        try:
+            now = datetime.fromisoformat(now_text)
+        except ValueError as exc:
+            raise click.BadParameter("use ISO 8601, e.g. 2026-04-01T01:00:00+00:00", param_hint="--now") from exc
+        if now.tzinfo is None:
+            now = now.replace(tzinfo=UTC)
+    try:
+        result = run_job(name, now=now)
+    except UnknownJob as exc:
+        raise click.ClickException(exc.message) from exc
+    click.echo(f"{name}: {result.line()}")
+    if not result.ok:
+        sys.exit(1)
+
+
+@timebank_cli.command("jobs")
+def jobs_command() -> None:
+    """List the scheduled jobs, when they run, and their last run."""
+    from .jobs import JOBS, last_runs
+
+    runs = last_runs(db.session())
+    for job in JOBS.values():
+        run = runs.get(job.name)
+        if run is None:
+            last = "never run"
+        else:
+            outcome = "running" if run.ok is None else ("ok" if run.ok else "FAILED")
+            last = f"last run {run.started_at:%Y-%m-%d %H:%M} UTC, {outcome}: {run.summary}"
+        click.echo(f"{job.name} ({job.schedule})\n    {job.description}\n    {last}")
 
 
 @timebank_cli.command("generate")
