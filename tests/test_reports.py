@@ -40,7 +40,9 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import uuid
+import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -51,7 +53,7 @@ from pypdf import PdfReader
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
-from tests.conftest import PASSWORD, Factory
+from tests.conftest import Factory
 from timebank.admin.errors import NotAnAdmin
 from timebank.coordinator.activities import ActivityRequest, record_activity
 from timebank.coordinator.errors import NotACoordinator
@@ -165,7 +167,9 @@ class Builder:
         listing = create_listing(
             self.session,
             owner,
-            ListingInput(kind=ListingKind.REQUEST, category_id=self.category(owner.timebank, "Gardening").id, title=title),  # type: ignore[arg-type]
+            ListingInput(
+                kind=ListingKind.REQUEST, category_id=self.category(owner.timebank, "Gardening").id, title=title
+            ),  # type: ignore[arg-type]
         )
         listing.created_at = listed
         self.session.commit()
@@ -187,7 +191,10 @@ def build_ledger(session: Session, factory: Factory) -> Ledger:
     riverside = factory.timebank("Riverside")
     elm_park = factory.timebank("Elm Park", time_zone="America/New_York")
     cora = b.member(riverside, "Cora Coordinator", Role.COORDINATOR)
-    m = {name: b.member(riverside, name) for name in ("Alice", "Bob", "Carol", "Dan", "Erin", "Fred", "Gail", "Hal", "Hank")}
+    m = {
+        name: b.member(riverside, name)
+        for name in ("Alice", "Bob", "Carol", "Dan", "Erin", "Fred", "Gail", "Hal", "Hank")
+    }
     m["Erin"].approved_at = datetime(2026, 3, 3, 9, 0)
     m["Gail"].approved_at = datetime(2026, 3, 31, 23, 30)  # 00:30 on 1 April in London (BST)
     m["Hank"].approved_at = datetime(2026, 2, 28, 23, 30)  # still February in London (GMT)
@@ -204,7 +211,9 @@ def build_ledger(session: Session, factory: Factory) -> Ledger:
     lift = b.request(m["Erin"], "Lift to the clinic", datetime(2026, 3, 10, 12, 0))
     shopping = b.request(m["Carol"], "Shopping", datetime(2026, 3, 20, 9, 0))
     b.request(m["Dan"], "Painting", datetime(2026, 3, 31, 23, 30))  # April in London
-    b.help(cora, acct["Alice"], acct["Bob"], 120, date(2026, 3, 2), listing=weeding, created=datetime(2026, 3, 2, 10, 0))
+    b.help(
+        cora, acct["Alice"], acct["Bob"], 120, date(2026, 3, 2), listing=weeding, created=datetime(2026, 3, 2, 10, 0)
+    )
     b.offer_on(m["Dan"], lift, datetime(2026, 3, 11, 0, 0))
     declined = b.offer_on(m["Alice"], shopping, datetime(2026, 3, 20, 10, 0))
     decline_exchange(session, m["Carol"], declined.id, "Sorted already")
@@ -227,7 +236,9 @@ def build_ledger(session: Session, factory: Factory) -> Ledger:
     )
     mistake = b.help(cora, acct["Carol"], acct["Bob"], 30, date(2026, 3, 15), category=gardening)
     reverse_exchange(session, cora, mistake.id, "Recorded twice", today=date(2026, 3, 20))
-    donate(session, m["Erin"], DonationRequest(minutes=60, note="", request_key=str(uuid.uuid4())), today=date(2026, 3, 3))
+    donate(
+        session, m["Erin"], DonationRequest(minutes=60, note="", request_key=str(uuid.uuid4())), today=date(2026, 3, 3)
+    )
     grant_from_pool(
         session,
         cora,
@@ -274,7 +285,11 @@ def test_every_figure_of_the_month_matches_the_hand_computed_ledger(report):  # 
     assert (f.exchanges, f.activities, f.active_participants) == (3, 1, 4)
     assert (f.new_members, f.leaving_members) == (1, 1)
     assert (f.requests_made, f.requests_met, f.requests_unmet) == (3, 1, 2)
-    assert [(c.name, c.minutes) for c in report.categories] == [("Cooking", 240), ("No category", 150), ("Gardening", 120)]
+    assert [(c.name, c.minutes) for c in report.categories] == [
+        ("Cooking", 240),
+        ("No category", 150),
+        ("Gardening", 120),
+    ]
     assert (report.reciprocity.active_members, report.reciprocity.both_ways, report.reciprocity.percent) == (4, 2, 50)
     assert report.requests_matched == 2 and report.median_minutes_to_match == 18 * 60
     assert report.hour_value_pence == 1250 and report.value_pence == 10625
@@ -441,3 +456,91 @@ def test_the_csv_rows_read_back_with_every_figure_and_no_formula(session, world)
     categories = {item: value for section, item, value, _ in rows if section == "Hours by category"}
     assert not any(cell.startswith("=") for row in rows for cell in row)
     assert set(categories.values()) <= {"4", "2.5", "2"}
+
+
+# -- the pages ---------------------------------------------------------------------------------
+
+
+def _csv(response) -> list[list[str]]:  # type: ignore[no-untyped-def]
+    text = response.get_data(as_text=True)
+    assert text.startswith("\ufeff")
+    return list(csv.reader(io.StringIO(text[1:])))
+
+
+def test_the_coordinator_reads_the_month_as_a_page_a_csv_and_a_pdf(client, auth, session, world):  # type: ignore[no-untyped-def]
+    cooking = Builder(session, Factory(session)).category(world.riverside, "Cooking")
+    cooking.name = "Łódź cooking 料理 =SUM(A1)"
+    session.commit()
+    auth.login(world.cora)
+    assert 'href="/reports/monthly"' in client.get("/coordinator/").get_data(as_text=True)
+    assert client.post("/reports/hour-value", data={"hour_value": "12.50", "month": "2026-03"}).status_code == 302
+
+    page = client.get("/reports/monthly?month=2026-03")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "Riverside, March 2026." in html
+    assert "<dt>Hours exchanged</dt><dd>8 hours 30 minutes</dd>" in html
+    assert "£106.25" in html and "estimate" in html
+    svgs = re.findall(r"<svg .*?</svg>", html, flags=re.S)
+    assert len(svgs) == 5  # kinds, categories, three trends
+    assert all(ET.fromstring(svg).get("role") == "img" for svg in svgs)
+    assert html.count("<caption>") >= 5  # every chart has its table
+    assert "<caption>Hours exchanged each month, April 2025 to March 2026</caption>" in html
+    assert "Of the 4 members who gave or received help from January 2026 to March 2026, 2 (50%)" in html
+
+    rows = _csv(client.get("/reports/monthly.csv?month=2026-03"))
+    values = {(section, item): value for section, item, value, _ in rows[1:]}
+    assert values[("This month (2026-03)", "Active participants")] == "4"
+    assert values[("Hours by category", "Łódź cooking 料理 =SUM(A1)")] == "4"
+
+    response = client.get("/reports/monthly.pdf?month=2026-03")
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    assert "monthly-report-riverside-2026-03.pdf" in response.headers["Content-Disposition"]
+    text = " ".join(sheet.extract_text() for sheet in PdfReader(io.BytesIO(response.data)).pages)
+    flat = " ".join(text.split())
+    assert "Monthly report: Riverside" in flat and "March 2026" in flat
+    assert "8 hours 30 minutes" in flat and "£106.25" in flat
+    assert "cooking" in flat and "Person to agency" in flat
+
+
+def test_the_value_of_an_hour_is_refused_clearly_and_can_be_removed(client, auth, session, world):  # type: ignore[no-untyped-def]
+    auth.login(world.cora)
+    refused = client.post("/reports/hour-value", data={"hour_value": "12.505", "month": "2026-03"})
+    assert refused.status_code == 422
+    assert "Use whole pence" in refused.get_data(as_text=True)
+    session.expire_all()
+    assert session.get(Timebank, world.riverside.id).hour_value_pence is None
+    assert client.post("/reports/hour-value", data={"hour_value": "£9", "month": "2026-03"}).status_code == 302
+    session.expire_all()
+    assert session.get(Timebank, world.riverside.id).hour_value_pence == 900
+    response = client.post("/reports/hour-value", data={"hour_value": "", "month": "2026-03"})
+    assert response.status_code == 302 and response.headers["Location"].endswith("/reports/monthly?month=2026-03")
+    session.expire_all()
+    assert session.get(Timebank, world.riverside.id).hour_value_pence is None
+    assert "<dt>Estimated value" not in client.get("/reports/monthly?month=2026-03").get_data(as_text=True)
+    assert client.get("/reports/monthly?month=March").status_code == 422
+    assert client.get("/reports/monthly?month=2999-01").status_code == 422
+
+
+def test_only_coordinators_read_their_own_timebank_and_admins_the_network(client, auth, world):  # type: ignore[no-untyped-def]
+    auth.login(world.members["Alice"])
+    assert client.get("/reports/monthly").status_code == 403
+    assert client.get("/reports/monthly.csv").status_code == 403
+    assert client.get("/reports/network").status_code == 403
+    auth.logout()
+    auth.login(world.oscar)
+    html = client.get("/reports/monthly?month=2026-03").get_data(as_text=True)
+    assert "Elm Park, March 2026." in html and "Riverside" not in html
+    assert client.get("/reports/network").status_code == 403
+    auth.logout()
+    auth.login(world.admin)
+    assert client.get("/reports/monthly").status_code == 403
+    assert 'href="/reports/network"' in client.get("/admin/").get_data(as_text=True)
+    html = client.get("/reports/network?month=2026-03").get_data(as_text=True)
+    assert '<th scope="row">Riverside</th>' in html and '<th scope="row">Elm Park</th>' in html
+    assert '<th scope="row">All timebanks</th>' in html
+    rows = _csv(client.get("/reports/network.csv?month=2026-03"))
+    assert rows[0][:3] == ["Timebank", "Hours exchanged", "Person to person hours"]
+    table = {row[0]: row for row in rows[1:]}
+    assert table["Riverside"][1] == "8.5" and table["Elm Park"][1] == "1" and table["All timebanks"][1] == "9.5"
+    assert table["All timebanks"][5] == "4" and table["All timebanks"][13] == "40"

@@ -173,9 +173,7 @@ class _Window:
     def moment_in(self, column: Any, zone: Any, first: int, last: int | None = None) -> ColumnElement[bool]:
         """``column`` (UTC) falls in months[first..last] in its timebank's zone (``zone``)."""
         begin, finish = self.months[first], next_month(self.months[first if last is None else last])
-        conditions = [
-            and_(column >= _utc_midnight(begin, z), column < _utc_midnight(finish, z)) for z in self.zones
-        ]
+        conditions = [and_(column >= _utc_midnight(begin, z), column < _utc_midnight(finish, z)) for z in self.zones]
         if len(self.zones) == 1:
             return conditions[0]
         return or_(*[and_(zone == z, condition) for z, condition in zip(self.zones, conditions, strict=True)])
@@ -952,9 +950,7 @@ def report_csv_rows(report: MonthlyReport) -> list[list[str]]:
         )
     )
     rows.append(_line("This month", "Reciprocity: gave and received", str(report.reciprocity.both_ways), "members"))
-    rows.append(
-        _line("This month", "Reciprocity: share", _optional(report.reciprocity.percent, str), "percent")
-    )
+    rows.append(_line("This month", "Reciprocity: share", _optional(report.reciprocity.percent, str), "percent"))
     rows.append(
         _line(
             "This month",
@@ -999,9 +995,7 @@ NETWORK_CSV_HEADER = [
 ]
 
 
-def _network_cells(
-    name: str, f: Figures, reciprocity: Reciprocity, median: int | None, value: int | None
-) -> list[str]:
+def _network_cells(name: str, f: Figures, reciprocity: Reciprocity, median: int | None, value: int | None) -> list[str]:
     return [
         safe_cell(name),
         _hours_cell(f.minutes),

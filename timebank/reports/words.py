@@ -1,0 +1,57 @@
+"""The report's figures in plain words, shared by the web page and the PDF."""
+
+from __future__ import annotations
+
+from ..ledger import format_hours, format_minutes
+from .service import Measure, MonthlyReport, duration_words, format_pence, month_name, months_ending
+
+
+def measure_text(kind: str, value: int) -> str:
+    return format_minutes(value) if kind == "hours" else str(value)
+
+
+def change_words(measure: Measure) -> str:
+    """'2 hours more', '1 fewer', 'no change'."""
+    change = measure.change
+    if change == 0:
+        return "no change"
+    if measure.kind == "hours":
+        return f"{format_minutes(abs(change))} {'more' if change > 0 else 'less'}"
+    return f"{abs(change)} {'more' if change > 0 else 'fewer'}"
+
+
+def reciprocity_words(report: MonthlyReport) -> str:
+    r = report.reciprocity
+    window = months_ending(report.month, 3)
+    span = f"{month_name(window[0])} to {report.month_label}"
+    if not r.active_members:
+        return f"Nobody gave or received help from {span}."
+    return (
+        f"Of the {_count(r.active_members, 'member', 'members')} who gave or received help from {span}, "
+        f"{r.both_ways} ({r.percent}%) both gave and received."
+    )
+
+
+def _count(number: int, one: str, many: str) -> str:
+    return f"{number} {one if number == 1 else many}"
+
+
+def requests_words(report: MonthlyReport) -> str:
+    f = report.figures
+    listed = _count(f.requests_made, "request", "requests")
+    text = f"{listed} for help listed: {f.requests_met} met, {f.requests_unmet} not met yet."
+    if report.median_minutes_to_match is None:
+        return text + " None has had an offer of help yet." if f.requests_made else text
+    return (
+        text + f" Typical time from request to an offer of help (the median of {report.requests_matched}): "
+        f"{duration_words(report.median_minutes_to_match)}."
+    )
+
+
+def value_words(report: MonthlyReport) -> str:
+    assert report.hour_value_pence is not None and report.value_pence is not None
+    return (
+        f"{format_hours(report.figures.minutes)} hours x {format_pence(report.hour_value_pence)} an hour = "
+        f"{format_pence(report.value_pence)}. This is an estimate of what the hours are worth, set by the "
+        "coordinators; no money changed hands."
+    )
