@@ -12,7 +12,7 @@ from .service import StatementView, month_words, signed_words, statement_lines
 
 
 def _day(value: date) -> str:
-    return f"{value.day} {value:%B %Y}"
+    return f"{value.day} {value:%B}"  # the year is the statement's
 
 
 def _write(document: pdf.TimebankPDF, statement: StatementView) -> None:
@@ -31,7 +31,7 @@ def _write(document: pdf.TimebankPDF, statement: StatementView) -> None:
         document,
         ["What", "Hours"],
         [[line.words, signed_words(line.minutes, total=line.total)] for line in statement_lines(statement)],
-        widths=[3, 2],
+        widths=[5, 3],
         align=["LEFT", "RIGHT"],
     )
     pdf.heading(document, "What happened")
@@ -47,7 +47,7 @@ def _write(document: pdf.TimebankPDF, statement: StatementView) -> None:
                 ]
                 for line in statement.movements
             ],
-            widths=[2, 4, 1.4],
+            widths=[1.5, 4.5, 1.5],
             align=["LEFT", "LEFT", "RIGHT"],
         )
     else:
