@@ -114,6 +114,7 @@ def test_an_open_month_says_its_statement_appears_once_closed_and_shows_the_bala
     listing = client.get("/statements")
     assert "No month has been closed yet" in listing.text and "appears here once the month is closed" in listing.text
     assert client.get(f"/members/{world.alice.id}/statements/2026-13").status_code == 404
+    assert client.get(f"/members/{10**30}/statements").status_code == 404
 
 
 def test_only_the_member_and_their_own_coordinators_see_a_statement(
@@ -144,6 +145,7 @@ def test_the_coordinator_closes_months_in_order_and_prints_every_statement_in_on
     world = built.world
     # A name the PDF's font may lack, and one a spreadsheet would run as a formula.
     factory.member(world.timebank, "Zoë Łukasz 李")
+    formula = factory.member(world.timebank, "=SUM(1+1)")
     auth.login(world.coordinator)
 
     months = client.get("/coordinator/months")
@@ -161,6 +163,9 @@ def test_the_coordinator_closes_months_in_order_and_prints_every_statement_in_on
     assert f"Close {WORDS}" not in months.text
     assert period.checksum is not None and period.checksum[:12] in months.text
     assert "by Cora Coordinator" in months.text
+
+    exported = client.get(f"/members/{formula.id}/statements/{CODE}/csv").get_data(as_text=True)
+    assert ["Statement for", "'=SUM(1+1)"] in list(csv.reader(io.StringIO(exported.lstrip("\ufeff"))))
 
     month_page = client.get(f"/coordinator/months/{CODE}")
     assert month_page.status_code == 200 and "Zoë Łukasz 李" in month_page.text

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session, aliased
 from ..audit import service as audit
 from ..audit.service import safe_cell
 from ..clock import today_in
+from ..ids import is_storable_id
 from ..ledger import format_minutes, write_transaction
 from ..ledger.close import POSTED, close_month, next_month
 from ..ledger.periods import latest_closed_month, month_start
@@ -72,7 +73,7 @@ def member_for(session: Session, viewer: Member, member_id: int | None = None) -
     if member_id is None or member_id == viewer.id:
         member: Member | None = viewer
     else:
-        member = session.get(Member, member_id) if 0 < member_id < 2**63 else None
+        member = session.get(Member, member_id) if is_storable_id(member_id) else None
         if member is not None and not _coordinates(viewer, member.timebank_id):
             member = None
     if member is None or member.account is None:
