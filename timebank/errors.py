@@ -15,11 +15,15 @@ from .auth import errors as auth_errors
 from .coordinator import activities as activity_service
 from .coordinator import errors as coordinator_errors
 from .coordinator import timesheets as timesheet_service
+from .digest import errors as digest_errors
 from .exchanges import errors as exchange_errors
 from .extensions import db
 from .forms_common import HoursInputError
 from .listings import errors as listing_errors
 from .members import errors as profile_errors
+from .notifications import errors as notification_errors
+from .reports import errors as report_errors
+from .statements import errors as statement_errors
 
 # The status each typed error becomes. Anything a user can cause is a 4xx.
 LEDGER_STATUS: dict[type[ledger.LedgerError], int] = {
@@ -97,11 +101,31 @@ LISTING_STATUS: dict[type[Exception], int] = {
     listing_errors.ListingStateConflict: 409,
 }
 
+DIGEST_STATUS: dict[type[Exception], int] = {
+    digest_errors.UnsubscribeLinkInvalid: 400,
+}
+
 
 # Input parsing shared by the web forms and the JSON API (hours typed as text, API bodies).
 INPUT_STATUS: dict[type[Exception], int] = {
     HoursInputError: 422,
     ValidationError: 422,
+}
+
+
+STATEMENT_STATUS: dict[type[Exception], int] = {
+    statement_errors.StatementNotFound: 404,
+    statement_errors.InvalidMonth: 422,
+}
+
+
+REPORT_STATUS: dict[type[Exception], int] = {
+    report_errors.InvalidReportRequest: 422,
+}
+
+
+NOTIFICATION_STATUS: dict[type[Exception], int] = {
+    notification_errors.NotificationNotFound: 404,
 }
 
 
@@ -114,8 +138,12 @@ def known_status(error: Exception) -> int | None:
         EXCHANGE_STATUS,
         PROFILE_STATUS,
         LISTING_STATUS,
+        DIGEST_STATUS,
         ADMIN_STATUS,
         INPUT_STATUS,
+        STATEMENT_STATUS,
+        REPORT_STATUS,
+        NOTIFICATION_STATUS,
     ):
         for error_type, status in table.items():
             if isinstance(error, error_type):
@@ -137,6 +165,10 @@ def register(app: Flask) -> None:
     @app.errorhandler(exchange_errors.InvalidTransition)
     @app.errorhandler(profile_errors.ProfileError)
     @app.errorhandler(listing_errors.ListingError)
+    @app.errorhandler(digest_errors.DigestError)
+    @app.errorhandler(report_errors.ReportError)
+    @app.errorhandler(statement_errors.StatementError)
+    @app.errorhandler(notification_errors.NotificationError)
     def _rule_broken(error: Exception) -> tuple[str, int]:
         db.session.rollback()
         message = getattr(error, "message", str(error))
