@@ -68,11 +68,12 @@ from tests.conftest import PASSWORD, Factory
 from timebank import create_app
 from timebank.auth.tokens import make_reset_token
 from timebank.clock import today_in
-from timebank.ledger.close import close_month
-from timebank.ledger.periods import month_start
 from timebank.coordinator.activities import ActivityRequest, record_activity
+from timebank.digest.service import make_unsubscribe_token
 from timebank.exchanges.service import ProposalRequest, RecordRequest, propose_exchange, record_exchange
 from timebank.extensions import db
+from timebank.ledger.close import close_month
+from timebank.ledger.periods import month_start
 from timebank.listings.service import ListingInput, create_listing
 from timebank.models import ActivityDirection, Base, Category, ListingKind, Member, MemberStatus, Role
 
@@ -222,6 +223,9 @@ EXPECTED: dict[str, Policy] = {
     "admin.timebank_settings": ADMIN,
     "admin.appoint_coordinator": ADMIN,
     "admin.stand_down_coordinator": ADMIN,
+    "admin.jobs": ADMIN,
+    # The weekly digest's unsubscribe link (Bob's): the signed token is the permission.
+    "digest.unsubscribe": PUBLIC,
     # Coordinator: group activities (one held in timebank A) and the timesheet import
     "coordinator.activities_list": COORDINATOR,
     "coordinator.new_activity": COORDINATOR,
@@ -374,6 +378,7 @@ def _seed(session: Any) -> Seeded:
             ("coordinator.approve", "member_id"): applicant.id,
             ("coordinator.decline", "member_id"): applicant.id,
             ("exchanges.confirm", "exchange_id"): for_alice_to_confirm.id,
+            ("digest.unsubscribe", "token"): make_unsubscribe_token("test", world.bob.id),
         },
         queries={"exchanges.new": {"member_id": world.bob.id}},
         forms={
