@@ -22,6 +22,7 @@ database while it runs (it is for test and benchmark databases).
 
 from __future__ import annotations
 
+import enum
 import hashlib
 import math
 import random
@@ -30,7 +31,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, select, text, update
 from sqlalchemy.orm import Session
 
 from .auth.passwords import hash_password
@@ -252,12 +253,12 @@ class _TimebankBuilder:
                 }
             )
             plans.append((weight, joined, left))
-        member_ids = _insert_returning(self.session, Member, rows)
+        member_ids = _bulk_insert(self.session, Member, rows)
         account_rows = [
             {"timebank_id": tb.id, "kind": AccountKind.MEMBER, "member_id": member_id, "name": row["display_name"]}
             for member_id, row in zip(member_ids, rows, strict=True)
         ]
-        account_ids = _insert_returning(self.session, Account, account_rows)
+        account_ids = _bulk_insert(self.session, Account, account_rows)
         people = []
         for member_id, account_id, (weight, joined, left) in zip(member_ids, account_ids, plans, strict=True):
             people.append(_Person(member_id, account_id, weight, joined, left))
@@ -294,7 +295,7 @@ class _TimebankBuilder:
                         }
                     )
                     owners.append((person, kind))
-        ids = _insert_returning(self.session, Listing, rows)
+        ids = _bulk_insert(self.session, Listing, rows)
         for listing_id, (person, kind) in zip(ids, owners, strict=True):
             (person.offers if kind == ListingKind.OFFER else person.requests).append(listing_id)
         self.listing_category = {listing_id: row["category_id"] for listing_id, row in zip(ids, rows, strict=True)}
@@ -352,11 +353,15 @@ class _TimebankBuilder:
                     self._post(provider_account, recipient_account, minutes, single=True)
                 elif outcome == ExchangeStatus.REJECTED:
                     self._release(recipient_account, provider_account, minutes)
-        ids = _insert_returning(self.session, Exchange, exchanges)
-        self.summary.exchanges += len(ids)
+        # Ids first, so each exchange row can name its reservation and every row goes in with
+        # one bulk write (transfers before the exchanges that point at them).
+        ids = _reserve_ids(self.session, Exchange, len(exchanges))
         pending_rows, pending_of = [], []
         # The provider earns (credit), the recipient spends (debit).
-        for exchange_id, (credit_to, debit_from, minutes, performed, outcome) in zip(ids, plans, strict=True):
+        for exchange_id, row, (credit_to, debit_from, minutes, performed, outcome) in zip(
+            ids, exchanges, plans, strict=True
+        ):
+            row["id"] = exchange_id
             if outcome == ExchangeStatus.DECLINED:
                 continue
             pending_rows.append(
@@ -365,14 +370,16 @@ class _TimebankBuilder:
                     phase=TransferPhase.PENDING, key=f"exchange-{exchange_id}-reserve",
                 )
             )
-            pending_of.append((exchange_id, outcome, debit_from, credit_to, minutes, performed))
-        pending_ids = _insert_returning(self.session, Transfer, pending_rows)
+            pending_of.append((row, outcome, debit_from, credit_to, minutes, performed))
+        for pending in pending_rows:
+            pending.pop("then_reverse")
+        pending_ids = _bulk_insert(self.session, Transfer, pending_rows)
         self.summary.transfers += len(pending_ids)
-        links = []
-        for pending_id, (exchange_id, outcome, debtor, creditor, minutes, performed) in zip(
+        for pending_id, (row, outcome, debtor, creditor, minutes, performed) in zip(
             pending_ids, pending_of, strict=True
         ):
-            links.append({"id": exchange_id, "pending_transfer_id": pending_id})
+            row["pending_transfer_id"] = pending_id
+            exchange_id = row["id"]
             decided = min(performed + timedelta(days=self.rng.randint(1, 6)), self.today)
             if outcome in (ExchangeStatus.APPROVED, ExchangeStatus.REVERSED):
                 self.transfers.append(
@@ -391,9 +398,8 @@ class _TimebankBuilder:
                 )
             else:
                 self.summary.pending += 1
-        if links:
-            # ORM bulk UPDATE by primary key: one executemany.
-            self.session.execute(update(Exchange), links)
+        _bulk_insert(self.session, Exchange, exchanges)
+        self.summary.exchanges += len(exchanges)
 
     def _outcome(self, performed: date) -> ExchangeStatus:
         roll = self.rng.random()
@@ -453,6 +459,8 @@ class _TimebankBuilder:
             }.get(outcome, ""),
             "message": "",
             "request_key": None,
+            "request_fingerprint": None,
+            "pending_transfer_id": None,
             "recorded_at": recorded_at if outcome != ExchangeStatus.DECLINED else None,
             "created_at": recorded_at - timedelta(days=2),
             "updated_at": recorded_at,
@@ -470,7 +478,7 @@ class _TimebankBuilder:
             attendees = [p for p in people if self._fits(self.organisation, p.account_id, minutes)]
             if not attendees:
                 continue
-            [activity_id] = _insert_returning(
+            [activity_id] = _bulk_insert(
                 self.session,
                 Activity,
                 [
@@ -498,9 +506,11 @@ class _TimebankBuilder:
                         purpose=TransferPurpose.ACTIVITY,
                     )
                 )
-            transfer_ids = _insert_returning(self.session, Transfer, rows)
+            for row in rows:
+                row.pop("then_reverse")
+            transfer_ids = _bulk_insert(self.session, Transfer, rows)
             self.summary.transfers += len(transfer_ids)
-            _insert_returning(
+            _bulk_insert(
                 self.session,
                 ActivityAttendee,
                 [
@@ -605,7 +615,7 @@ class _TimebankBuilder:
         """Posts, voids, donations and grants; then reversals of the posts marked for one."""
         rows = self.transfers
         reverse = [row.pop("then_reverse") for row in rows]
-        ids = _insert_returning(self.session, Transfer, rows)
+        ids = _bulk_insert(self.session, Transfer, rows)
         self.summary.transfers += len(ids)
         reversals = []
         for transfer_id, row, wanted in zip(ids, rows, reverse, strict=True):
@@ -620,7 +630,7 @@ class _TimebankBuilder:
             reversal.pop("then_reverse")
             reversal["reverses_id"] = transfer_id
             reversals.append(reversal)
-        self.summary.transfers += len(_insert_returning(self.session, Transfer, reversals))
+        self.summary.transfers += len(_bulk_insert(self.session, Transfer, reversals))
         self.summary.reversed += len(reversals)
         self.transfers = []
 
@@ -641,14 +651,60 @@ class _TimebankBuilder:
             ],
         )
 
-def _insert_returning(session: Session, model: type[Any], rows: Sequence[dict[str, Any]]) -> list[int]:
-    """Multi-row INSERTs in batches, returning the new ids in the rows' order."""
-    ids: list[int] = []
-    statement = insert(model).returning(model.id, sort_by_parameter_order=True)
-    for start in range(0, len(rows), BATCH):
-        batch = rows[start : start + BATCH]
-        ids.extend(session.execute(statement, list(batch)).scalars())
-    return ids
+def _bulk_insert(session: Session, model: type[Any], rows: Sequence[dict[str, Any]]) -> list[int]:
+    """Insert many rows at once and return their ids, in the rows' order.
+
+    Rows without an "id" get ids reserved from the table's sequence first. PostgreSQL takes the
+    rows with COPY (the fastest way in); SQLite with one executemany. Missing columns get their
+    model defaults, so callers name only what they mean."""
+    if not rows:
+        return []
+    table = model.__table__
+    if "id" not in rows[0]:
+        for row, new_id in zip(rows, _reserve_ids(session, model, len(rows)), strict=True):
+            row["id"] = new_id
+    columns = [column for column in table.columns]
+    complete = [{column.name: _value(row, column) for column in columns} for row in rows]
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        names = ", ".join(column.name for column in columns)
+        raw = connection.connection.driver_connection
+        assert raw is not None
+        with raw.cursor() as cursor, cursor.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:
+            for row in complete:
+                copy.write_row([row[column.name] for column in columns])
+    else:
+        connection.execute(insert(table), complete)
+    return [row["id"] for row in rows]
+
+
+def _value(row: dict[str, Any], column: Any) -> Any:
+    if column.name in row:
+        value = row[column.name]
+    elif column.default is not None:
+        arg = column.default.arg
+        value = arg(None) if callable(arg) else arg
+    else:
+        value = None
+    # COPY sends text: enums as their stored values.
+    return value.value if isinstance(value, enum.Enum) else value
+
+
+def _reserve_ids(session: Session, model: type[Any], count: int) -> list[int]:
+    """``count`` new ids for the model's table (nobody else writes while the generator runs)."""
+    if count == 0:
+        return []
+    table = model.__table__.name
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        last = connection.execute(
+            text("SELECT setval(pg_get_serial_sequence(:t, 'id'), nextval(pg_get_serial_sequence(:t, 'id')) + :n - 1)"),
+            {"t": table, "n": count},
+        ).scalar_one()
+        first = int(last) - count + 1
+    else:
+        first = int(connection.execute(text(f"SELECT coalesce(max(id), 0) FROM {table}")).scalar_one()) + 1
+    return list(range(first, first + count))
 
 
 def _accumulate(values: Iterable[float]) -> Iterable[float]:
