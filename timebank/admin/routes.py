@@ -26,6 +26,14 @@ def index() -> ResponseReturnValue:
     return render_template("admin/index.html", summaries=service.list_timebanks(db.session(), signed_in_member()))
 
 
+@bp.get("/jobs")
+@admin_required
+def jobs() -> ResponseReturnValue:
+    from ..jobs import job_statuses
+
+    return render_template("admin/jobs.html", statuses=job_statuses(db.session(), signed_in_member()))
+
+
 @bp.route("/timebanks/new", methods=["GET", "POST"])
 @admin_required
 def new_timebank() -> ResponseReturnValue:

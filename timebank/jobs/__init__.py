@@ -13,14 +13,16 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from ..admin.errors import NotAnAdmin
 from ..clock import now_utc
 from ..extensions import db
+from ..models import Member
 from .digest import queue_weekly_digests
 from .exchanges import expire_pending_exchanges
 from .listings import pause_ended_listings
 from .mail import send_emails
 from .months import close_due_months
-from .runs import JobFunction, JobResult, last_runs, run_recorded
+from .runs import JobFunction, JobResult, LastRun, last_runs, run_recorded
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,20 @@ class UnknownJob(LookupError):
         self.message = str(self.args[0])
 
 
+@dataclass(frozen=True)
+class JobStatus:
+    job: Job
+    last: LastRun | None
+
+
+def job_statuses(session: Session, viewer: Member) -> list[JobStatus]:
+    """Every job with its latest run, for installation admins."""
+    if not viewer.is_admin:
+        raise NotAnAdmin("Only an installation admin can see the scheduled jobs.")
+    runs = last_runs(session)
+    return [JobStatus(job, runs.get(name)) for name, job in JOBS.items()]
+
+
 def run_job(name: str, *, now: datetime | None = None) -> JobResult:
     """Run one job once with its own session (the app context's engine), recording the run."""
     job = JOBS.get(name)
@@ -78,4 +94,4 @@ def run_job(name: str, *, now: datetime | None = None) -> JobResult:
         return run_recorded(session, name, job.function, now=now or now_utc())
 
 
-__all__ = ["JOBS", "Job", "JobResult", "UnknownJob", "last_runs", "run_job"]
+__all__ = ["JOBS", "Job", "JobResult", "JobStatus", "UnknownJob", "job_statuses", "last_runs", "run_job"]
