@@ -44,26 +44,37 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
 
     from .admin.routes import bp as admin_bp
     from .api import bp as api_bp
+    from .api.docs import bp as api_docs_bp
     from .auth.routes import bp as auth_bp
     from .coordinator.routes import bp as coordinator_bp
     from .dashboard.routes import bp as dashboard_bp
+    from .digest.routes import bp as digest_bp
     from .exchanges.routes import bp as exchanges_bp
     from .health.routes import bp as health_bp
     from .listings.routes import bp as listings_bp
     from .main.routes import bp as main_bp
     from .matching.routes import bp as matching_bp
     from .members.routes import bp as members_bp
+    from .notifications import routes as notifications_routes
+    from .reports.routes import bp as reports_bp
+    from .statements.routes import bp as statements_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(coordinator_bp)
     app.register_blueprint(members_bp)
+    app.register_blueprint(statements_bp)
     app.register_blueprint(listings_bp)
     app.register_blueprint(matching_bp)
     app.register_blueprint(exchanges_bp)
     app.register_blueprint(dashboard_bp)
+    app.register_blueprint(notifications_routes.bp)
+    notifications_routes.register(app)
+    app.register_blueprint(reports_bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(api_docs_bp)
+    app.register_blueprint(digest_bp)
     app.register_blueprint(health_bp)
     errors.register(app)
     security.register(app)

@@ -10,7 +10,7 @@ developer can copy a reset link from the terminal.
 from __future__ import annotations
 
 import smtplib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
@@ -29,8 +29,10 @@ def build_message(
     *,
     sender: str | None = None,
     reply_to: str | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> EmailMessage:
-    """A multipart/alternative message: plain text first, HTML as the richer alternative."""
+    """A multipart/alternative message: plain text first, HTML as the richer alternative.
+    ``headers`` adds extra headers (List-Unsubscribe for digests)."""
     recipients = [to] if isinstance(to, str) else list(to)
     if not recipients:
         raise ValueError("An email needs at least one recipient.")
@@ -42,6 +44,10 @@ def build_message(
     message["Message-ID"] = make_msgid(domain=_sender_domain(message["From"]))
     if reply_to:
         message["Reply-To"] = reply_to
+    for name, value in (headers or {}).items():
+        # Extra headers such as List-Unsubscribe; the ones set above are not overridden.
+        if name not in message:
+            message[name] = value
     message.set_content(text_body)
     if html_body is not None:
         message.add_alternative(html_body, subtype="html")
@@ -56,13 +62,14 @@ def send_email(
     *,
     sender: str | None = None,
     reply_to: str | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> EmailMessage:
     """Send one message (or log it when no MAIL_SERVER is set). Returns the message built.
 
     Raises MailNotSent when the SMTP server cannot be reached or refuses the message; callers
     decide whether that matters to the person in front of them.
     """
-    message = build_message(to, subject, text_body, html_body, sender=sender, reply_to=reply_to)
+    message = build_message(to, subject, text_body, html_body, sender=sender, reply_to=reply_to, headers=headers)
     config = current_app.config
     server = config.get("MAIL_SERVER") or ""
     if not server:

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from ..audit.service import record as audit
 from ..ledger import write_transaction
 from ..models import Member, MemberStatus, utcnow
+from ..notifications.events import membership_decided
 from .errors import ApplicationAlreadyDecided, ApplicationNotFound, DecisionIncomplete, NotACoordinator
 
 DECLINE_REASON_MAX = 500  # Member.status_reason
@@ -126,6 +127,7 @@ def approve_application(
             # The note itself stays on the member (free text about people stays out of the append-only trail).
             after={"status": MemberStatus.APPROVED.value, "checks_done": True},
         )
+        membership_decided(session, member, approved=True)
     return member
 
 
@@ -151,4 +153,5 @@ def decline_application(session: Session, coordinator: Member, member_id: int, *
             before={"status": MemberStatus.APPLIED.value},
             after={"status": MemberStatus.DECLINED.value, "reason": reason},
         )
+        membership_decided(session, member, approved=False)
     return member

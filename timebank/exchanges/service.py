@@ -48,6 +48,7 @@ from ..models import (
     TransferPurpose,
     utcnow,
 )
+from ..notifications.events import exchange_event as _tell
 from ..timebanks.policy import needs_coordinator_approval
 from ..timebanks.service import organisation_account
 from .errors import ExchangeError, ExchangeNotFound, InvalidExchange, NotAllowed, Unavailable
@@ -514,6 +515,7 @@ def _record(
         timebank_id=timebank.id,
         after={"minutes": record.minutes, "performed_on": record.performed_on.isoformat()},
     )
+    _tell(session, exchange, actor, "recorded")
     if actor.is_coordinator:
         _approve(session, timebank, exchange, actor, today)
 
@@ -930,6 +932,8 @@ def _audit(
         before=before,
         after=after,
     )
+    # Whoever the event concerns is told, in the same transaction (notifications/events.py).
+    _tell(session, exchange, actor, verb)
 
 
 def _category_for(session: Session, timebank: Timebank, request: RecordRequest) -> int | None:

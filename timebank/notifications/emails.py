@@ -1,12 +1,21 @@
 """Notification emails: a short subject, and plain-text and HTML bodies from the templates in
 ``templates/email/``, with an absolute link to the thing (``PUBLIC_BASE_URL`` + the
-notification's path) and a footer saying why the member got it and where to change that."""
+notification's path) and a footer saying why the member got it and where to change that.
+
+Rendered with a Jinja environment of its own (HTML autoescaped), not Flask's: the services that
+queue these emails also run from the CLI, the scheduler and the demo, with or without an app
+context. ``PUBLIC_BASE_URL`` comes from the app's config when there is one, else the
+environment, else the development default.
+"""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
+from functools import cache
 
-from flask import current_app, render_template
+from flask import current_app, has_app_context
+from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from ..models import Member, Notification
 
@@ -42,7 +51,24 @@ class RenderedEmail:
 
 
 def public_base_url() -> str:
-    return str(current_app.config.get("PUBLIC_BASE_URL") or DEFAULT_PUBLIC_BASE_URL).rstrip("/")
+    configured = current_app.config.get("PUBLIC_BASE_URL") if has_app_context() else None
+    return str(configured or os.environ.get("PUBLIC_BASE_URL") or DEFAULT_PUBLIC_BASE_URL).rstrip("/")
+
+
+@cache
+def _environment() -> Environment:
+    from .. import PROJECT_DIR
+
+    return Environment(
+        loader=FileSystemLoader(str(PROJECT_DIR / "templates")),
+        autoescape=select_autoescape(["html"]),
+        trim_blocks=False,
+        keep_trailing_newline=True,
+    )
+
+
+def render(template: str, **context: object) -> str:
+    return _environment().get_template(template).render(**context)
 
 
 def absolute_url(path: str) -> str:
@@ -75,6 +101,6 @@ def render_notification_email(member: Member, notification: Notification) -> Ren
     }
     return RenderedEmail(
         subject=subject,
-        text=render_template("email/notification.txt", **context),
-        html=render_template("email/notification.html", **context),
+        text=render("email/notification.txt", **context),
+        html=render("email/notification.html", **context),
     )
