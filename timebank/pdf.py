@@ -152,7 +152,7 @@ def title_block(pdf: FPDF, title: str, subtitle: str = "") -> None:
 def heading(pdf: FPDF, text: str) -> None:
     """A section heading; it starts a new page rather than sit alone at the bottom of one."""
     base = _base_size(pdf)
-    if pdf.will_page_break(base * 3.5):  # the heading, and room for a line or two under it
+    if pdf.will_page_break(base * 4.5):  # the heading, and room for a few lines under it
         pdf.add_page()
     pdf.ln(base * 0.2)
     pdf.set_font(_family(pdf), "B", base * 1.3)
