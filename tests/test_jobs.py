@@ -21,7 +21,13 @@ from sqlalchemy.orm import Session
 
 from tests.conftest import Factory, Inbox, World, require_postgres
 from timebank import ledger
-from timebank.exchanges.service import RecordRequest, dispute_exchange, record_exchange
+from timebank.exchanges.service import (
+    RecordRequest,
+    TimeRecord,
+    dispute_exchange,
+    record_exchange,
+    record_with_organisation,
+)
 from timebank.jobs import JOBS, run_job
 from timebank.jobs.scheduler import run_in_app
 from timebank.listings.service import ListingInput, create_listing
@@ -225,7 +231,8 @@ def test_unconfirmed_time_is_reminded_once_half_way_then_expires_and_its_hours_a
     assert ledger.check_ledger(session).ok
     told = _notifications(session, "exchange.expired")
     assert [member_id for member_id, _, _ in told] == [world.alice.id, world.bob.id]
-    assert "was not confirmed within 14 days" in told[0][2]
+    assert told[0][2].startswith("The 1 hour 30 minutes you gave Bob was not confirmed within 14 days")
+    assert told[1][2].startswith("The 1 hour 30 minutes Alice gave you was not confirmed within 14 days")
     # The reminders asked for something that is now overtaken: no longer "needs your action".
     assert all(not needs for _, needs, _ in _notifications(session, "exchange.reminder"))
     event = session.scalar(select(AuditEvent).where(AuditEvent.action == "exchange.expired"))
@@ -233,6 +240,28 @@ def test_unconfirmed_time_is_reminded_once_half_way_then_expires_and_its_hours_a
     # Run again: nothing more happens.
     result = run_job("expire_pending_exchanges", now=recorded_at + timedelta(days=20))
     assert result.summary == "Expired 0 unconfirmed exchanges; sent 0 reminders."
+
+
+def test_time_given_to_the_organisation_waits_on_a_coordinator_who_is_reminded_instead(
+    app: Flask, session: Session, factory: Factory
+):
+    world = factory.world()
+    exchange = record_with_organisation(
+        session,
+        world.alice,
+        member_earns=True,
+        record=TimeRecord(minutes=120, performed_on=date.today() - timedelta(days=1), description="Served lunch"),
+        request_key=str(uuid.uuid4()),
+    )
+    session.commit()
+    run_job("expire_pending_exchanges", now=_recorded_at(session, exchange.id) + timedelta(days=7))
+    reminders = _notifications(session, "exchange.reminder")
+    assert [(member_id, needs) for member_id, needs, _ in reminders] == [
+        (world.coordinator.id, True),
+        (world.alice.id, False),
+    ]
+    assert "waiting for a coordinator to approve it" in reminders[0][2]
+    assert reminders[1][2].startswith("A coordinator has not approved the 2 hours you recorded")
 
 
 def test_an_expired_exchange_shows_why_on_its_page(app: Flask, session: Session, factory: Factory, auth, client):  # type: ignore[no-untyped-def]

@@ -698,17 +698,20 @@ def _tell_expired(session: Session, exchange: Exchange, timebank: Timebank) -> N
     resolve_exchange_actions(session, exchange.id)  # the reminders asked for what is now overtaken
 
     minutes = ledger.format_minutes(exchange.minutes) if exchange.minutes else "time"
-    message = (
-        f"The record of {minutes} that {exchange.provider_account.name} gave {exchange.recipient_account.name} "
-        f"was not confirmed within {timebank.pending_expiry_days} days, so it has expired and the hours are "
-        "no longer held. If the help happened, it can be recorded again."
-    )
+    provider, recipient = exchange.provider_account, exchange.recipient_account
     for member in people_to_tell(session, exchange):
+        if provider.member_id == member.id:
+            who = f"you gave {recipient.name}"
+        elif recipient.member_id == member.id:
+            who = f"{provider.name} gave you"
+        else:
+            who = f"{provider.name} gave {recipient.name}"
         notify(
             session,
             member,
             "exchange.expired",
-            message,
+            f"The {minutes} {who} was not confirmed within {timebank.pending_expiry_days} days, so the record "
+            "has expired and the hours are no longer held. If the help happened, it can be recorded again.",
             link=f"/exchanges/{exchange.id}",
             exchange_id=exchange.id,
             dedupe_key=f"exchange:{exchange.id}:expired",

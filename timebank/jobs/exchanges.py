@@ -24,7 +24,7 @@ from .. import ledger
 from ..exchanges.errors import ExchangeError
 from ..exchanges.permissions import is_recorder, other_account
 from ..exchanges.service import expire_exchange, expiry_due_at, people_to_tell
-from ..models import Exchange, ExchangeStatus, Member, Notification, Timebank
+from ..models import AccountKind, Exchange, ExchangeStatus, Member, Notification, Timebank
 from ..templating import human_date
 from .runs import JobResult, naive_utc
 
@@ -118,11 +118,17 @@ def _reminder(exchange: Exchange, member: Member, by: str) -> tuple[str, bool]:
     """The reminder's words for one person, and whether it is theirs to act on."""
     minutes = ledger.format_minutes(exchange.minutes) if exchange.minutes else "time"
     when = human_date(exchange.performed_on) if exchange.performed_on else "recently"
-    other = other_account(exchange, member).name
+    other_side = other_account(exchange, member)
+    other = other_side.name
     if is_recorder(exchange, member):
+        waiting_on = (
+            "A coordinator has not approved"
+            if other_side.kind == AccountKind.ORGANISATION
+            else f"{other} has not confirmed"
+        )
         return (
-            f"{other} has not confirmed the {minutes} you recorded for {when} yet. "
-            f"If nobody confirms it by {by}, the record expires and the hours are released.",
+            f"{waiting_on} the {minutes} you recorded (on {when}) yet. "
+            f"If nobody does by {by}, the record expires and the hours are released.",
             False,
         )
     if (
@@ -131,12 +137,12 @@ def _reminder(exchange: Exchange, member: Member, by: str) -> tuple[str, bool]:
         and (exchange.recipient_account.member_id != member.id)
     ):
         return (
-            f"{exchange.provider_account.name} and {exchange.recipient_account.name}: {minutes} recorded for "
-            f"{when} is waiting for you to approve it. If nobody does by {by}, the record expires.",
+            f"{exchange.provider_account.name} gave {exchange.recipient_account.name} {minutes} on {when}: the "
+            f"record is waiting for a coordinator to approve it. If nobody does by {by}, it expires.",
             True,
         )
     return (
-        f"{other} recorded {minutes} with you for {when}. Please confirm it, or say if it is wrong, "
+        f"{other} recorded {minutes} with you (on {when}). Please confirm it, or say if it is wrong, "
         f"by {by}. After that the record expires and the hours are released.",
         True,
     )
