@@ -75,7 +75,16 @@ from timebank.extensions import db
 from timebank.ledger.close import close_month
 from timebank.ledger.periods import month_start
 from timebank.listings.service import ListingInput, create_listing
-from timebank.models import ActivityDirection, Base, Category, ListingKind, Member, MemberStatus, Role
+from timebank.models import (
+    ActivityDirection,
+    Base,
+    Category,
+    ListingKind,
+    Member,
+    MemberStatus,
+    Notification,
+    Role,
+)
 
 ROLES = ("anonymous", "participant", "coordinator", "other_coordinator", "admin")
 
@@ -153,6 +162,11 @@ EXPECTED: dict[str, Policy] = {
     "main.home": PUBLIC,
     "health.healthz": PUBLIC,
     "dashboard.index": SIGNED_IN,
+    # Notifications: each visitor's own; marking one read is tried on one of Alice's
+    "notifications.index": SIGNED_IN,
+    "notifications.settings": SIGNED_IN,
+    "notifications.mark_all_read": SIGNED_IN,
+    "notifications.mark_read": Policy(LOGIN, OK, NOT_FOUND, NOT_FOUND, NOT_FOUND),
     # Members
     "members.directory": MEMBER,
     "members.me": MEMBER,
@@ -372,6 +386,10 @@ def _seed(session: Any) -> Seeded:
             "activity_id": activity.id,
             "month": f"{closed:%Y-%m}",
             "account_id": world.alice.account.id,
+            # Bob's proposal told Alice (the participant) about it.
+            "notification_id": session.scalar(
+                select(Notification.id).where(Notification.member_id == world.alice.id).limit(1)
+            ),
         },
         overrides={
             ("coordinator.application", "member_id"): applicant.id,
