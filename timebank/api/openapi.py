@@ -165,9 +165,10 @@ def _operation_spec(operation: Operation, doc: ApiDoc) -> dict[str, Any]:
             {
                 "in": "header",
                 "name": IDEMPOTENCY_HEADER,
-                "required": True,
+                "required": doc.key_required,
                 "description": "A key you choose for this request (e.g. a UUID). Send the same key when you "
-                "retry it: the first answer is returned and nothing happens twice.",
+                "retry it: the first answer is returned and nothing happens twice."
+                + ("" if doc.key_required else " Optional, but without it a retry may do the work twice."),
                 "schema": {"type": "string", "minLength": 1, "maxLength": 200, "pattern": "^[\\x21-\\x7e]+$"},
             }
         )

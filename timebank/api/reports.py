@@ -120,7 +120,7 @@ class MonthlyReportSchema(Schema):
         attribute="median_minutes_to_match",
         required=True,
         allow_none=True,
-        metadata={"type": ["number", "string", "null"], "description": "From a request to its first match."},
+        metadata={"description": "From a request to its first match."},
     )
     median_minutes_to_match = fields.Integer(dump_only=True, required=True, allow_none=True)
     estimated_value = fields.Nested(

@@ -30,6 +30,7 @@ class ApiDoc:
     query: type[Schema] | None = None
     auth: bool = True
     idempotent: bool = False
+    key_required: bool = True
     description: str = ""
     content: dict[str, dict[str, Any]] = field(default_factory=dict)
     path: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -44,6 +45,7 @@ def documented(
     responses: dict[int, SchemaRef | None],
     auth: bool = True,
     idempotent: bool = False,
+    key_required: bool = True,
     description: str = "",
     content: dict[str, dict[str, Any]] | None = None,
     path: dict[str, dict[str, Any]] | None = None,
@@ -54,7 +56,9 @@ def documented(
     (a Schema class or instance, e.g. ``ItemSchema(many=True)``), or None for a body-less
     response (204) or one whose body is the shared error shape (any 4xx). Every 4xx listed is
     documented with the error shape ``{"error": {"code", "message", "fields"}}``; 401 is added
-    automatically when ``auth`` is true. ``idempotent`` adds the ``Idempotency-Key`` header.
+    automatically when ``auth`` is true. ``idempotent`` adds the ``Idempotency-Key`` header,
+    required unless ``key_required=False`` (the view then works without a key, only without
+    the replay protection).
     ``content`` adds other media types to the success responses, e.g.
     ``{"text/csv": {"schema": {"type": "string"}}}`` for a view that also answers in CSV.
     ``path`` gives the JSON Schema of a path parameter when its converter says too little,
@@ -68,6 +72,7 @@ def documented(
         query=query,
         auth=auth,
         idempotent=idempotent,
+        key_required=key_required,
         description=description,
         content=dict(content or {}),
         path=dict(path or {}),
