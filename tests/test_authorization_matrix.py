@@ -288,6 +288,10 @@ EXPECTED: dict[str, Policy] = {
     "api.reverse_exchange": API_TOKEN_ONLY,
     "api.get_account": API_TOKEN_ONLY,
     "api.account_transfers": API_TOKEN_ONLY,
+    "api.monthly_report": API_TOKEN_ONLY,
+    # The API's OpenAPI document and its human docs page: open to everyone.
+    "api.openapi": PUBLIC,
+    "api_docs.index": PUBLIC,
 }
 
 
