@@ -4,7 +4,7 @@ Tables only: the same numbers the web page draws as charts."""
 from __future__ import annotations
 
 from .. import pdf
-from ..ledger import format_hours, format_minutes
+from ..ledger import format_hours
 from .service import MonthlyReport, month_name
 from .words import change_words, measure_text, reciprocity_words, requests_words, value_words
 
@@ -12,7 +12,6 @@ from .words import change_words, measure_text, reciprocity_words, requests_words
 def monthly_report_pdf(report: MonthlyReport) -> bytes:
     subtitle = f"{report.month_label}{' (so far: the month is not over)' if report.is_partial else ''}"
     document = pdf.new_document(f"Monthly report: {report.timebank_name}", subtitle)
-    f = report.figures
     pdf.heading(document, "Summary")
     pdf.table(
         document,
@@ -61,5 +60,4 @@ def monthly_report_pdf(report: MonthlyReport) -> bytes:
         widths=[3, 2, 2, 2],
         align=["L", "R", "R", "R"],
     )
-    pdf.paragraph(document, f"Hours exchanged in {report.month_label}: {format_minutes(f.minutes)}.")
     return pdf.finish(document)

@@ -335,7 +335,7 @@ class MonthlyReport:
             Measure("Active participants", "count", this.active_participants, before.active_participants),
             Measure("New members", "count", this.new_members, before.new_members),
             Measure("Members who left", "count", this.leaving_members, before.leaving_members),
-            Measure("Requests made", "count", this.requests_made, before.requests_made),
+            Measure("Requests listed", "count", this.requests_made, before.requests_made),
             Measure("Requests met", "count", this.requests_met, before.requests_met),
         ]
 
@@ -922,7 +922,7 @@ def _figure_lines(section: str, f: Figures) -> list[list[str]]:
         _line(section, "Active participants", str(f.active_participants), "members"),
         _line(section, "New members", str(f.new_members), "members"),
         _line(section, "Members who left", str(f.leaving_members), "members"),
-        _line(section, "Requests made", str(f.requests_made), "requests"),
+        _line(section, "Requests listed", str(f.requests_made), "requests"),
         _line(section, "Requests met", str(f.requests_met), "requests"),
         _line(section, "Requests not met", str(f.requests_unmet), "requests"),
     ]
@@ -986,7 +986,7 @@ NETWORK_CSV_HEADER = [
     "Active participants",
     "New members",
     "Members who left",
-    "Requests made",
+    "Requests listed",
     "Requests met",
     "Requests not met",
     "Reciprocity percent",
