@@ -21,7 +21,7 @@ from tests.conftest import AuthActions, Factory
 from tests.ledger.test_close import ServiceMonth, build_service_month
 from tests.ledger.test_rules import LAST_MONTH, TODAY
 from timebank import pdf
-from timebank.models import Period, Role
+from timebank.models import AuditEvent, Period, Role
 
 CODE = f"{LAST_MONTH:%Y-%m}"
 WORDS = f"{LAST_MONTH:%B %Y}"
@@ -159,6 +159,12 @@ def test_the_coordinator_closes_months_in_order_and_prints_every_statement_in_on
     assert client.post("/coordinator/months/close", data={"month": CODE}).status_code == 302
     period = session.scalars(select(Period)).one()
     assert period.closed_by_id == world.coordinator.id
+    event = session.scalars(select(AuditEvent).where(AuditEvent.action == "period.closed")).one()
+    assert (event.actor_id, event.subject_id, event.after) == (
+        world.coordinator.id,
+        period.id,
+        {"month": CODE, "checksum": period.checksum},
+    )
     months = client.get("/coordinator/months")
     assert f"Close {WORDS}" not in months.text
     assert period.checksum is not None and period.checksum[:12] in months.text
