@@ -28,10 +28,19 @@ class FieldDoc:
 
 
 @dataclass(frozen=True)
+class BodyDoc:
+    """One media type of a body: its type in words, and the schema to link to, if one."""
+
+    media_type: str
+    label: str
+    schema: str | None
+
+
+@dataclass(frozen=True)
 class ResponseDoc:
     status: str
     description: str
-    body: str
+    bodies: list[BodyDoc]
 
 
 @dataclass(frozen=True)
@@ -44,7 +53,7 @@ class OperationDoc:
     needs_token: bool
     idempotent: bool
     parameters: list[FieldDoc]
-    body: str
+    bodies: list[BodyDoc]
     responses: list[ResponseDoc]
 
 
@@ -90,10 +99,12 @@ def type_label(schema: dict[str, Any]) -> str:
 
 def _field_docs(schema: dict[str, Any]) -> list[FieldDoc]:
     required = set(schema.get("required", []))
+    properties: dict[str, dict[str, Any]] = schema.get("properties", {})
+    answers_only = all(prop.get("readOnly") for prop in properties.values())  # no need to say it each time
     docs = []
-    for name, prop in schema.get("properties", {}).items():
+    for name, prop in properties.items():
         description = str(prop.get("description", ""))
-        if prop.get("readOnly"):
+        if prop.get("readOnly") and not answers_only:
             description = (description + " Only in answers.").strip()
         if prop.get("writeOnly"):
             description = (description + " Only in requests.").strip()
@@ -113,12 +124,23 @@ def _parameter_docs(parameters: list[dict[str, Any]]) -> list[FieldDoc]:
     ]
 
 
-def _body_label(content: dict[str, Any]) -> str:
-    labels = []
+def _schema_name(schema: dict[str, Any]) -> str | None:
+    """The component a body refers to (directly, or as the items of a list)."""
+    ref = schema.get("$ref") or schema.get("items", {}).get("$ref")
+    return str(ref).removeprefix(_REF_PREFIX) if ref else None
+
+
+def _bodies(content: dict[str, Any]) -> list[BodyDoc]:
+    bodies = []
     for media_type, media in content.items():
-        schema = media.get("schema")
-        labels.append(f"{type_label(schema)} ({media_type})" if schema else media_type)
-    return "; ".join(labels)
+        schema = media.get("schema") or {}
+        bodies.append(BodyDoc(media_type, type_label(schema) if schema else "", _schema_name(schema)))
+    return bodies
+
+
+def code_spans(text: str) -> list[tuple[bool, str]]:
+    """Text with `code` in backticks, as (is_code, text) parts for the template."""
+    return [(index % 2 == 1, part) for index, part in enumerate(text.split("`")) if part]
 
 
 def page_contents(document: dict[str, Any]) -> tuple[list[TagDoc], list[SchemaDoc]]:
@@ -140,9 +162,9 @@ def page_contents(document: dict[str, Any]) -> tuple[list[TagDoc], list[SchemaDo
                 needs_token=bool(operation.get("security")),
                 idempotent=any(parameter["name"] == "Idempotency-Key" for parameter in parameters),
                 parameters=_parameter_docs(parameters),
-                body=_body_label(body),
+                bodies=_bodies(body),
                 responses=[
-                    ResponseDoc(status, str(response.get("description", "")), _body_label(response.get("content", {})))
+                    ResponseDoc(status, str(response.get("description", "")), _bodies(response.get("content", {})))
                     for status, response in operation.get("responses", {}).items()
                 ],
             )
@@ -165,4 +187,6 @@ def index() -> str:
         tags=tags,
         schemas=schemas,
         token_example=TOKEN_EXAMPLE,
+        code_spans=code_spans,
+        schema_anchor=schema_anchor,
     )

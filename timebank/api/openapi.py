@@ -125,7 +125,25 @@ def undocumented_endpoints(app: Flask, blueprint: str = API_BLUEPRINT) -> list[s
     return sorted({operation.rule.endpoint for operation in api_operations(app, blueprint) if operation.doc is None})
 
 
+# What each status means in this API, in plain words (the docs page shows these).
+STATUS_MEANINGS: dict[int, str] = {
+    200: "Done: the answer is in the body.",
+    201: "Created: the new thing is in the body.",
+    204: "Done: nothing to send back.",
+    400: "The request could not be read: the body is not JSON, or a header is wrong.",
+    401: "No valid token: send Authorization: Bearer <token> with a token that has not expired.",
+    403: "Your role may not do this.",
+    404: "Not found, or not in your timebank.",
+    409: "Not possible now: already done, a limit would be crossed, or the Idempotency-Key was used "
+    "for another request.",
+    422: "A value is not right: error.fields says which and why.",
+    429: "Too many attempts: wait a little and try again.",
+}
+
+
 def _description(status: int) -> str:
+    if status in STATUS_MEANINGS:
+        return STATUS_MEANINGS[status]
     try:
         return HTTPStatus(status).phrase
     except ValueError:
