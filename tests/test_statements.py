@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from datetime import timedelta
 
 import pytest
 from flask.testing import FlaskClient
@@ -19,10 +20,14 @@ from sqlalchemy.orm import Session
 
 from tests.conftest import AuthActions, Factory
 from tests.ledger.test_close import ServiceMonth, build_service_month
-from tests.ledger.test_rules import LAST_MONTH, TODAY
 from timebank import pdf
+from timebank.clock import today_in
+from timebank.ledger.periods import month_start
 from timebank.models import AuditEvent, Period, Role
 
+# The app closes months by the timebank's own calendar (Europe/London), so the test does too.
+TODAY = today_in("Europe/London")
+LAST_MONTH = month_start(TODAY) - timedelta(days=1)
 CODE = f"{LAST_MONTH:%Y-%m}"
 WORDS = f"{LAST_MONTH:%B %Y}"
 
