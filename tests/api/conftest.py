@@ -24,14 +24,10 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
+from tests.api.spec_check import validate_api_responses  # noqa: F401  (autouse: responses match the spec)
 from tests.conftest import Factory, World
 from timebank.api.auth import issue_token
 from timebank.models import Member
-
-try:  # the API-SPEC helper's plugin: every API response must match the OpenAPI document
-    from tests.api.spec_check import validate_api_responses  # noqa: F401  (an autouse fixture)
-except ImportError:  # pragma: no cover - only while that module is not there yet
-    pass
 
 
 @dataclass
@@ -74,10 +70,10 @@ class ApiClient:
     def get(self, path: str, **kwargs: Any) -> TestResponse:
         return self.open("GET", path, **kwargs)
 
-    def post(self, path: str, json: Any = None, **kwargs: Any) -> TestResponse:  # noqa: A002
+    def post(self, path: str, json: Any = None, **kwargs: Any) -> TestResponse:
         return self.open("POST", path, json, **kwargs)
 
-    def patch(self, path: str, json: Any = None, **kwargs: Any) -> TestResponse:  # noqa: A002
+    def patch(self, path: str, json: Any = None, **kwargs: Any) -> TestResponse:
         return self.open("PATCH", path, json, **kwargs)
 
     def delete(self, path: str, **kwargs: Any) -> TestResponse:

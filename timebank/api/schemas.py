@@ -19,6 +19,8 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate
 
+from ..ids import MAX_ID
+
 API_STATUSES = (
     "proposed",
     "accepted",
@@ -51,7 +53,7 @@ HOURS_METADATA: dict[str, Any] = {
     "type": ["number", "string"],
     "description": (
         "Hours, exact: a number (1.25 = 1 h 15 min), or the clock string H:MM when the value has "
-        "no exact decimal (20 minutes = \"0:20\")."
+        'no exact decimal (20 minutes = "0:20").'
     ),
     "examples": [1.25, 2, "0:20"],
 }
@@ -78,14 +80,14 @@ class HoursInput(fields.Field):
     def __init__(self, **kwargs: Any) -> None:
         metadata = {
             "type": ["number", "string"],
-            "description": "Hours: a number such as 1.25, or text such as \"1:15\" or \"75 mins\".",
+            "description": 'Hours: a number such as 1.25, or text such as "1:15" or "75 mins".',
             **kwargs.pop("metadata", {}),
         }
         super().__init__(metadata=metadata, **kwargs)
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         if isinstance(value, bool) or not isinstance(value, int | float | str):
-            raise ValidationError("Give the hours as a number, like 1.5, or as text, like \"1:30\".")
+            raise ValidationError('Give the hours as a number, like 1.5, or as text, like "1:30".')
         if isinstance(value, float):
             if value != value or value in (float("inf"), float("-inf")):
                 raise ValidationError("Give the hours as a number, like 1.5.")
@@ -107,8 +109,10 @@ class Timestamp(fields.DateTime):
         return aware.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def _strip(text: str) -> str:
-    return text.strip()
+# An id sent in a body or a query: a positive whole number a database column can hold.
+ID_RANGE = validate.Range(min=1, max=MAX_ID)
+# Text that must say something: at least one character that is not a space.
+SAYS_SOMETHING = validate.Regexp(r"\S", error="Write something here.")
 
 
 # -- errors ------------------------------------------------------------------------------------
@@ -238,8 +242,8 @@ class MemberCreateSchema(Schema):
     """A coordinator registers a member who takes part through them (no email, no password),
     approved at once: the checks note says how they were vetted."""
 
-    display_name = fields.String(required=True, validate=validate.Length(max=500))
-    checks_note = fields.String(required=True, validate=validate.Length(max=5000))
+    display_name = fields.String(required=True, validate=[validate.Length(max=120), SAYS_SOMETHING])
+    checks_note = fields.String(required=True, validate=[validate.Length(max=500), SAYS_SOMETHING])
     phone = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=100))
     area = fields.String(load_default="", validate=validate.Length(max=500))
     contact_preference = fields.String(
@@ -280,8 +284,8 @@ class ListingSchema(ListingSummarySchema):
 
 class ListingCreateSchema(Schema):
     kind = fields.String(required=True, validate=validate.OneOf(["offer", "request"]))
-    category_id = fields.Integer(required=True, strict=True)
-    title = fields.String(required=True, validate=validate.Length(max=1000))
+    category_id = fields.Integer(required=True, strict=True, validate=ID_RANGE)
+    title = fields.String(required=True, validate=[validate.Length(max=1000), SAYS_SOMETHING])
     description = fields.String(load_default="", validate=validate.Length(max=20000))
     tags = fields.List(
         fields.String(validate=validate.Length(max=300)), load_default=list, validate=validate.Length(max=50)
@@ -292,6 +296,7 @@ class ListingCreateSchema(Schema):
         load_default=None,
         allow_none=True,
         strict=True,
+        validate=ID_RANGE,
         metadata={"description": "Coordinators: add it for this member"},
     )
 
@@ -300,8 +305,8 @@ class ListingUpdateSchema(Schema):
     """Change some fields, or (on its own) the status: open, paused or closed."""
 
     kind = fields.String(validate=validate.OneOf(["offer", "request"]))
-    category_id = fields.Integer(strict=True)
-    title = fields.String(validate=validate.Length(max=1000))
+    category_id = fields.Integer(strict=True, validate=ID_RANGE)
+    title = fields.String(validate=[validate.Length(max=1000), SAYS_SOMETHING])
     description = fields.String(validate=validate.Length(max=20000))
     tags = fields.List(fields.String(validate=validate.Length(max=300)), validate=validate.Length(max=50))
     estimated_hours = HoursInput(allow_none=True)
@@ -364,17 +369,21 @@ class ExchangeSchema(Schema):
 
 
 class ExchangeCreateSchema(Schema):
-    provider_id = fields.Integer(required=True, strict=True, metadata={"description": "The member who helped"})
-    recipient_id = fields.Integer(required=True, strict=True, metadata={"description": "The member who was helped"})
+    provider_id = fields.Integer(
+        required=True, strict=True, validate=ID_RANGE, metadata={"description": "The member who helped"}
+    )
+    recipient_id = fields.Integer(
+        required=True, strict=True, validate=ID_RANGE, metadata={"description": "The member who was helped"}
+    )
     hours = HoursInput(required=True)
     performed_on = fields.Date(required=True)
-    description = fields.String(required=True, validate=validate.Length(max=20000))
-    listing_id = fields.Integer(load_default=None, allow_none=True, strict=True)
-    category_id = fields.Integer(load_default=None, allow_none=True, strict=True)
+    description = fields.String(required=True, validate=[validate.Length(max=20000), SAYS_SOMETHING])
+    listing_id = fields.Integer(load_default=None, allow_none=True, strict=True, validate=ID_RANGE)
+    category_id = fields.Integer(load_default=None, allow_none=True, strict=True, validate=ID_RANGE)
 
 
 class ReasonSchema(Schema):
-    reason = fields.String(required=True, validate=validate.Length(max=5000))
+    reason = fields.String(required=True, validate=[validate.Length(min=1, max=500), SAYS_SOMETHING])
 
 
 # -- transfers ---------------------------------------------------------------------------------

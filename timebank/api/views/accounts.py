@@ -13,7 +13,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from ...extensions import db
-from ...ids import URL_ID, is_storable_id
+from ...ids import is_storable_id
 from ...members.visibility import sees_everything
 from ...models import Account, Member, Timebank, Transfer
 from ...pagination import Page, clamp_page
@@ -66,7 +66,7 @@ def _account_json(session: Session, account: Account) -> dict[str, Any]:
     return data
 
 
-@bp.get(f"/accounts/<{URL_ID}:account_id>")
+@bp.get("/accounts/<int:account_id>")
 @documented(summary="An account's balance and limits", tags=["Accounts"], responses={200: AccountSchema, 404: None})
 @token_required
 def get_account(account_id: int) -> ResponseReturnValue:
@@ -93,7 +93,7 @@ def _transfer_json(account: Account, transfer: Transfer) -> dict[str, Any]:
     }
 
 
-@bp.get(f"/accounts/<{URL_ID}:account_id>/transfers")
+@bp.get("/accounts/<int:account_id>/transfers")
 @documented(
     summary="The ledger rows of an account, newest first",
     description="Every row: pending reservations, their post or void, single transfers and reversals. "

@@ -20,11 +20,16 @@ def viewer_timebank(session: Session, viewer: Member) -> Timebank:
     return timebank
 
 
+# No amount of help anyone records is anywhere near this; it keeps every amount far inside the
+# database's integer columns.
+MAX_HOURS_MINUTES = 10_000 * 60
+
+
 def minutes_from_hours(text: str, timebank: Timebank, field: str) -> int:
     """Hours as sent (a number or text) -> minutes, parsed like the web forms, in the timebank's
     steps; 422 naming the field otherwise."""
     try:
-        return parse_hours_to_minutes(text, timebank.granularity_minutes)
+        return parse_hours_to_minutes(text, timebank.granularity_minutes, maximum_minutes=MAX_HOURS_MINUTES)
     except HoursInputError as error:
         raise ApiError(422, "invalid_hours", error.message, {field: [error.message]}) from error
 

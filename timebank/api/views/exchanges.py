@@ -15,7 +15,7 @@ from ...exchanges import service as exchanges
 from ...exchanges.errors import ExchangeNotFound
 from ...exchanges.permissions import actions_for
 from ...extensions import db
-from ...ids import URL_ID, is_storable_id
+from ...ids import is_storable_id
 from ...models import Account, Exchange, ExchangeStatus, Member
 from ...pagination import Page, clamp_page
 from ..auth import current_api_member, token_required
@@ -23,7 +23,7 @@ from ..blueprint import bp
 from ..body import json_body
 from ..idempotency import current_idempotency_key, idempotent
 from ..pagination import PageQuerySchema, page_schema, paginated, query_args
-from ..schemas import API_STATUSES, ExchangeCreateSchema, ExchangeSchema, ReasonSchema
+from ..schemas import API_STATUSES, ID_RANGE, ExchangeCreateSchema, ExchangeSchema, ReasonSchema
 from ..spec import documented
 from .common import minutes_from_hours, viewer_timebank
 
@@ -46,7 +46,9 @@ API_STATUS: dict[ExchangeStatus, str] = {
 
 class ExchangeQuerySchema(PageQuerySchema):
     status = fields.String(load_default=None, validate=validate.OneOf(API_STATUSES))
-    member_id = fields.Integer(load_default=None, metadata={"description": "Exchanges with this member on either side"})
+    member_id = fields.Integer(
+        load_default=None, validate=ID_RANGE, metadata={"description": "Exchanges with this member on either side"}
+    )
 
 
 def _party(account: Account) -> dict[str, Any]:
@@ -54,28 +56,31 @@ def _party(account: Account) -> dict[str, Any]:
 
 
 def exchange_json(exchange: Exchange, viewer: Member) -> dict[str, Any]:
-    data: dict[str, Any] = ExchangeSchema().dump(
-        {
-            "id": exchange.id,
-            "status": API_STATUS[exchange.status],
-            "stage": str(exchange.status),
-            "provider": _party(exchange.provider_account),
-            "recipient": _party(exchange.recipient_account),
-            "hours": exchange.minutes,
-            "minutes": exchange.minutes,
-            "performed_on": exchange.performed_on,
-            "description": exchange.description,
-            "listing_id": exchange.listing_id,
-            "category_id": exchange.category_id,
-            "recorded_by_id": exchange.recorded_by_id,
-            "entered_by_id": exchange.entered_by_id,
-            "decision_reason": exchange.decision_reason,
-            "actions": actions_for(exchange, viewer),
-            "created_at": exchange.created_at,
-            "updated_at": exchange.updated_at,
-        }
-    )
+    data: dict[str, Any] = ExchangeSchema().dump(_exchange_data(exchange, viewer))
     return data
+
+
+def _exchange_data(exchange: Exchange, viewer: Member) -> dict[str, Any]:
+    """An exchange as the viewer sees it, before the schema renders it (minutes, dates)."""
+    return {
+        "id": exchange.id,
+        "status": API_STATUS[exchange.status],
+        "stage": str(exchange.status),
+        "provider": _party(exchange.provider_account),
+        "recipient": _party(exchange.recipient_account),
+        "hours": exchange.minutes,
+        "minutes": exchange.minutes,
+        "performed_on": exchange.performed_on,
+        "description": exchange.description,
+        "listing_id": exchange.listing_id,
+        "category_id": exchange.category_id,
+        "recorded_by_id": exchange.recorded_by_id,
+        "entered_by_id": exchange.entered_by_id,
+        "decision_reason": exchange.decision_reason,
+        "actions": actions_for(exchange, viewer),
+        "created_at": exchange.created_at,
+        "updated_at": exchange.updated_at,
+    }
 
 
 def _account_id_of(member_id: int, timebank_id: int) -> int:
@@ -165,10 +170,10 @@ def list_exchanges() -> ResponseReturnValue:
         ).unique()
     )
     page = Page(items=rows, page=number, per_page=args["per_page"], total=total)
-    return paginated(page, args["page"], ExchangeSchema, lambda exchange: exchange_json(exchange, viewer))
+    return paginated(page, args["page"], ExchangeSchema, lambda exchange: _exchange_data(exchange, viewer))
 
 
-@bp.get(f"/exchanges/<{URL_ID}:exchange_id>")
+@bp.get("/exchanges/<int:exchange_id>")
 @documented(summary="One exchange", tags=["Exchanges"], responses={200: ExchangeSchema, 404: None})
 @token_required
 def get_exchange(exchange_id: int) -> ResponseReturnValue:
@@ -179,7 +184,7 @@ def get_exchange(exchange_id: int) -> ResponseReturnValue:
 _STEP_RESPONSES: dict[int, Any] = {200: ExchangeSchema, 403: None, 404: None, 409: None}
 
 
-@bp.post(f"/exchanges/<{URL_ID}:exchange_id>/confirm")
+@bp.post("/exchanges/<int:exchange_id>/confirm")
 @documented(
     summary="Confirm the time the other side recorded",
     description="Then, if the timebank's policy needs no coordinator, it is approved at once.",
@@ -192,7 +197,7 @@ def confirm_exchange(exchange_id: int) -> ResponseReturnValue:
     return exchange_json(exchanges.confirm_exchange(db.session(), viewer, exchange_id), viewer)
 
 
-@bp.post(f"/exchanges/<{URL_ID}:exchange_id>/approve")
+@bp.post("/exchanges/<int:exchange_id>/approve")
 @documented(
     summary="Approve an exchange (coordinators): the credits move",
     tags=["Exchanges"],
@@ -204,7 +209,7 @@ def approve_exchange(exchange_id: int) -> ResponseReturnValue:
     return exchange_json(exchanges.approve_exchange(db.session(), viewer, exchange_id), viewer)
 
 
-@bp.post(f"/exchanges/<{URL_ID}:exchange_id>/reject")
+@bp.post("/exchanges/<int:exchange_id>/reject")
 @documented(
     summary="Reject an exchange (coordinators): the reserved hours are released",
     tags=["Exchanges"],
@@ -218,7 +223,7 @@ def reject_exchange(exchange_id: int) -> ResponseReturnValue:
     return exchange_json(exchanges.reject_exchange(db.session(), viewer, exchange_id, data["reason"]), viewer)
 
 
-@bp.post(f"/exchanges/<{URL_ID}:exchange_id>/reverse")
+@bp.post("/exchanges/<int:exchange_id>/reverse")
 @documented(
     summary="Reverse an approved exchange (coordinators)",
     description="A new transfer takes the credits back; both members see the reason. Once only.",

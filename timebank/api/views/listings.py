@@ -8,7 +8,6 @@ from flask.typing import ResponseReturnValue
 from marshmallow import EXCLUDE, Schema, fields, validate
 
 from ...extensions import db
-from ...ids import URL_ID
 from ...listings import service as listings
 from ...listings.service import ListingFilters, ListingInput, ListingSummary
 from ...matching.service import matches_for_listing
@@ -22,6 +21,7 @@ from ..errors import ApiError
 from ..idempotency import idempotent
 from ..pagination import PageQuerySchema, page_schema, paginated, query_args
 from ..schemas import (
+    ID_RANGE,
     ListingCreateSchema,
     ListingSchema,
     ListingSummarySchema,
@@ -35,7 +35,7 @@ from .common import minutes_from_hours, viewer_timebank
 class ListingQuerySchema(PageQuerySchema):
     q = fields.String(load_default="", validate=validate.Length(max=200), metadata={"description": "Search words"})
     kind = fields.String(load_default=None, validate=validate.OneOf(["offer", "request"]))
-    category_id = fields.Integer(load_default=None)
+    category_id = fields.Integer(load_default=None, validate=ID_RANGE)
     area = fields.String(load_default="", validate=validate.Length(max=80))
     day = fields.String(load_default="", validate=validate.OneOf(["", *(day for day, _ in slots.DAYS)]))
     part = fields.String(load_default="", validate=validate.OneOf(["", *(part for part, _ in slots.PARTS)]))
@@ -147,7 +147,7 @@ def create_listing() -> ResponseReturnValue:
     return _listing(viewer, listing), 201
 
 
-@bp.get(f"/listings/<{URL_ID}:listing_id>")
+@bp.get("/listings/<int:listing_id>")
 @documented(summary="One listing", tags=["Listings"], responses={200: ListingSchema, 404: None})
 @token_required
 def get_listing(listing_id: int) -> ResponseReturnValue:
@@ -162,10 +162,10 @@ _STATUS_CHANGES = {
 }
 
 
-@bp.patch(f"/listings/<{URL_ID}:listing_id>")
+@bp.patch("/listings/<int:listing_id>")
 @documented(
     summary="Change a listing, or its status",
-    description="Send the fields to change; or send only {\"status\": \"open\" | \"paused\" | \"closed\"}. "
+    description='Send the fields to change; or send only {"status": "open" | "paused" | "closed"}. '
     "The owner or a coordinator of the timebank.",
     tags=["Listings"],
     body=ListingUpdateSchema,
@@ -201,7 +201,7 @@ def update_listing(listing_id: int) -> ResponseReturnValue:
     return _listing(viewer, listing)
 
 
-@bp.delete(f"/listings/<{URL_ID}:listing_id>")
+@bp.delete("/listings/<int:listing_id>")
 @documented(
     summary="Close a listing",
     description="Closing is how a listing ends (it stays in the records; it can be reopened with PATCH).",
@@ -214,7 +214,7 @@ def delete_listing(listing_id: int) -> ResponseReturnValue:
     return "", 204
 
 
-@bp.get(f"/listings/<{URL_ID}:listing_id>/matches")
+@bp.get("/listings/<int:listing_id>/matches")
 @documented(
     summary="Ranked matches for a listing, with reasons",
     description="For a request: members who could help. For an offer: requests it could meet.",

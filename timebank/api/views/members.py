@@ -11,7 +11,6 @@ from marshmallow import fields, validate
 
 from ...coordinator.members_service import MemberFilters, Registration, list_members, register_member
 from ...extensions import db
-from ...ids import URL_ID
 from ...members.directory import DirectoryEntry, DirectoryFilters, search_directory
 from ...members.profile import ProfileView, get_profile
 from ...models import ContactPreference, Member, MemberStatus
@@ -20,7 +19,7 @@ from ..blueprint import bp
 from ..body import json_body
 from ..idempotency import idempotent
 from ..pagination import PageQuerySchema, page_schema, paginated, query_args
-from ..schemas import MemberCreateSchema, MemberSchema, MemberSummarySchema, SkillSchema
+from ..schemas import ID_RANGE, MemberCreateSchema, MemberSchema, MemberSummarySchema, SkillSchema
 from ..spec import documented
 from .common import role_of, viewer_timebank
 
@@ -32,7 +31,9 @@ class MemberQuerySchema(PageQuerySchema):
         validate=validate.OneOf([s.value for s in MemberStatus]),
         metadata={"description": "Coordinators only"},
     )
-    category_id = fields.Integer(load_default=None, metadata={"description": "Participants: offers in this category"})
+    category_id = fields.Integer(
+        load_default=None, validate=ID_RANGE, metadata={"description": "Participants: offers in this category"}
+    )
     area = fields.String(load_default="", validate=validate.Length(max=80))
 
 
@@ -105,7 +106,7 @@ def list_members_view() -> ResponseReturnValue:
     return paginated(directory, args["page"], MemberSummarySchema, _summary_from_directory)
 
 
-@bp.get(f"/members/<{URL_ID}:member_id>", endpoint="get_member")
+@bp.get("/members/<int:member_id>", endpoint="get_member")
 @documented(
     summary="One member's profile, as you may see it",
     tags=["Members"],
@@ -146,4 +147,3 @@ def create_member_view() -> ResponseReturnValue:
         ),
     )
     return _profile(get_profile(session, viewer, member.id)), 201
-

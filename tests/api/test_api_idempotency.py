@@ -1,0 +1,122 @@
+"""Idempotency-Key: a retry gets the first response, a different request with the same key is a
+409, nothing is ever created twice, not even by two requests at the same moment. Both databases
+(the race on PostgreSQL)."""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import date, timedelta
+
+import pytest
+from flask import Flask
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from tests.api.conftest import ApiClient, ApiWorld, error_of, new_key
+from tests.conftest import require_postgres
+from timebank.models import ApiIdempotencyRecord, Exchange, Transfer
+
+
+def _body(api_world: ApiWorld, hours: object = 1.5) -> dict[str, object]:
+    w = api_world.world
+    return {
+        "provider_id": w.alice.id,
+        "recipient_id": w.bob.id,
+        "hours": hours,
+        "performed_on": (date.today() - timedelta(days=1)).isoformat(),
+        "description": "Fixed the fence",
+    }
+
+
+def _counts(session: Session) -> tuple[int, int]:
+    session.rollback()
+    return (session.scalar(select(func.count(Exchange.id))) or 0, session.scalar(select(func.count(Transfer.id))) or 0)
+
+
+def test_a_retry_gets_the_first_response_exactly_and_nothing_twice(api_world: ApiWorld, session: Session) -> None:
+    key = {"Idempotency-Key": new_key()}
+    first = api_world.alice.post("/api/v1/exchanges", _body(api_world), headers=key)
+    assert first.status_code == 201 and "Idempotent-Replayed" not in first.headers
+    after_first = _counts(session)
+    assert after_first == (1, 1)
+    # Same content, other key order and spacing: the same request.
+    reordered = json.dumps(dict(reversed(list(_body(api_world).items()))), indent=2)
+    for retry in (
+        api_world.alice.post("/api/v1/exchanges", _body(api_world), headers=key),
+        api_world.alice.post("/api/v1/exchanges", raw=reordered, headers=key),
+    ):
+        assert retry.status_code == 201
+        assert retry.get_data() == first.get_data()
+        assert retry.headers["Idempotent-Replayed"] == "true"
+    assert _counts(session) == after_first
+
+
+def test_the_same_key_for_a_different_request_is_a_conflict(api_world: ApiWorld, session: Session) -> None:
+    key = {"Idempotency-Key": new_key()}
+    assert api_world.alice.post("/api/v1/exchanges", _body(api_world), headers=key).status_code == 201
+    other = api_world.alice.post("/api/v1/exchanges", _body(api_world, hours=2), headers=key)
+    assert other.status_code == 409 and error_of(other)["code"] == "idempotency_conflict"
+    elsewhere = api_world.alice.post(
+        "/api/v1/listings", {"kind": "offer", "category_id": 1, "title": "Tea"}, headers=key
+    )
+    assert elsewhere.status_code == 409 and error_of(elsewhere)["code"] == "idempotency_conflict"
+    assert _counts(session) == (1, 1)
+
+
+def test_keys_are_required_checked_released_on_failure_and_per_member(api_world: ApiWorld, session: Session) -> None:
+    missing = api_world.alice.post("/api/v1/exchanges", _body(api_world))
+    assert missing.status_code == 400 and error_of(missing)["code"] == "idempotency_key_missing"
+    too_long = api_world.alice.post("/api/v1/exchanges", _body(api_world), headers={"Idempotency-Key": "k" * 201})
+    assert too_long.status_code == 400 and error_of(too_long)["code"] == "invalid_idempotency_key"
+    key = {"Idempotency-Key": new_key()}
+    refused = api_world.alice.post("/api/v1/exchanges", _body(api_world, hours=0.1), headers=key)
+    assert refused.status_code == 422
+    fixed = api_world.alice.post("/api/v1/exchanges", _body(api_world), headers=key)  # corrected, same key
+    assert fixed.status_code == 201
+    bobs = api_world.bob.post("/api/v1/exchanges", _body(api_world), headers=key)  # his own key space
+    assert bobs.status_code == 201 and bobs.get_json()["id"] != fixed.get_json()["id"]
+    assert _counts(session)[0] == 2
+
+
+def test_the_exchange_service_s_own_request_key_still_protects_when_the_record_is_gone(
+    api_world: ApiWorld, session: Session
+) -> None:
+    key = {"Idempotency-Key": new_key()}
+    first = api_world.alice.post("/api/v1/exchanges", _body(api_world), headers=key)
+    session.execute(delete(ApiIdempotencyRecord))
+    session.commit()
+    again = api_world.alice.post("/api/v1/exchanges", _body(api_world), headers=key)
+    assert again.status_code == 201 and again.get_json()["id"] == first.get_json()["id"]
+    assert _counts(session) == (1, 1)
+
+
+def test_two_requests_with_one_key_at_the_same_moment_create_one_exchange(
+    api_world: ApiWorld, app: Flask, session: Session, database_url: str
+) -> None:
+    if database_url.startswith("sqlite"):
+        pytest.skip("the race is run on PostgreSQL (SQLite serialises every writer)")
+    require_postgres("concurrent Idempotency-Key")
+    key = {"Idempotency-Key": new_key()}
+    token = api_world.alice.token
+    body = _body(api_world)
+    barrier = threading.Barrier(4)
+    statuses: list[int] = []
+    ids: set[int] = set()
+
+    def send() -> None:
+        client = ApiClient(app.test_client(use_cookies=False), token)
+        barrier.wait()
+        response = client.post("/api/v1/exchanges", body, headers=key)
+        statuses.append(response.status_code)
+        if response.status_code == 201:
+            ids.add(response.get_json()["id"])
+
+    threads = [threading.Thread(target=send) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(statuses) == 4 and set(statuses) <= {201, 409}, statuses
+    assert 201 in statuses and len(ids) == 1
+    assert _counts(session) == (1, 1)
