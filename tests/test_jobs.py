@@ -400,6 +400,7 @@ def test_the_weekly_digest_reaches_members_who_asked_for_it_with_a_working_unsub
     session.rollback()
     assert session.get(Member, world.alice.id).weekly_digest is False  # type: ignore[union-attr]
     assert session.get(Member, world.bob.id).weekly_digest is True  # type: ignore[union-attr]
+    assert "There is nothing to do" in client.get(path).get_data(as_text=True)  # the link again, later
     # A mail client's one-click unsubscribe (RFC 8058) works on Bob's link the same way.
     bob_link = re.search(r"/unsubscribe/\S+", received[world.bob.email].text)  # type: ignore[index]
     assert bob_link is not None
