@@ -45,17 +45,20 @@ TAG_ORDER = ("Tokens", "Me", "Members", "Listings", "Exchanges", "Accounts", "Re
 LAST_TAG = "Documentation"
 _CACHE_KEY = "timebank_openapi"
 
-DESCRIPTION = """\
-The JSON API of the timebank: the same services, rules and permissions as the web pages.
-
-Get a token with `POST /api/v1/tokens` (your email and password), then send it on every
-request as `Authorization: Bearer <token>`. Hours are JSON numbers in the timebank's
-granularity (1.25 = 1 hour 15 minutes). Every error is
-`{"error": {"code": "...", "message": "...", "fields": {...}}}`. Lists take
-`?page=&per_page=` (at most 100 per page) and answer `{"items", "page", "per_page", "total"}`.
-A POST that records hours takes an `Idempotency-Key` header: sending the same key with the
-same body again returns the first response; with a different body it is refused with 409.
-"""
+DESCRIPTION = "\n\n".join(
+    [
+        "The JSON API of the timebank: the same services, rules and permissions as the web pages.",
+        "Get a token with `POST /api/v1/tokens` (your email and password), then send it on every request as "
+        "`Authorization: Bearer <token>`.",
+        "Hours are exact JSON numbers in the timebank's granularity (1.25 = 1 hour 15 minutes); the rare value "
+        'with no exact decimal is the clock string "H:MM" (20 minutes = "0:20"). Every hours field has the exact '
+        "whole minutes beside it (`*_minutes`).",
+        'Every error is `{"error": {"code": "...", "message": "...", "fields": {...}}}`.',
+        'Lists take `?page=&per_page=` (at most 100 per page) and answer `{"items", "page", "per_page", "total"}`.',
+        "A POST that records hours takes an `Idempotency-Key` header: sending the same key with the same body "
+        "again returns the first response; with a different body it is refused with 409.",
+    ]
+)
 
 # werkzeug converter -> JSON Schema of the path parameter.
 _INT32_MAX = 2**31 - 1
@@ -74,7 +77,8 @@ curl -X POST https://timebank.example.org/api/v1/tokens \\
   -H 'Content-Type: application/json' \\
   -d '{"email": "you@example.org", "password": "your password"}'
 
-# The answer: {"token": "...", "expires_at": "..."}. Then send it on every request:
+# Answer: {"token": "...", "expires_at": "..."}
+# Then send the token on every request:
 curl https://timebank.example.org/api/v1/me -H 'Authorization: Bearer <token>'"""
 
 
