@@ -41,7 +41,23 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, case, exists, extract, func, literal, or_, select, true, union_all
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    DateTime,
+    String,
+    and_,
+    case,
+    exists,
+    extract,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    true,
+    union_all,
+)
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.selectable import Subquery
 
@@ -145,13 +161,24 @@ def _utc_midnight(day: date, time_zone: str) -> datetime:
     return local.astimezone(UTC).replace(tzinfo=None)
 
 
-@dataclass(frozen=True)
 class _Window:
     """Consecutive months, for timebanks in ``zones``: SQL conditions saying which month a date
-    or a stored timestamp falls in."""
+    or a stored timestamp falls in.
 
-    months: tuple[date, ...]
-    zones: tuple[str, ...]
+    Each month boundary is one bound parameter, made once and reused by every condition that
+    needs it: building a report's CASE expressions then costs little Python, and the statement
+    sends each boundary once."""
+
+    def __init__(self, months: Sequence[date], zones: Sequence[str]) -> None:
+        self.months = tuple(months)
+        self.zones = tuple(zones)
+        edges = [*self.months, next_month(self.months[-1])]
+        self._days = [literal(edge, Date()) for edge in edges]
+        self._moments = {
+            zone: [literal(_utc_midnight(edge, zone), DateTime()) for edge in edges] for zone in self.zones
+        }
+        self._zones = {zone: literal(zone, String()) for zone in self.zones}
+        self._indexes: list[ColumnElement[Any]] = [literal_column(str(i)) for i in range(len(self.months))]
 
     @property
     def start(self) -> date:
@@ -162,28 +189,29 @@ class _Window:
         return next_month(self.months[-1])
 
     def day_within(self, column: Any) -> ColumnElement[bool]:
-        return and_(column >= self.start, column < self.end)
+        return and_(column >= self._days[0], column < self._days[-1])
 
     def day_index(self, column: Any) -> ColumnElement[Any]:
+        days = self._days
         return case(
-            *[(and_(column >= m, column < next_month(m)), literal(i)) for i, m in enumerate(self.months)],
+            *[(and_(column >= days[i], column < days[i + 1]), self._indexes[i]) for i in range(len(self.months))],
             else_=None,
         )
 
     def moment_in(self, column: Any, zone: Any, first: int, last: int | None = None) -> ColumnElement[bool]:
         """``column`` (UTC) falls in months[first..last] in its timebank's zone (``zone``)."""
-        begin, finish = self.months[first], next_month(self.months[first if last is None else last])
-        conditions = [and_(column >= _utc_midnight(begin, z), column < _utc_midnight(finish, z)) for z in self.zones]
+        after = (first if last is None else last) + 1
+        conditions = [and_(column >= self._moments[z][first], column < self._moments[z][after]) for z in self.zones]
         if len(self.zones) == 1:
             return conditions[0]
-        return or_(*[and_(zone == z, condition) for z, condition in zip(self.zones, conditions, strict=True)])
+        return or_(*[and_(zone == self._zones[z], c) for z, c in zip(self.zones, conditions, strict=True)])
 
     def moment_within(self, column: Any, zone: Any) -> ColumnElement[bool]:
         return self.moment_in(column, zone, 0, len(self.months) - 1)
 
     def moment_index(self, column: Any, zone: Any) -> ColumnElement[Any]:
         return case(
-            *[(self.moment_in(column, zone, i), literal(i)) for i in range(len(self.months))],
+            *[(self.moment_in(column, zone, i), self._indexes[i]) for i in range(len(self.months))],
             else_=None,
         )
 
