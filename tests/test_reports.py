@@ -533,3 +533,19 @@ def test_only_coordinators_read_their_own_timebank_and_admins_the_network(client
     table = {row[0]: row for row in rows[1:]}
     assert table["Riverside"][1] == "8.5" and table["Elm Park"][1] == "1" and table["All timebanks"][1] == "9.5"
     assert table["All timebanks"][5] == "4" and table["All timebanks"][13] == "40"
+
+
+def test_an_empty_timebank_and_an_empty_installation_report_zeros_not_errors(client, auth, session, factory):  # type: ignore[no-untyped-def]
+    admin = factory.member(None, "Ada Admin", is_admin=True)
+    empty = reports.network_report(session, admin, MARCH, today=TODAY)
+    assert empty.rows == () and empty.totals.minutes == 0 and empty.value_pence is None
+    assert empty.reciprocity.percent is None and empty.median_minutes_to_match is None
+    world = factory.world()
+    report = reports.monthly_report(session, world.coordinator, MARCH, today=TODAY)
+    assert report.figures == reports.Figures(month=MARCH) and report.categories == ()
+    assert report.reciprocity.percent is None and report.median_minutes_to_match is None and report.value_pence is None
+    auth.login(world.coordinator)
+    page = client.get("/reports/monthly")  # the last complete month by default
+    assert page.status_code == 200
+    assert "No hours were exchanged this month." in page.get_data(as_text=True)
+    assert client.get("/reports/monthly.pdf").status_code == 200
