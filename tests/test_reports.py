@@ -459,6 +459,7 @@ def test_the_coordinator_reads_the_month_as_a_page_a_csv_and_a_pdf(client, auth,
     assert "Riverside, March 2026." in html
     assert "<dt>Hours exchanged</dt><dd>8 hours 30 minutes</dd>" in html
     assert "£106.25" in html and "estimate" in html
+    assert "Take the value line off the report" in html
     svgs = re.findall(r"<svg .*?</svg>", html, flags=re.S)
     assert len(svgs) == 5  # kinds, categories, three trends
     assert all(ET.fromstring(svg).get("role") == "img" for svg in svgs)
