@@ -70,8 +70,13 @@ class ApiClient:
     def get(self, path: str, **kwargs: Any) -> TestResponse:
         return self.open("GET", path, **kwargs)
 
-    def post(self, path: str, json: Any = None, **kwargs: Any) -> TestResponse:
-        return self.open("POST", path, json, **kwargs)
+    def post(self, path: str, json: Any = None, *, idempotency_key: str | None = "new", **kwargs: Any) -> TestResponse:
+        """A POST with a fresh Idempotency-Key (every creating POST needs one), unless the headers
+        carry one or ``idempotency_key=None``."""
+        headers = dict(kwargs.pop("headers", None) or {})
+        if idempotency_key is not None and "Idempotency-Key" not in headers:
+            headers["Idempotency-Key"] = new_key() if idempotency_key == "new" else idempotency_key
+        return self.open("POST", path, json, headers=headers, **kwargs)
 
     def patch(self, path: str, json: Any = None, **kwargs: Any) -> TestResponse:
         return self.open("PATCH", path, json, **kwargs)

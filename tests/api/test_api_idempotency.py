@@ -65,8 +65,9 @@ def test_the_same_key_for_a_different_request_is_a_conflict(api_world: ApiWorld,
 
 
 def test_keys_are_required_checked_released_on_failure_and_per_member(api_world: ApiWorld, session: Session) -> None:
-    missing = api_world.alice.post("/api/v1/exchanges", _body(api_world))
-    assert missing.status_code == 400 and error_of(missing)["code"] == "idempotency_key_missing"
+    for path, body in (("/api/v1/exchanges", _body(api_world)), ("/api/v1/listings", {"kind": "offer"})):
+        missing = api_world.alice.post(path, body, idempotency_key=None)
+        assert missing.status_code == 400 and error_of(missing)["code"] == "idempotency_key_missing"
     too_long = api_world.alice.post("/api/v1/exchanges", _body(api_world), headers={"Idempotency-Key": "k" * 201})
     assert too_long.status_code == 400 and error_of(too_long)["code"] == "invalid_idempotency_key"
     key = {"Idempotency-Key": new_key()}

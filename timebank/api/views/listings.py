@@ -139,7 +139,7 @@ def list_listings() -> ResponseReturnValue:
     idempotent=True,
 )
 @token_required
-@idempotent()
+@idempotent(required=True)
 def create_listing() -> ResponseReturnValue:
     viewer = current_api_member()
     data = json_body(ListingCreateSchema)

@@ -128,7 +128,7 @@ def get_member_view(member_id: int) -> ResponseReturnValue:
     idempotent=True,
 )
 @token_required
-@idempotent()
+@idempotent(required=True)
 def create_member_view() -> ResponseReturnValue:
     viewer = current_api_member()
     data = json_body(MemberCreateSchema)
