@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from flask_wtf import FlaskForm
-from wtforms import SelectField, StringField
+from wtforms import SelectChoice, SelectField, StringField
 from wtforms.validators import Length, Optional
 
 from ..listings.forms import PlainDateField
@@ -25,16 +25,25 @@ class AuditSearchForm(FlaskForm):
         csrf = False
 
     q = StringField("Search", validators=[Optional(), Length(max=200, message="Use 200 characters or fewer.")])
-    action = SelectField("What was done", choices=[("", "Anything")], default="")
-    actor = SelectField("Who did it", coerce=_actor_id, choices=[(None, "Anyone")])
-    subject = SelectField("What it was done to", choices=[("", "Anything")], default="")
+    action = SelectField("What was done", choices=[SelectChoice("", "Anything")], default="")
+    actor = SelectField("Who did it", coerce=_actor_id, choices=[SelectChoice(None, "Anyone")])
+    subject = SelectField("What it was done to", choices=[SelectChoice("", "Anything")], default="")
     date_from = PlainDateField("From", validators=[Optional()])
     date_to = PlainDateField("To", validators=[Optional()])
 
     def set_choices(self, choices: FilterChoices) -> None:
-        self.action.choices = [("", "Anything"), *((code, f"{words} ({code})") for code, words in choices.actions)]
-        self.actor.choices = [(None, "Anyone"), *choices.actors]
-        self.subject.choices = [("", "Anything"), *choices.subject_types]
+        self.action.choices = [
+            SelectChoice("", "Anything"),
+            *(SelectChoice(code, f"{words} ({code})") for code, words in choices.actions),
+        ]
+        self.actor.choices = [
+            SelectChoice(None, "Anyone"),
+            *(SelectChoice(value, label) for value, label in choices.actors),
+        ]
+        self.subject.choices = [
+            SelectChoice("", "Anything"),
+            *(SelectChoice(value, label) for value, label in choices.subject_types),
+        ]
 
     def validate(self, extra_validators: Mapping[str, Sequence[Any]] | None = None) -> bool:
         valid = super().validate(extra_validators)

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from flask_wtf import FlaskForm
-from wtforms import DateField, Field, RadioField, SelectField, StringField, TextAreaField
+from wtforms import DateField, Field, RadioField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
 from ..forms_common import HoursInputError, format_hours_input, parse_hours_to_minutes
@@ -41,8 +41,8 @@ class ListingForm(FlaskForm):
     kind = RadioField(
         "Is this an offer or a request?",
         choices=[
-            (ListingKind.OFFER.value, "An offer: something I can do for others"),
-            (ListingKind.REQUEST.value, "A request: something I would like help with"),
+            SelectChoice(ListingKind.OFFER.value, "An offer: something I can do for others"),
+            SelectChoice(ListingKind.REQUEST.value, "A request: something I would like help with"),
         ],
         validators=[InputRequired("Choose whether this is an offer or a request.")],
     )
@@ -72,7 +72,10 @@ class ListingForm(FlaskForm):
     estimated_minutes: int | None = None
 
     def set_choices(self, categories: list[Category], granularity: int) -> None:
-        self.category_id.choices = [("", "Choose a category"), *((str(c.id), c.name) for c in categories)]
+        self.category_id.choices = [
+            SelectChoice("", "Choose a category"),
+            *(SelectChoice(str(c.id), c.name) for c in categories),
+        ]
         self.granularity = granularity
 
     def validate_category_id(self, field: Field) -> None:
@@ -121,7 +124,11 @@ def listing_form_data(listing: Listing) -> dict[str, Any]:
     }
 
 
-KIND_FILTER_CHOICES = [("", "Offers and requests"), ("offer", "Offers only"), ("request", "Requests only")]
+KIND_FILTER_CHOICES = [
+    SelectChoice("", "Offers and requests"),
+    SelectChoice("offer", "Offers only"),
+    SelectChoice("request", "Requests only"),
+]
 
 
 class ListingSearchForm(FlaskForm):
@@ -136,18 +143,21 @@ class ListingSearchForm(FlaskForm):
     area = SelectField("Area", validate_choice=False)
     day = SelectField(
         "Free on",
-        choices=[("", "Any day"), *((day, name) for day, name in slots.DAYS)],
+        choices=[SelectChoice("", "Any day"), *(SelectChoice(day, name) for day, name in slots.DAYS)],
         validate_choice=False,
     )
     part = SelectField(
         "Time of day",
-        choices=[("", "Any time"), *((part, name.capitalize()) for part, name in slots.PARTS)],
+        choices=[SelectChoice("", "Any time"), *(SelectChoice(part, name.capitalize()) for part, name in slots.PARTS)],
         validate_choice=False,
     )
 
     def set_choices(self, categories: list[Category], areas: list[str]) -> None:
-        self.category.choices = [("", "Any category"), *((str(c.id), c.name) for c in categories)]
-        self.area.choices = [("", "Any area"), *((area, area) for area in areas)]
+        self.category.choices = [
+            SelectChoice("", "Any category"),
+            *(SelectChoice(str(c.id), c.name) for c in categories),
+        ]
+        self.area.choices = [SelectChoice("", "Any area"), *(SelectChoice(area, area) for area in areas)]
 
     def filters(self) -> ListingFilters:
         """The filters; values that are not in the lists are ignored rather than refused."""

@@ -18,6 +18,7 @@ from wtforms import (
     Field,
     HiddenField,
     RadioField,
+    SelectChoice,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -56,7 +57,7 @@ class ProfileForm(FlaskForm):
         validators=[Optional(), Length(max=MAX_TEXT, message=f"Keep this to {MAX_TEXT} characters or fewer.")],
     )
     availability = SelectMultipleField(
-        "When you are usually free", choices=[(slot, slots.describe_slot(slot)) for slot in slots.ALL_SLOTS]
+        "When you are usually free", choices=[SelectChoice(slot, slots.describe_slot(slot)) for slot in slots.ALL_SLOTS]
     )
     area = StringField(
         "Your area", validators=[Optional(), Length(max=80, message="Keep this to 80 characters or fewer.")]
@@ -71,7 +72,7 @@ class ProfileForm(FlaskForm):
     )
     contact_preference = RadioField(
         "How you like to be contacted",
-        choices=[(preference.value, label) for preference, label in CONTACT_LABELS.items()],
+        choices=[SelectChoice(preference.value, label) for preference, label in CONTACT_LABELS.items()],
         default=ContactPreference.EMAIL.value,
     )
     phone = TelField(
@@ -159,7 +160,7 @@ class ProfileForm(FlaskForm):
         return None
 
 
-def _skill_fields(kind: str, index: int, categories: list[tuple[str, str]]) -> dict[str, Field]:
+def _skill_fields(kind: str, index: int, categories: list[SelectChoice]) -> dict[str, Field]:
     number = index + 1
     what = "Something you can offer" if kind == "offer" else "Something you would like help with"
     return {
@@ -193,7 +194,10 @@ def make_profile_form(
     data: Mapping[str, Any] | None = None,
 ) -> ProfileForm:
     """A profile form with room for the given numbers of offer and request rows."""
-    choices = [("", "Choose a category"), *((str(category.id), category.name) for category in categories)]
+    choices = [
+        SelectChoice("", "Choose a category"),
+        *(SelectChoice(str(category.id), category.name) for category in categories),
+    ]
     fields: dict[str, Field] = {}
     for index in range(offer_rows):
         fields.update(_skill_fields("offer", index, choices))
@@ -249,5 +253,8 @@ class DirectorySearchForm(FlaskForm):
     area = SelectField("Area", validate_choice=False)
 
     def set_choices(self, categories: list[Category], areas: list[str]) -> None:
-        self.category.choices = [("", "Any category"), *((str(c.id), c.name) for c in categories)]
-        self.area.choices = [("", "Any area"), *((area, area) for area in areas)]
+        self.category.choices = [
+            SelectChoice("", "Any category"),
+            *(SelectChoice(str(c.id), c.name) for c in categories),
+        ]
+        self.area.choices = [SelectChoice("", "Any area"), *(SelectChoice(area, area) for area in areas)]
