@@ -136,6 +136,11 @@ def test_a_month_closes_from_0200_on_the_1st_in_each_timebanks_own_time_zone_acr
     statements = session.scalar(select(func.count(Statement.id)).join(Period).where(Period.timebank_id == london.id))
     assert statements == accounts * 8
     assert ledger.check_ledger(session).ok
+    # Each close is in the audit trail, by "the system", committed with the close itself.
+    closes = session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "period.closed", AuditEvent.timebank_id == london.id)
+    ).all()
+    assert len(closes) == 8 and all(event.actor_id is None for event in closes)
     # Nothing is due again.
     assert (
         run_job("close_due_months", now=at("2026-11-01 03:00")).summary == "No month was due to close in 2 timebanks."
@@ -489,6 +494,7 @@ def test_two_schedulers_running_every_job_at_once_give_one_result(
     assert closed_months(session, world.timebank) == ["2026-01", "2026-02", "2026-03"]
     accounts = session.scalar(select(func.count(Account.id)).where(Account.timebank_id == world.timebank.id))
     assert session.scalar(select(func.count(Statement.id))) == 3 * accounts
+    assert session.scalar(select(func.count(AuditEvent.id)).where(AuditEvent.action == "period.closed")) == 3
 
     _twice_at_once(app, "expire_pending_exchanges", recorded_at + timedelta(days=7))
     runs_ok("expire_pending_exchanges")

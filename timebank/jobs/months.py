@@ -15,10 +15,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ..ledger import LedgerError, close_month, month_start
+from ..ledger import LedgerError, month_start
 from ..ledger.close import next_month
 from ..ledger.periods import latest_closed_month
 from ..models import Timebank, Transfer
+from ..statements.service import close_and_record
 from .runs import JobResult
 
 CLOSE_HOUR = 2  # local time on the 1st
@@ -61,7 +62,7 @@ def close_due_months(session: Session, *, now: datetime) -> JobResult:
         today = closing_day(time_zone, now)
         try:
             for month in months_to_close(session, timebank_id, today):
-                close_month(session, timebank_id, month, today=today)
+                close_and_record(session, timebank_id, month, today=today, actor=None)
                 closed.append(f"{slug} {month:%Y-%m}")
         except LedgerError as error:
             session.rollback()

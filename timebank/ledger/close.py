@@ -26,6 +26,7 @@ value_date is in the month:
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -82,12 +83,16 @@ def close_month(
     *,
     today: date | None = None,
     closed_by_id: int | None = None,
+    on_closed: Callable[[Session, Period], None] | None = None,
 ) -> Period:
-    """Close ``month`` of the timebank (any day in it will do) and write its statements."""
+    """Close ``month`` of the timebank (any day in it will do) and write its statements.
+
+    ``on_closed`` runs inside the closing transaction, only when this call closed the month (the
+    caller's audit event commits with the close, or not at all)."""
     month = month_start(month)
     try:
         with write_transaction(session):
-            return _close(session, timebank_id, month, today, closed_by_id)
+            return _close(session, timebank_id, month, today, closed_by_id, on_closed)
     except IntegrityError:
         # Another process closed the month between our check and our insert.
         existing = _period(session, timebank_id, month)
@@ -96,7 +101,14 @@ def close_month(
         return existing
 
 
-def _close(session: Session, timebank_id: int, month: date, today: date | None, closed_by_id: int | None) -> Period:
+def _close(
+    session: Session,
+    timebank_id: int,
+    month: date,
+    today: date | None,
+    closed_by_id: int | None,
+    on_closed: Callable[[Session, Period], None] | None,
+) -> Period:
     # The timebank row is the close's lock on PostgreSQL (SQLite already holds its write lock).
     timebank = session.scalar(select(Timebank).where(Timebank.id == timebank_id).with_for_update())
     if timebank is None:
@@ -129,6 +141,8 @@ def _close(session: Session, timebank_id: int, month: date, today: date | None, 
         session.execute(insert(Statement), [{"period_id": period.id, **row} for row in rows])
     period.checksum = period_checksum(session, period)
     session.flush()
+    if on_closed is not None:
+        on_closed(session, period)
     return period
 
 

@@ -26,7 +26,7 @@ from ..audit import service as audit
 from ..audit.service import safe_cell
 from ..clock import today_in
 from ..ids import is_storable_id
-from ..ledger import format_minutes, write_transaction
+from ..ledger import format_minutes
 from ..ledger.close import POSTED, close_month, next_month
 from ..ledger.periods import latest_closed_month, month_start
 from ..members.service import HistoryLine, history_words
@@ -466,23 +466,31 @@ def close_for_coordinator(session: Session, coordinator: Member, month_text: str
         month = parse_month(month_text)
     except StatementNotFound as error:
         raise InvalidMonth("Choose the month to close.") from error
-    timebank_id = timebank.id
-    already = session.scalar(select(Period.id).where(Period.timebank_id == timebank_id, Period.month == month))
-    period = close_month(session, timebank_id, month, today=today_in(timebank.time_zone), closed_by_id=coordinator.id)
-    if already is None and period.closed_by_id == coordinator.id:
-        # The period row itself records who closed it and when; the audit trail repeats it so it
-        # reads with everything else. (close_month commits its own transaction first.)
-        with write_transaction(session):
-            audit.record(
-                session,
-                action="period.closed",
-                subject_type="period",
-                subject_id=period.id,
-                actor=coordinator,
-                timebank_id=timebank_id,
-                after={"month": month_code(month), "checksum": period.checksum},
-            )
-    return period
+    return close_and_record(
+        session, timebank.id, month, today=today_in(timebank.time_zone), actor=coordinator
+    )
+
+
+def close_and_record(
+    session: Session, timebank_id: int, month: date, *, today: date, actor: Member | None
+) -> Period:
+    """``ledger.close_month`` with its audit event in the same transaction, written only by the
+    call that closed the month. ``actor`` None: the scheduler closed it ("The system")."""
+
+    def record(session: Session, period: Period) -> None:
+        audit.record(
+            session,
+            action="period.closed",
+            subject_type="period",
+            subject_id=period.id,
+            actor=actor,
+            timebank_id=timebank_id,
+            after={"month": month_code(month), "checksum": period.checksum},
+        )
+
+    return close_month(
+        session, timebank_id, month, today=today, closed_by_id=actor.id if actor else None, on_closed=record
+    )
 
 
 def month_statements(session: Session, coordinator: Member, month: date) -> list[StatementView]:
