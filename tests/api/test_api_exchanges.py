@@ -112,6 +112,8 @@ def test_who_may_do_what(api_world: ApiWorld, session: Session) -> None:
     assert api_world.outsider.post(f"{path}/confirm").status_code == 404
     stranger = _record(api_world.alice, w.alice.id, w.outsider.id)
     assert stranger.status_code == 404
+    foreign_listing = _record(api_world.alice, w.alice.id, w.bob.id, listing_id=999_999)
+    assert foreign_listing.status_code == 404
     assert api_world.alice.get("/api/v1/exchanges/999999").status_code == 404
     counted = session.scalar(select(func.count(Exchange.id)))
     assert counted == 1  # only the one allowed record

@@ -16,6 +16,7 @@ from ...exchanges.errors import ExchangeNotFound
 from ...exchanges.permissions import actions_for
 from ...extensions import db
 from ...ids import is_storable_id
+from ...listings.service import get_listing
 from ...models import Account, Exchange, ExchangeStatus, Member
 from ...pagination import Page, clamp_page
 from ..auth import current_api_member, token_required
@@ -120,6 +121,8 @@ def create_exchange() -> ResponseReturnValue:
     data = json_body(ExchangeCreateSchema)
     key = current_idempotency_key()
     assert key is not None
+    if data["listing_id"] is not None:  # the listing must be one the member may see (404 otherwise)
+        get_listing(session, viewer, data["listing_id"])
     request = exchanges.RecordRequest(
         provider_account_id=_account_id_of(data["provider_id"], timebank.id),
         recipient_account_id=_account_id_of(data["recipient_id"], timebank.id),
