@@ -286,6 +286,7 @@ EXPECTED: dict[str, Policy] = {
     "api.approve_exchange": API_TOKEN_ONLY,
     "api.reject_exchange": API_TOKEN_ONLY,
     "api.reverse_exchange": API_TOKEN_ONLY,
+    "api.create_donation": API_TOKEN_ONLY,
     "api.get_account": API_TOKEN_ONLY,
     "api.account_transfers": API_TOKEN_ONLY,
     "api.monthly_report": API_TOKEN_ONLY,

@@ -87,6 +87,7 @@ API_EXPECTED: dict[str, Policy] = {
     "api.approve_exchange": COORDINATOR_OBJECT,
     "api.reject_exchange": COORDINATOR_OBJECT,
     "api.reverse_exchange": COORDINATOR_OBJECT,  # not approved yet: 409 for Cora (allowed)
+    "api.create_donation": MEMBER_WRITE,  # each gives to their own pool; an admin outside every timebank: 404
     "api.get_account": TIMEBANK_OBJECT,  # Alice's own account
     "api.account_transfers": TIMEBANK_OBJECT,
     "api.monthly_report": Policy(UNAUTHORIZED, FORBIDDEN, OK, OK, FORBIDDEN),
@@ -121,6 +122,7 @@ def _bodies(session: Any, seeded: Seeded) -> dict[str, dict[str, Any]]:
         },
         "api.reject_exchange": {"reason": "Not timebank work"},
         "api.reverse_exchange": {"reason": "Entered twice"},
+        "api.create_donation": {"hours": 1, "note": "For the community pool"},
     }
 
 

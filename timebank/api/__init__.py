@@ -17,7 +17,7 @@ from ..extensions import csrf
 from . import auth  # noqa: F401  (routes: tokens)
 from .blueprint import bp
 from .errors import handle_api_error
-from .views import accounts, exchanges, listings, me, members  # noqa: F401  (routes)
+from .views import accounts, donations, exchanges, listings, me, members  # noqa: F401  (routes)
 
 # Routes of the API-SPEC helper's modules (the OpenAPI document, monthly reports), when present.
 for _module in ("openapi", "reports"):
