@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from flask.testing import FlaskCliRunner
-from sqlalchemy import create_engine, select
+from sqlalchemy import create_engine, func, select
 from sqlalchemy.orm import Session
 
 from tests.conftest import Factory, _reset_postgres, postgres_url, require_postgres
@@ -34,7 +34,9 @@ from timebank.models import (
     Listing,
     Member,
     MemberStatus,
+    Period,
     Role,
+    Statement,
     Timebank,
     Transfer,
     TransferPhase,
@@ -124,6 +126,10 @@ class DemoSnapshot:
     exchanges: list[ExchangeRow]
     transfers: list[TransferRow]
     listings: list[ListingRow]
+    closed_months: dict[str, list[str]]  # timebank name -> "YYYY-MM", in order
+    statements: dict[str, int]  # timebank name -> statements written by the closes
+    hour_values: dict[str, int | None]
+    digest_readers: list[str]
     ledger_ok: bool
     commands: dict[str, CommandRun]
 
@@ -154,6 +160,10 @@ class DemoSnapshot:
             [(name[t.debit], name[t.credit], t.minutes, t.phase, t.purpose, t.value_date, t.memo)
              for t in self.transfers],
             self.listings,
+            self.closed_months,
+            self.statements,
+            self.hour_values,
+            self.digest_readers,
         )
 
 
@@ -192,6 +202,20 @@ def read_snapshot(
                        categories.get(li.category_id or 0), li.title)
             for li in session.scalars(select(Listing).order_by(Listing.id))
         ],
+        closed_months={
+            name: [f"{p.month:%Y-%m}" for p in session.scalars(
+                select(Period).where(Period.timebank_id == tb_id).order_by(Period.month)
+            )]
+            for tb_id, name in banks.items()
+        },
+        statements={
+            name: session.scalar(
+                select(func.count(Statement.id)).join(Period).where(Period.timebank_id == tb_id)
+            ) or 0
+            for tb_id, name in banks.items()
+        },
+        hour_values={tb.name: tb.hour_value_pence for tb in session.scalars(select(Timebank))},
+        digest_readers=sorted(m.display_name for m in members.values() if m.weekly_digest),
         ledger_ok=check_ledger(session).ok,
         commands=commands or {},
     )
@@ -450,6 +474,28 @@ def test_a_second_load_fails_clearly_unless_asked_to_skip(demo: DemoSnapshot) ->
     assert "already has timebanks" in again.output
     quietly = demo.commands["demo --if-empty"]
     assert quietly.exit_code == 0 and "nothing to do" in quietly.output
+
+
+# -- closed months, reports and email choices ---------------------------------------------------
+
+
+def test_every_finished_month_is_closed_with_a_statement_per_account(demo: DemoSnapshot) -> None:
+    """As the scheduler would have done on each 1st: members have statements to read and print."""
+    for timebank in (RIVERSIDE, ELM_PARK):
+        first = min(t.value_date for t in demo.transfers if t.timebank == timebank)
+        expected, month = [], first.replace(day=1)
+        while month < demo.today.replace(day=1):
+            expected.append(f"{month:%Y-%m}")
+            month = (month + timedelta(days=32)).replace(day=1)
+        assert demo.closed_months[timebank] == expected
+        accounts = sum(1 for a in demo.accounts.values() if a.timebank == timebank)
+        assert demo.statements[timebank] == accounts * len(expected)
+    assert demo.ledger_ok  # check-ledger also verifies every closed month's checksum
+
+
+def test_riverside_shows_funders_an_estimated_value_and_some_members_read_the_digest(demo: DemoSnapshot) -> None:
+    assert demo.hour_values == {RIVERSIDE: 1500, ELM_PARK: None}
+    assert demo.digest_readers == ["Aisha Rahman", "Jenny Howard"]
 
 
 # -- determinism -------------------------------------------------------------------------------

@@ -41,6 +41,7 @@ from .exchanges.service import (
     record_exchange,
     reject_exchange,
 )
+from .jobs.months import months_to_close
 from .members import availability
 from .members.service import create_member
 from .models import (
@@ -57,6 +58,7 @@ from .models import (
     Timebank,
     TransferPurpose,
 )
+from .statements.service import close_and_record
 from .timebanks.service import DEFAULT_CATEGORIES, create_timebank, organisation_account, pool_account
 
 SEED = 20240917
@@ -118,6 +120,10 @@ class BankSpec:
     founded_days_ago: int
     coordinators: tuple[Person, ...]
     participants: tuple[Person, ...]
+    # For funders' reports: an estimated worth of an hour, in pence (None: no value line).
+    hour_value_pence: int | None = None
+    # Members who chose the weekly email of new offers and requests (keys of Person).
+    digest_readers: tuple[str, ...] = ()
 
     def email(self, person: Person) -> str:
         return f"{person.key}@{self.email_domain}"
@@ -133,6 +139,8 @@ RIVERSIDE = BankSpec(
     email_domain="riverside.example",
     # At a day service a coordinator looks over every hour before it counts.
     approval_policy=ApprovalPolicy.ALWAYS,
+    hour_value_pence=1500,
+    digest_readers=("aisha.rahman",),
     categories=(*DEFAULT_CATEGORIES, "Haircuts", "Help with forms", "Trips and outings"),
     founded_days_ago=1100,
     coordinators=(
@@ -193,6 +201,7 @@ ELM_PARK = BankSpec(
     email_domain="elmpark.example",
     # Neighbours agree the time between themselves; the coordinator only looks at long jobs.
     approval_policy=ApprovalPolicy.NEVER,
+    digest_readers=("jenny.howard",),
     categories=(
         "Befriending", "Computer help", "Cooking", "DIY and odd jobs", "Gardening", "Lifts", "Pet care",
     ),
@@ -995,6 +1004,8 @@ def build_demo(session: Session, *, password: str, today: date | None = None) ->
             add_listings(session, bank, today, rng)
             replay(session, bank, planner(bank.spec, today, rng).plan())
             apply_suspensions(session, bank)
+            apply_settings(session, bank)
+            close_finished_months(session, bank, today)
     return logins(banks)
 
 
@@ -1204,6 +1215,20 @@ def replay_transfer(session: Session, bank: BuiltBank, item: PlannedTransfer) ->
             on_behalf_of=bank.members[item.on_behalf_of] if item.on_behalf_of else None,
             after={"minutes": item.minutes, "value_date": item.on.isoformat()},
         )
+
+
+def apply_settings(session: Session, bank: BuiltBank) -> None:
+    bank.timebank.hour_value_pence = bank.spec.hour_value_pence
+    for key in bank.spec.digest_readers:
+        bank.members[key].weekly_digest = True
+    session.commit()
+
+
+def close_finished_months(session: Session, bank: BuiltBank, today: date) -> None:
+    """What the scheduler would have done on each 1st: every month before this one is closed,
+    so members have statements and the reports have closed months to show."""
+    for month in months_to_close(session, bank.timebank.id, today):
+        close_and_record(session, bank.timebank.id, month, today=today, actor=None)
 
 
 def apply_suspensions(session: Session, bank: BuiltBank) -> None:
