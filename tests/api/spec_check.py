@@ -11,7 +11,7 @@ exception inside ``request_finished`` may be swallowed by Flask's error handling
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,7 +43,15 @@ class SpecChecker:
         resource = Resource.from_contents(self.document, default_specification=DRAFT202012)
         self._registry: Registry[Any] = Registry().with_resource(DOCUMENT_URI, resource)
 
-    def problem_with(self, method: str, path: str, status: int, mimetype: str, body: bytes) -> str | None:
+    def problem_with(
+        self,
+        method: str,
+        path: str,
+        status: int,
+        mimetype: str,
+        body: bytes,
+        headers: Mapping[str, str] | None = None,
+    ) -> str | None:
         """Why this response breaks the document, or None when it conforms."""
         operation = self.document["paths"].get(path, {}).get(method.lower())
         if operation is None:
@@ -52,6 +60,9 @@ class SpecChecker:
         key = str(status) if str(status) in responses else "default"
         if key not in responses:
             return f"{method} {path} answered {status}, a status the OpenAPI document does not list"
+        for name, header in responses[key].get("headers", {}).items():
+            if header.get("required") and name.lower() not in {sent.lower() for sent in (headers or {})}:
+                return f"{method} {path} {status}: the required header {name} is missing"
         content = responses[key].get("content", {})
         if not content:
             if body:
@@ -83,7 +94,12 @@ class SpecChecker:
     def check(self, method: str, rule: str, response: Response) -> None:
         self.checked += 1
         problem = self.problem_with(
-            method, openapi_path(rule), response.status_code, response.mimetype or "", response.get_data()
+            method,
+            openapi_path(rule),
+            response.status_code,
+            response.mimetype or "",
+            response.get_data(),
+            dict(response.headers),
         )
         if problem:
             self.problems.append(problem)

@@ -194,6 +194,10 @@ def _checker() -> SpecChecker:
                                 }
                             },
                             "204": {"description": "nothing"},
+                            "401": {
+                                "headers": {"WWW-Authenticate": {"required": True, "schema": {"type": "string"}}},
+                                "content": {"application/json": {"schema": {"type": "object"}}},
+                            },
                         }
                     }
                 }
@@ -224,14 +228,20 @@ def _checker() -> SpecChecker:
         (200, "application/json", b"{}", "'on' is a required property"),
         (200, "text/html", b"<p>", "media type 'text/html' not documented"),
         (204, "application/json", b"{}", "the document says no body"),
+        (401, "application/json", b"{}", "the required header WWW-Authenticate is missing"),
     ],
 )
 def test_the_response_checker_catches_what_breaks_the_document(
     status: int, mimetype: str, body: bytes, problem: str | None
 ) -> None:
-    found = _checker().problem_with("GET", "/things/{id}", status, mimetype, body)
+    found = _checker().problem_with("GET", "/things/{id}", status, mimetype, body, {"Content-Type": mimetype})
     if problem is None:
         assert found is None
     else:
         assert found is not None and problem in found
 
+
+
+def test_the_response_checker_accepts_a_documented_header_in_any_case() -> None:
+    headers = {"www-authenticate": 'Bearer realm="timebank"'}
+    assert _checker().problem_with("GET", "/things/{id}", 401, "application/json", b"{}", headers) is None

@@ -154,11 +154,38 @@ def _description(status: int) -> str:
         return str(status)
 
 
+# Response headers worth knowing, by status (documented, so clients and the fuzzer can rely on them).
+ERROR_HEADERS: dict[int, dict[str, Any]] = {
+    401: {
+        "WWW-Authenticate": {
+            "description": "Always `Bearer realm=\"timebank\"`: this API takes bearer tokens only.",
+            "required": True,
+            "schema": {"type": "string"},
+        }
+    },
+    429: {
+        "Retry-After": {
+            "description": "Seconds to wait before trying again.",
+            "schema": {"type": "string", "pattern": "^[0-9]+$"},
+        }
+    },
+}
+REPLAYED_HEADER = {
+    "Idempotent-Replayed": {
+        "description": "`true` when this is the stored answer to an earlier request with the same Idempotency-Key.",
+        "schema": {"type": "string", "enum": ["true"]},
+    }
+}
+
+
 def _error_response(status: int) -> dict[str, Any]:
-    return {
+    response: dict[str, Any] = {
         "description": _description(status),
         "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{ERROR_SCHEMA}"}}},
     }
+    if status in ERROR_HEADERS:
+        response["headers"] = ERROR_HEADERS[status]
+    return response
 
 
 def _statuses(operation: Operation, doc: ApiDoc) -> dict[int, Schema | type[Schema] | None]:
@@ -207,6 +234,8 @@ def _operation_spec(operation: Operation, doc: ApiDoc) -> dict[str, Any]:
             content.update(doc.content)
         if content:
             response["content"] = content
+        if doc.idempotent and 200 <= status < 300:
+            response["headers"] = REPLAYED_HEADER
         responses[str(status)] = response
     spec: dict[str, Any] = {
         "operationId": _operation_id(operation),
