@@ -105,8 +105,22 @@ class SpecChecker:
             self.problems.append(problem)
 
 
+_DOCUMENTS: dict[tuple[tuple[str, str, tuple[str, ...]], ...], dict[str, Any]] = {}
+
+
 def checker_for(app: Flask) -> SpecChecker:
-    return SpecChecker(openapi_document(app))
+    """A checker for the app's document. Every test makes a new app from the same code, so the
+    document is built once per run for each distinct set of API rules (tests are many)."""
+    key = tuple(
+        sorted(
+            (rule.endpoint, rule.rule, tuple(sorted(rule.methods or ())))
+            for rule in app.url_map.iter_rules()
+            if rule.endpoint.startswith(API_BLUEPRINT + ".")
+        )
+    )
+    if key not in _DOCUMENTS:
+        _DOCUMENTS[key] = openapi_document(app)
+    return SpecChecker(_DOCUMENTS[key])
 
 
 @pytest.fixture(autouse=True)
