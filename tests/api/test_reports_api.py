@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from timebank.clock import today_in
 from timebank.exchanges.service import RecordRequest, record_exchange
-from timebank.reports.service import monthly_report, report_csv_rows
+from timebank.reports.service import monthly_report, report_csv_rows, set_hour_value
 
 
 def _record_ninety_minutes(session: Session, world, on: date) -> None:  # type: ignore[no-untyped-def]
@@ -53,6 +53,10 @@ def test_a_coordinator_reads_the_month_as_exact_json(api_world, session: Session
     assert body["figures"]["active_participants"] == 2
     assert len(body["trend"]) == 12 and body["trend"][-1] == body["figures"]
     assert body["estimated_value"] is None  # no value of an hour set
+
+    set_hour_value(session, world.coordinator, 1250)  # £12.50 an hour
+    valued = api_world.coordinator.get(f"/api/v1/reports/{month}").get_json()
+    assert valued["estimated_value"] == {"hour_value_pence": 1250, "value_pence": 1875, "previous_value_pence": 0}
 
 
 def test_the_csv_is_the_report_pages_csv(api_world, session: Session) -> None:  # type: ignore[no-untyped-def]
