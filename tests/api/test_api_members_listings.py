@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tests.api.conftest import ApiWorld, error_of, new_key
-from timebank.models import Category, Listing, Member, MemberStatus
+from timebank.models import Category, Listing, ListingKind, Member, MemberSkill, MemberStatus
 
 
 def _category_id(session: Session, timebank_id: int) -> int:
@@ -46,17 +46,20 @@ def test_participants_see_the_directory_coordinators_see_everyone(
     w = api_world.world
     factory.member(w.timebank, "Adam Applicant", status=MemberStatus.APPLIED)
     w.bob.area, w.bob.show_area = "LS6", False
+    w.bob.skills.append(MemberSkill(kind=ListingKind.OFFER, label="Dog walking"))
     session.commit()
 
     seen = api_world.alice.get("/api/v1/members").get_json()
     assert {m["display_name"] for m in seen["items"]} == {"Alice", "Bob", "Cora Coordinator"}
     bob = next(m for m in seen["items"] if m["id"] == w.bob.id)
     assert bob["area"] is None and bob["email"] is None and bob["status"] is None  # hidden from Alice
+    assert bob["offer_skills"] == [{"label": "Dog walking", "category": None}]
 
     everyone = api_world.coordinator.get("/api/v1/members").get_json()
     assert everyone["total"] == 4
     bob = next(m for m in everyone["items"] if m["id"] == w.bob.id)
     assert bob["area"] == "LS6" and bob["email"] == w.bob.email and bob["status"] == "approved"
+    assert bob["offer_skills"] == [{"label": "Dog walking", "category": None}]
     applied = api_world.coordinator.get("/api/v1/members", query={"status": "applied"}).get_json()
     assert [m["display_name"] for m in applied["items"]] == ["Adam Applicant"]
 

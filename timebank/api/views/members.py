@@ -8,12 +8,14 @@ from typing import Any
 
 from flask.typing import ResponseReturnValue
 from marshmallow import fields, validate
+from sqlalchemy import select
+from sqlalchemy.orm import Session, joinedload
 
 from ...coordinator.members_service import MemberFilters, Registration, list_members, register_member
 from ...extensions import db
 from ...members.directory import DirectoryEntry, DirectoryFilters, search_directory
-from ...members.profile import ProfileView, get_profile
-from ...models import ContactPreference, Member, MemberStatus
+from ...members.profile import ProfileView, SkillView, get_profile
+from ...models import ContactPreference, ListingKind, Member, MemberSkill, MemberStatus
 from ..auth import current_api_member, token_required
 from ..blueprint import bp
 from ..body import json_body
@@ -37,13 +39,30 @@ class MemberQuerySchema(PageQuerySchema):
     area = fields.String(load_default="", validate=validate.Length(max=80))
 
 
-def _summary_from_member(member: Member) -> dict[str, Any]:
+def _offer_skills(session: Session, members: list[Member]) -> dict[int, list[SkillView]]:
+    """What each member offers, for a page of members, in one query."""
+    skills: dict[int, list[SkillView]] = {member.id: [] for member in members}
+    if skills:
+        rows = session.scalars(
+            select(MemberSkill)
+            .where(MemberSkill.member_id.in_(skills), MemberSkill.kind == ListingKind.OFFER)
+            .options(joinedload(MemberSkill.category))
+            .order_by(MemberSkill.id)
+        )
+        for skill in rows:
+            skills[skill.member_id].append(
+                SkillView(label=skill.label, category=skill.category.name if skill.category else None)
+            )
+    return skills
+
+
+def _summary_from_member(member: Member, skills: list[SkillView]) -> dict[str, Any]:
     return {
         "id": member.id,
         "display_name": member.display_name,
         "area": member.area or None,
         "offers_text": member.offers_text,
-        "offer_skills": [],
+        "offer_skills": skills,
         "role": str(member.role),
         "status": str(member.status),
         "email": member.email,
@@ -100,7 +119,10 @@ def list_members_view() -> ResponseReturnValue:
         status = MemberStatus(args["status"]) if args["status"] else None
         filters = MemberFilters(status=status, query=args["q"])
         page = list_members(session, viewer, filters, args["page"], args["per_page"])
-        return paginated(page, args["page"], MemberSummarySchema, _summary_from_member)
+        skills = _offer_skills(session, page.items)
+        return paginated(
+            page, args["page"], MemberSummarySchema, lambda member: _summary_from_member(member, skills[member.id])
+        )
     wanted = DirectoryFilters(query=args["q"], category_id=args["category_id"], area=args["area"])
     directory = search_directory(session, viewer, wanted, args["page"], args["per_page"])
     return paginated(directory, args["page"], MemberSummarySchema, _summary_from_directory)
