@@ -9,13 +9,14 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from flask import Flask
+from flask import Blueprint, Flask
 from openapi_spec_validator import OpenAPIV31SpecValidator, validate
 from sqlalchemy import create_engine
 
 from tests.api.spec_check import SpecChecker
 from timebank import create_app
 from timebank.api.openapi import build_spec, openapi_document, openapi_path, undocumented_endpoints
+from timebank.api.spec import documented
 from timebank.models import Base
 
 # The contract of issue 6: these operations must exist, at these paths.
@@ -245,3 +246,23 @@ def test_the_response_checker_catches_what_breaks_the_document(
 def test_the_response_checker_accepts_a_documented_header_in_any_case() -> None:
     headers = {"www-authenticate": 'Bearer realm="timebank"'}
     assert _checker().problem_with("GET", "/things/{id}", 401, "application/json", b"{}", headers) is None
+
+
+def test_a_view_without_documented_is_named_and_left_out_of_the_document() -> None:
+    app = Flask(__name__)
+    bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+    @bp.get("/things/<int:thing_id>")
+    @documented(summary="A thing", tags=["Things"], responses={200: None})
+    def get_thing(thing_id: int) -> str:
+        return ""
+
+    @bp.post("/things")
+    def create_thing() -> str:
+        return ""
+
+    app.register_blueprint(bp)
+    assert undocumented_endpoints(app) == ["api.create_thing"]
+    document = build_spec(app).to_dict()
+    assert list(document["paths"]) == ["/api/v1/things/{thing_id}"]
+    assert set(document["paths"]["/api/v1/things/{thing_id}"]["get"]["responses"]) == {"200", "401", "404"}
