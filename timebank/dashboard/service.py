@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy.orm import Session
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session, joinedload, selectinload
 
-from ..exchanges import service as exchanges
 from ..exchanges import views
+from ..exchanges.states import FINAL
 from ..listings.service import my_listings
 from ..matching.service import Suggestion, suggestions_for
 from ..members.service import HistoryLine, account_history, history_words
-from ..models import Account, Listing, ListingStatus, Member, Timebank
+from ..models import Account, Exchange, ExchangeStatus, Listing, ListingStatus, Member, Timebank
 
 RECENT_HISTORY = 10
 SUGGESTIONS = 5
@@ -36,7 +37,7 @@ class Dashboard:
 
 def build_dashboard(session: Session, member: Member, timebank: Timebank) -> Dashboard:
     assert member.account is not None
-    described = [views.describe(e, member, timebank.time_zone) for e in exchanges.exchanges_of(session, member)]
+    described = [views.describe(e, member, timebank.time_zone) for e in _unfinished_exchanges(session, member)]
     return Dashboard(
         member=member,
         account=member.account,
@@ -52,4 +53,32 @@ def build_dashboard(session: Session, member: Member, timebank: Timebank) -> Das
             for line in account_history(session, member.account, RECENT_HISTORY)
         ],
         suggestions=suggestions_for(session, member, SUGGESTIONS),
+    )
+
+
+# Finished exchanges are "done" on every page (views._group), and the dashboard shows only what
+# needs the member or waits for others, so it never loads a member's whole history.
+_DONE = (*FINAL, ExchangeStatus.APPROVED)
+
+
+def _unfinished_exchanges(session: Session, member: Member) -> list[Exchange]:
+    """The member's exchanges still under way, most recently changed first, with everything
+    ``views.describe`` reads loaded in the same few queries (no query per exchange)."""
+    assert member.account is not None
+    account_id = member.account.id
+    return list(
+        session.scalars(
+            select(Exchange)
+            .where(
+                Exchange.timebank_id == member.timebank_id,
+                or_(Exchange.provider_account_id == account_id, Exchange.recipient_account_id == account_id),
+                Exchange.status.not_in(_DONE),
+            )
+            .options(
+                joinedload(Exchange.provider_account),
+                joinedload(Exchange.recipient_account),
+                selectinload(Exchange.entered_by),
+            )
+            .order_by(Exchange.updated_at.desc(), Exchange.id.desc())
+        ).unique()
     )
