@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 from datetime import date, timedelta
@@ -120,4 +121,41 @@ def test_two_requests_with_one_key_at_the_same_moment_create_one_exchange(
         thread.join()
     assert len(statuses) == 4 and set(statuses) <= {201, 409}, statuses
     assert 201 in statuses and len(ids) == 1
+    assert _counts(session) == (1, 1)
+
+
+def test_a_key_still_being_handled_is_a_409_and_one_left_by_a_dead_request_is_taken_over(
+    api_world: ApiWorld, session: Session
+) -> None:
+    from timebank.api.idempotency import ABANDONED_AFTER, IN_PROGRESS
+    from timebank.models import utcnow
+
+    def claim(key: str, age: timedelta) -> None:
+        session.add(
+            ApiIdempotencyRecord(
+                member_id=api_world.world.alice.id,
+                key=key,
+                method_path="POST /api/v1/exchanges",
+                fingerprint=fingerprint,
+                status_code=IN_PROGRESS,
+                response_body="",
+                created_at=utcnow() - age,
+            )
+        )
+        session.commit()
+
+    body = _body(api_world)
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"))
+    fingerprint = hashlib.sha256(f"POST /api/v1/exchanges\n{canonical}".encode()).hexdigest()
+    busy, dead = new_key(), new_key()
+    claim(busy, timedelta(seconds=1))
+    claim(dead, ABANDONED_AFTER + timedelta(minutes=1))
+    running = api_world.alice.post("/api/v1/exchanges", body, headers={"Idempotency-Key": busy})
+    assert running.status_code == 409 and error_of(running)["code"] in (
+        "idempotency_in_progress",
+        "idempotency_conflict",
+    )
+    assert _counts(session) == (0, 0)
+    taken_over = api_world.alice.post("/api/v1/exchanges", body, headers={"Idempotency-Key": dead})
+    assert taken_over.status_code == 201
     assert _counts(session) == (1, 1)
