@@ -37,6 +37,7 @@ SUBJECTS: dict[str, str] = {
     "exchange.reversed": "An exchange was reversed",
     "exchange.expired": "An exchange expired",
     "exchange.reminder": "Reminder: an exchange is waiting for you",
+    "listing.paused": "Your offer or request has ended",
     "membership.approved": "Welcome: your application was approved",
     "membership.declined": "About your application to join",
 }
@@ -84,7 +85,9 @@ def why_sent(notification: Notification) -> str:
         return "You get this email because you applied to join a timebank."
     if notification.needs_action:
         return "You get this email because you asked to be told when something needs you."
-    return "You get this email because you asked to be told what happens to your exchanges."
+    if notification.kind.startswith("exchange."):
+        return "You get this email because you asked to be told what happens to your exchanges."
+    return "You get this email because you asked for email updates from your timebank."
 
 
 def render_notification_email(member: Member, notification: Notification) -> RenderedEmail:
