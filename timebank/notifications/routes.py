@@ -23,7 +23,7 @@ bp = Blueprint("notifications", __name__, url_prefix="/notifications")
 def index() -> ResponseReturnValue:
     page = request.args.get("page", 1, type=int)
     listing = service.notifications_for(db.session(), signed_in_member(), page=page)
-    return render_template("notifications/index.html", listing=listing, form=MarkReadForm())
+    return render_template("notifications/index.html", listing=listing)
 
 
 @bp.post("/<int:notification_id>/read")
