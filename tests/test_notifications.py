@@ -259,7 +259,7 @@ def test_a_member_reads_and_marks_only_their_own_notifications(
 
     auth.login(alice)
     page = client.get("/notifications").get_data(as_text=True)
-    assert 'Notifications (24<span class="visually-hidden"> unread</span>)' in page  # the nav's count, in words
+    assert 'Notifications (24)<span class="visually-hidden"> unread</span>' in page  # the nav's count, in words
     needs_section, happened_section = page.split('id="needs-heading"')[1].split('id="happened-heading"')
     assert "Bob recorded an hour" in needs_section and 'href="/exchanges/1"' in needs_section
     assert "News number 22" in happened_section  # newest first, 20 to a page
