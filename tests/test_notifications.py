@@ -18,7 +18,7 @@ from timebank.clock import today_in
 from timebank.coordinator.service import approve_application, decline_application
 from timebank.exchanges import service as exchanges
 from timebank.exchanges.service import ProposalRequest, RecordRequest
-from timebank.models import ApprovalPolicy, Member, MemberStatus, Notification, OutboundEmail
+from timebank.models import ApprovalPolicy, Member, MemberStatus, Notification, OutboundEmail, Role
 from timebank.notifications import service as notifications
 from timebank.notifications.errors import NotificationNotFound
 
@@ -302,3 +302,25 @@ def test_email_preferences_page_saves_the_three_choices(
     session.rollback()
     alice = session.get(Member, world.alice.id)
     assert alice is not None and not alice.weekly_digest
+
+
+def test_time_with_the_organisation_asks_the_coordinators_and_tells_the_member(factory: Factory, session: Session):
+    world = factory.world(approval_policy=ApprovalPolicy.ALWAYS)
+    second = factory.member(world.timebank, "Cyril Coordinator", role=Role.COORDINATOR)
+    exchange = exchanges.record_with_organisation(
+        session,
+        world.alice,
+        member_earns=True,
+        record=exchanges.TimeRecord(minutes=60, performed_on=today_in("Europe/London"), description="Ran the café"),
+        request_key="org-1",
+    )
+    for coordinator in (world.coordinator, second):
+        assert told(session, coordinator) == [("exchange.recorded", True)]
+        [message] = messages(session, coordinator, "exchange.recorded")
+        assert message.startswith("Alice recorded 1 hour with Riverside Day Service (“Ran the café”)")
+        assert emailed(session, coordinator) == []  # the approvals queue is theirs in the app
+    assert told(session, world.alice) == []
+
+    exchanges.approve_exchange(session, world.coordinator, exchange.id)
+    assert told(session, world.alice) == [("exchange.approved", False)]
+    assert told(session, second) == [("exchange.recorded", False)]  # done by another coordinator
