@@ -8,6 +8,7 @@ from dataclasses import asdict
 from flask import Blueprint, Flask, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
+from sqlalchemy.exc import SQLAlchemyError
 
 from ..extensions import db
 from ..models import Notification
@@ -81,7 +82,11 @@ def register(app: Flask) -> None:
     def unread_notifications() -> int:
         if not current_user.is_authenticated:
             return 0
-        return service.unread_count(db.session(), signed_in_member())
+        try:
+            return service.unread_count(db.session(), signed_in_member())
+        except SQLAlchemyError:  # the count must never stop a page (an error page above all) showing
+            db.session.rollback()
+            return 0
 
     def notifications_needing_action(exclude_exchange_ids: list[int] | None = None) -> list[Notification]:
         if not current_user.is_authenticated:
