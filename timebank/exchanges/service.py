@@ -23,6 +23,7 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
 from .. import ledger
@@ -288,6 +289,13 @@ def plan_proposal(
 def propose_exchange(session: Session, actor: Member, request: ProposalRequest) -> Exchange:
     """Ask someone to help, or offer to help them. Nothing moves in the ledger yet.
     A resubmitted form (same request key, same content) finds the proposal it already made."""
+    try:
+        return _propose(session, actor, request)
+    except IntegrityError:
+        return _made_by_the_first_send(session, actor, request.request_key, request.fingerprint())
+
+
+def _propose(session: Session, actor: Member, request: ProposalRequest) -> Exchange:
     with ledger.write_transaction(session):
         timebank = _timebank_of(session, actor)
         _check_request_key(request.request_key)
@@ -384,9 +392,11 @@ def record_exchange(
     the other side confirms and, where the policy asks, a coordinator approves. A coordinator's
     record is approved at once: they enter it for members (paper timesheets) and are the approver.
     A resubmitted form (same request key, same content) finds the exchange it already made."""
-    with ledger.write_transaction(session):
-        exchange = record_exchange_in_transaction(session, actor, request, today=today)
-    return exchange
+    try:
+        with ledger.write_transaction(session):
+            return record_exchange_in_transaction(session, actor, request, today=today)
+    except IntegrityError:
+        return _made_by_the_first_send(session, actor, request.request_key, request.fingerprint())
 
 
 def record_exchange_in_transaction(
@@ -400,6 +410,7 @@ def record_exchange_in_transaction(
     if existing is not None:
         return existing
     provider, recipient = _parties(session, timebank, actor, request)
+    _check_listing_of_record(session, timebank, request.listing_id, provider, recipient)
     if request.for_member_id is not None and request.for_member_id != actor.id:
         _require_coordinator(actor)
         if request.for_member_id not in (provider.member_id, recipient.member_id):
@@ -939,6 +950,29 @@ def _audit(
     _tell(session, exchange, actor, verb)
 
 
+def _made_by_the_first_send(session: Session, actor: Member, request_key: str, fingerprint: str) -> Exchange:
+    """The same form (or API call) sent twice at the same moment: the unique (timebank,
+    request_key) constraint let the first one in; the second answers with what it made."""
+    existing = _replay(session, _timebank_of(session, actor), request_key, fingerprint)
+    if existing is None:
+        raise Unavailable("Someone else changed this at the same moment, so nothing was saved. Please try again.")
+    return existing
+
+
+def _check_listing_of_record(
+    session: Session, timebank: Timebank, listing_id: int | None, provider: Account, recipient: Account
+) -> None:
+    """A record may name the offer or request it came from: one of this timebank's, belonging to
+    one of the two sides (someone else's listing would put their category and title on it)."""
+    if listing_id is None:
+        return
+    listing = session.get(Listing, listing_id) if is_storable_id(listing_id) else None
+    if listing is None or listing.timebank_id != timebank.id:
+        raise ExchangeNotFound("There is no such offer or request.")
+    if listing.member_id not in (provider.member_id, recipient.member_id):
+        raise InvalidExchange("That offer or request belongs to someone else.", field="listing_id")
+
+
 def _category_for(session: Session, timebank: Timebank, request: RecordRequest) -> int | None:
     """The category chosen when recording, else the listing's; it must be this timebank's."""
     if request.category_id is not None:
@@ -948,8 +982,7 @@ def _category_for(session: Session, timebank: Timebank, request: RecordRequest) 
         return category.id
     if request.listing_id is not None:
         listing = session.get(Listing, request.listing_id)
-        if listing is not None and listing.timebank_id == timebank.id:
-            return listing.category_id
+        return listing.category_id if listing is not None else None
     return None
 
 
