@@ -1,7 +1,7 @@
 """Transactions and row locks for ledger writes (DESIGN.md rule 8).
 
-PostgreSQL: the touched account rows are locked with ``SELECT … FOR UPDATE`` in ascending id
-order (one global order, so two writers can never deadlock) before any limit is checked.
+PostgreSQL: the touched account rows are locked with ``SELECT … FOR NO KEY UPDATE`` in ascending
+id order (one global order, so two writers can never deadlock) before any limit is checked.
 SQLite ignores FOR UPDATE, so a ledger write there must start with ``BEGIN IMMEDIATE``, which
 takes the database's write lock before the first read. ``write_transaction`` arranges both.
 """
@@ -85,7 +85,12 @@ def lock_accounts(session: Session, account_ids: Iterable[int]) -> dict[int, Acc
     query = select(Account).where(Account.id.in_(ids)).order_by(Account.id)
     query = query.execution_options(populate_existing=True)
     if row_locking_enabled:
-        query = query.with_for_update()
+        # FOR NO KEY UPDATE, not FOR UPDATE: inserting a row that references an account (an
+        # exchange, a transfer) takes FOR KEY SHARE on it, and FOR UPDATE conflicts with that.
+        # Two writers that had both inserted such a row would then each wait for the other's key
+        # share: a deadlock the ascending order cannot prevent (the torture test found it). NO KEY
+        # UPDATE still excludes every other ledger writer; we never change an account's id.
+        query = query.with_for_update(key_share=True)
     accounts = {account.id: account for account in session.scalars(query)}
     missing = [account_id for account_id in ids if account_id not in accounts]
     if missing:
