@@ -8,8 +8,7 @@ from typing import Any
 
 from flask.typing import ResponseReturnValue
 from marshmallow import fields, validate
-from sqlalchemy import ColumnElement, func, or_, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy import select
 
 from ...exchanges import service as exchanges
 from ...exchanges.errors import ExchangeNotFound
@@ -18,7 +17,6 @@ from ...extensions import db
 from ...ids import is_storable_id
 from ...listings.service import get_listing
 from ...models import Account, Exchange, ExchangeStatus, Member
-from ...pagination import Page, clamp_page
 from ..auth import current_api_member, token_required
 from ..blueprint import bp
 from ..body import json_body
@@ -149,30 +147,17 @@ def create_exchange() -> ResponseReturnValue:
 def list_exchanges() -> ResponseReturnValue:
     viewer = current_api_member()
     session = db.session()
-    timebank = viewer_timebank(session, viewer)
+    viewer_timebank(session, viewer)
     args = query_args(ExchangeQuerySchema)
-    conditions: list[ColumnElement[bool]] = [Exchange.timebank_id == timebank.id]
-    if not viewer.is_coordinator:  # the same rule as exchanges.service.get_exchange: a party
-        mine = viewer.account.id if viewer.account is not None else 0
-        conditions.append(or_(Exchange.provider_account_id == mine, Exchange.recipient_account_id == mine))
-    if args["status"]:
-        conditions.append(Exchange.status.in_([s for s, word in API_STATUS.items() if word == args["status"]]))
-    if args["member_id"] is not None:
-        accounts = select(Account.id).where(Account.timebank_id == timebank.id, Account.member_id == args["member_id"])
-        conditions.append(or_(Exchange.provider_account_id.in_(accounts), Exchange.recipient_account_id.in_(accounts)))
-    total = session.scalar(select(func.count(Exchange.id)).where(*conditions)) or 0
-    number = clamp_page(args["page"], total, args["per_page"])
-    rows = list(
-        session.scalars(
-            select(Exchange)
-            .where(*conditions)
-            .options(joinedload(Exchange.provider_account), joinedload(Exchange.recipient_account))
-            .order_by(Exchange.id.desc())
-            .offset((number - 1) * args["per_page"])
-            .limit(args["per_page"])
-        ).unique()
+    statuses = [s for s, word in API_STATUS.items() if word == args["status"]] if args["status"] else None
+    page = exchanges.exchange_page(
+        session,
+        viewer,
+        statuses=statuses,
+        member_id=args["member_id"],
+        page=args["page"],
+        per_page=args["per_page"],
     )
-    page = Page(items=rows, page=number, per_page=args["per_page"], total=total)
     return paginated(page, args["page"], ExchangeSchema, lambda exchange: _exchange_data(exchange, viewer))
 
 
@@ -193,8 +178,11 @@ _STEP_RESPONSES: dict[int, Any] = {200: ExchangeSchema, 403: None, 404: None, 40
     description="Then, if the timebank's policy needs no coordinator, it is approved at once.",
     tags=["Exchanges"],
     responses=_STEP_RESPONSES,
+    idempotent=True,
+    key_required=False,
 )
 @token_required
+@idempotent()
 def confirm_exchange(exchange_id: int) -> ResponseReturnValue:
     viewer = current_api_member()
     return exchange_json(exchanges.confirm_exchange(db.session(), viewer, exchange_id), viewer)
@@ -205,8 +193,11 @@ def confirm_exchange(exchange_id: int) -> ResponseReturnValue:
     summary="Approve an exchange (coordinators): the credits move",
     tags=["Exchanges"],
     responses=_STEP_RESPONSES,
+    idempotent=True,
+    key_required=False,
 )
 @token_required
+@idempotent()
 def approve_exchange(exchange_id: int) -> ResponseReturnValue:
     viewer = current_api_member()
     return exchange_json(exchanges.approve_exchange(db.session(), viewer, exchange_id), viewer)
@@ -218,8 +209,11 @@ def approve_exchange(exchange_id: int) -> ResponseReturnValue:
     tags=["Exchanges"],
     body=ReasonSchema,
     responses={**_STEP_RESPONSES, 400: None, 422: None},
+    idempotent=True,
+    key_required=False,
 )
 @token_required
+@idempotent()
 def reject_exchange(exchange_id: int) -> ResponseReturnValue:
     viewer = current_api_member()
     data = json_body(ReasonSchema)
@@ -233,8 +227,11 @@ def reject_exchange(exchange_id: int) -> ResponseReturnValue:
     tags=["Exchanges"],
     body=ReasonSchema,
     responses={**_STEP_RESPONSES, 400: None, 422: None},
+    idempotent=True,
+    key_required=False,
 )
 @token_required
+@idempotent()
 def reverse_exchange(exchange_id: int) -> ResponseReturnValue:
     viewer = current_api_member()
     data = json_body(ReasonSchema)
