@@ -240,7 +240,7 @@ def build_coordinator_dashboard(session: Session, coordinator: Member, today: da
         applications=_applications(session, timebank_id),
         disputes=_waiting_exchanges(session, timebank_id, (ExchangeStatus.DISPUTED,)),
         months=_hours_by_month(session, movements, months, today),
-        categories=_hours_by_category(session, movements, window),
+        categories=_hours_by_category(session, timebank_id, movements, window),
         person_to_person_minutes=p2p,
         person_to_agency_minutes=agency,
         near_limits=_near_limits(session, timebank),
@@ -359,21 +359,29 @@ def _hours_by_month(session: Session, movements: Subquery, months: list[date], t
     return [MonthHours(month=start, minutes=int(minutes)) for start, minutes in zip(months, row, strict=True)]
 
 
-def _hours_by_category(session: Session, movements: Subquery, window: ColumnElement[bool]) -> list[CategoryHours]:
-    """Net minutes per category: an exchange's through its listing, an activity's its own."""
-    attendee = aliased(ActivityAttendee)
+def _hours_by_category(
+    session: Session, timebank_id: int, movements: Subquery, window: ColumnElement[bool]
+) -> list[CategoryHours]:
+    """Net minutes per category: an exchange's through its listing, an activity's its own.
+
+    An activity attendee points at the movement's own transfer or at the pending transfer it
+    posted: two plain joins, not one join on "either id", which PostgreSQL can only run as a
+    nested loop over every attendee for every movement. The exchange join is narrowed to this
+    timebank so it reads the timebank's exchanges, not the whole installation's."""
+    by_transfer, by_pending = aliased(ActivityAttendee), aliased(ActivityAttendee)
     category_id = func.coalesce(Listing.category_id, Activity.category_id)
     total = func.sum(movements.c.minutes)
     rows = session.execute(
         select(Category.name, total)
         .select_from(movements)
-        .outerjoin(Exchange, Exchange.pending_transfer_id == movements.c.source_pending_id)
-        .outerjoin(Listing, Listing.id == Exchange.listing_id)
         .outerjoin(
-            attendee,
-            or_(attendee.transfer_id == movements.c.source_id, attendee.transfer_id == movements.c.source_pending_id),
+            Exchange,
+            and_(Exchange.timebank_id == timebank_id, Exchange.pending_transfer_id == movements.c.source_pending_id),
         )
-        .outerjoin(Activity, Activity.id == attendee.activity_id)
+        .outerjoin(Listing, Listing.id == Exchange.listing_id)
+        .outerjoin(by_transfer, by_transfer.transfer_id == movements.c.source_id)
+        .outerjoin(by_pending, by_pending.transfer_id == movements.c.source_pending_id)
+        .outerjoin(Activity, Activity.id == func.coalesce(by_transfer.activity_id, by_pending.activity_id))
         .outerjoin(Category, Category.id == category_id)
         .where(window)
         .group_by(Category.id, Category.name)
@@ -421,8 +429,18 @@ def _near_limits(session: Session, timebank: Timebank) -> list[NearLimit]:
     """Members within NEAR_LIMIT_MINUTES of their floor or cap (or past it), counting every
     reserved hour, as the ledger does when it checks a new movement. One query; the limits
     are the ledger's own (``limits_for``)."""
+    # The database picks the few accounts near a limit (the same sums as limits.py, with the
+    # timebank's defaults standing in for limits a member has not got), so a timebank of
+    # thousands never loads every account; ``limits_for`` then words each one as before.
+    floor = func.coalesce(Account.floor_minutes, timebank.default_floor_minutes)
+    cap = func.coalesce(Account.cap_minutes, timebank.default_cap_minutes)
+    lowest = Account.credits_posted - Account.debits_posted - Account.debits_pending
+    highest = Account.credits_posted + Account.credits_pending - Account.debits_posted
+    near = or_(lowest - floor <= NEAR_LIMIT_MINUTES, cap - highest <= NEAR_LIMIT_MINUTES)
     found: list[NearLimit] = []
-    for account, member in session.execute(_member_accounts(timebank.id).order_by(Member.display_name, Member.id)):
+    for account, member in session.execute(
+        _member_accounts(timebank.id).where(near).order_by(Member.display_name, Member.id)
+    ):
         limits = limits_for(account, timebank)
         balance = account.balance_minutes
         if limits.floor is not None:
