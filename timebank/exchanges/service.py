@@ -18,11 +18,12 @@ means the timebank's real today.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
@@ -50,6 +51,7 @@ from ..models import (
     utcnow,
 )
 from ..notifications.events import exchange_event as _tell
+from ..pagination import DEFAULT_PER_PAGE, Page, clamp_page
 from ..timebanks.policy import needs_coordinator_approval
 from ..timebanks.service import organisation_account
 from .errors import ExchangeError, ExchangeNotFound, InvalidExchange, NotAllowed, Unavailable
@@ -151,6 +153,46 @@ class ProposalPlan:
 def get_exchange(session: Session, viewer: Member, exchange_id: int) -> Exchange:
     """The exchange, if the viewer may see it (a party, or a coordinator of its timebank)."""
     return _visible(session, viewer, exchange_id, for_update=False)
+
+
+def visible_exchanges(viewer: Member) -> ColumnElement[bool]:
+    """Which exchanges a viewer may see, as a query condition: their timebank's, and only the
+    ones they take part in unless they coordinate it (``get_exchange``'s rule, for lists)."""
+    condition: ColumnElement[bool] = Exchange.timebank_id == viewer.timebank_id
+    if viewer.is_coordinator:
+        return condition
+    mine = viewer.account.id if viewer.account is not None else 0
+    return and_(condition, or_(Exchange.provider_account_id == mine, Exchange.recipient_account_id == mine))
+
+
+def exchange_page(
+    session: Session,
+    viewer: Member,
+    *,
+    statuses: Collection[ExchangeStatus] | None = None,
+    member_id: int | None = None,
+    page: int | None = None,
+    per_page: int = DEFAULT_PER_PAGE,
+) -> Page[Exchange]:
+    """The exchanges the viewer may see, newest first, optionally only some statuses or those
+    one member takes part in."""
+    conditions: list[ColumnElement[bool]] = [visible_exchanges(viewer)]
+    if statuses is not None:
+        conditions.append(Exchange.status.in_(list(statuses)))
+    if member_id is not None:
+        accounts = select(Account.id).where(Account.timebank_id == viewer.timebank_id, Account.member_id == member_id)
+        conditions.append(or_(Exchange.provider_account_id.in_(accounts), Exchange.recipient_account_id.in_(accounts)))
+    total = session.scalar(select(func.count(Exchange.id)).where(*conditions)) or 0
+    number = clamp_page(page, total, per_page)
+    rows = session.scalars(
+        select(Exchange)
+        .where(*conditions)
+        .options(joinedload(Exchange.provider_account), joinedload(Exchange.recipient_account))
+        .order_by(Exchange.id.desc())
+        .offset((number - 1) * per_page)
+        .limit(per_page)
+    ).unique()
+    return Page(items=list(rows), page=number, per_page=per_page, total=total)
 
 
 def exchanges_of(session: Session, member: Member) -> list[Exchange]:

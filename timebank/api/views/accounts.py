@@ -9,17 +9,13 @@ from typing import Any
 
 from flask.typing import ResponseReturnValue
 from marshmallow import ValidationError, fields, validates_schema
-from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session
 
+from ...accounts.service import transfers_page, visible_account
 from ...extensions import db
-from ...ids import is_storable_id
-from ...members.visibility import sees_everything
-from ...models import Account, Member, Timebank, Transfer
-from ...pagination import Page, clamp_page
+from ...models import Account, Timebank, Transfer
 from ..auth import current_api_member, token_required
 from ..blueprint import bp
-from ..errors import ApiError
 from ..pagination import PageQuerySchema, page_schema, paginated, query_args
 from ..schemas import AccountSchema, TransferSchema
 from ..spec import documented
@@ -36,19 +32,6 @@ class TransferQuerySchema(PageQuerySchema):
         end: date | None = data.get("to_date")
         if start is not None and end is not None and start > end:
             raise ValidationError("'from' must be on or before 'to'.", field_name="from")
-
-
-def visible_account(session: Session, viewer: Member, account_id: int) -> Account:
-    """The account if the viewer may see it: their own (``sees_everything``: themself, or a
-    coordinator of the member's timebank), or, for a coordinator, their timebank's organisation
-    account and pool."""
-    account = session.get(Account, account_id) if is_storable_id(account_id) else None
-    if account is not None and viewer.timebank_id is not None and account.timebank_id == viewer.timebank_id:
-        if account.member is not None and sees_everything(viewer, account.member):
-            return account
-        if account.member is None and viewer.is_coordinator:
-            return account
-    raise ApiError(404, "not_found", "There is no such account.")
 
 
 def _account_json(session: Session, account: Account) -> dict[str, Any]:
@@ -107,25 +90,12 @@ def account_transfers(account_id: int) -> ResponseReturnValue:
     session = db.session()
     account = visible_account(session, current_api_member(), account_id)
     args = query_args(TransferQuerySchema)
-    conditions = [
-        Transfer.timebank_id == account.timebank_id,
-        or_(Transfer.debit_account_id == account.id, Transfer.credit_account_id == account.id),
-    ]
-    if args["from_date"] is not None:
-        conditions.append(Transfer.value_date >= args["from_date"])
-    if args["to_date"] is not None:
-        conditions.append(Transfer.value_date <= args["to_date"])
-    total = session.scalar(select(func.count(Transfer.id)).where(*conditions)) or 0
-    number = clamp_page(args["page"], total, args["per_page"])
-    rows = list(
-        session.scalars(
-            select(Transfer)
-            .where(*conditions)
-            .options(joinedload(Transfer.debit_account), joinedload(Transfer.credit_account))
-            .order_by(Transfer.id.desc())
-            .offset((number - 1) * args["per_page"])
-            .limit(args["per_page"])
-        ).unique()
+    page = transfers_page(
+        session,
+        account,
+        from_date=args["from_date"],
+        to_date=args["to_date"],
+        page=args["page"],
+        per_page=args["per_page"],
     )
-    page = Page(items=rows, page=number, per_page=args["per_page"], total=total)
     return paginated(page, args["page"], TransferSchema, lambda transfer: _transfer_json(account, transfer))
