@@ -1,0 +1,34 @@
+"""The ledger torture test at CI size: 4 gunicorn workers on a fresh PostgreSQL database, 16
+HTTP clients doing random records, confirmations, approvals, rejections, reversals and donations
+with Idempotency-Keys and retries against small floors and caps, a worker SIGKILLed every few
+seconds. Then check-ledger, Σ = 0, limits, every acknowledged operation in the ledger exactly
+once, every replay identical (tests/torture/harness.py says how). Real parts only, so PostgreSQL
+is required (skipped loudly without it). ``scripts/torture`` runs the same at any size.
+
+TIMEBANK_TORTURE_SECONDS changes the length of the load (default 25 s).
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from tests.conftest import require_postgres
+from tests.torture.harness import Settings, run
+
+pytestmark = pytest.mark.postgres
+
+
+def test_the_ledger_holds_under_load_retries_and_killed_workers(capsys: pytest.CaptureFixture[str]) -> None:
+    require_postgres("the torture test: gunicorn workers on PostgreSQL")
+    seconds = float(os.environ.get("TIMEBANK_TORTURE_SECONDS", "25"))
+    report = run(Settings(seconds=seconds, clients=16, workers=4, kill_every=2.5, members=24))
+    with capsys.disabled():
+        print("\n" + report.text())
+    assert not report.violations, report.text()
+    assert not report.server_errors
+    # It really was tortured: workers died under it, requests were retried and replayed.
+    assert report.kills > 0
+    assert report.total_retries > 0 and report.replays_matched > 0
+    assert sum(report.acknowledged.values()) > 0 and report.transfers > 0
