@@ -34,6 +34,8 @@ from timebank.models import (
     Listing,
     Member,
     MemberStatus,
+    Notification,
+    OutboundEmail,
     Period,
     Role,
     Statement,
@@ -130,6 +132,8 @@ class DemoSnapshot:
     statements: dict[str, int]  # timebank name -> statements written by the closes
     hour_values: dict[str, int | None]
     digest_readers: list[str]
+    unsent_emails: int
+    unread_notifications: dict[str, int]  # member name -> unread
     ledger_ok: bool
     commands: dict[str, CommandRun]
 
@@ -216,6 +220,14 @@ def read_snapshot(
         },
         hour_values={tb.name: tb.hour_value_pence for tb in session.scalars(select(Timebank))},
         digest_readers=sorted(m.display_name for m in members.values() if m.weekly_digest),
+        unsent_emails=session.scalar(select(func.count(OutboundEmail.id)).where(OutboundEmail.sent_at.is_(None))) or 0,
+        unread_notifications={
+            members[member_id].display_name: count
+            for member_id, count in session.execute(
+                select(Notification.member_id, func.count()).where(Notification.read_at.is_(None))
+                .group_by(Notification.member_id)
+            )
+        },
         ledger_ok=check_ledger(session).ok,
         commands=commands or {},
     )
@@ -496,6 +508,13 @@ def test_every_finished_month_is_closed_with_a_statement_per_account(demo: DemoS
 def test_riverside_shows_funders_an_estimated_value_and_some_members_read_the_digest(demo: DemoSnapshot) -> None:
     assert demo.hour_values == {RIVERSIDE: 1500, ELM_PARK: None}
     assert demo.digest_readers == ["Aisha Rahman", "Jenny Howard"]
+
+
+def test_the_history_was_told_at_the_time_so_no_old_email_waits_to_be_sent(demo: DemoSnapshot) -> None:
+    assert demo.unsent_emails == 0
+    # People have a few recent notifications to read, not months of them.
+    assert demo.unread_notifications
+    assert max(demo.unread_notifications.values()) <= 12
 
 
 # -- determinism -------------------------------------------------------------------------------

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Literal
 
-from sqlalchemy import inspect, select, text, update
+from sqlalchemy import func, inspect, select, text, update
 from sqlalchemy.orm import Session
 
 from . import ledger
@@ -54,9 +54,12 @@ from .models import (
     Member,
     MemberSkill,
     MemberStatus,
+    Notification,
+    OutboundEmail,
     Role,
     Timebank,
     TransferPurpose,
+    utcnow,
 )
 from .statements.service import close_and_record
 from .timebanks.service import DEFAULT_CATEGORIES, create_timebank, organisation_account, pool_account
@@ -1006,6 +1009,7 @@ def build_demo(session: Session, *, password: str, today: date | None = None) ->
             apply_suspensions(session, bank)
             apply_settings(session, bank)
             close_finished_months(session, bank, today)
+        settle_notifications(session)
     return logins(banks)
 
 
@@ -1221,6 +1225,24 @@ def apply_settings(session: Session, bank: BuiltBank) -> None:
     bank.timebank.hour_value_pence = bank.spec.hour_value_pence
     for key in bank.spec.digest_readers:
         bank.members[key].weekly_digest = True
+    session.commit()
+
+
+def settle_notifications(session: Session) -> None:
+    """The demo replays six months in seconds, and every step told someone. As if it had really
+    happened: those emails went out at the time (the scheduler must not send hundreds of old
+    emails on its first run), and people have read what they were told, except what still needs
+    their action and their three latest notifications."""
+    now = utcnow()
+    session.execute(update(OutboundEmail).where(OutboundEmail.sent_at.is_(None)).values(sent_at=now, claimed_at=now))
+    newest_first = func.row_number().over(partition_by=Notification.member_id, order_by=Notification.id.desc())
+    ranked = select(Notification.id, newest_first.label("rank")).subquery()
+    latest = select(ranked.c.id).where(ranked.c.rank <= 3)
+    session.execute(
+        update(Notification)
+        .where(Notification.read_at.is_(None), Notification.needs_action.is_(False), Notification.id.not_in(latest))
+        .values(read_at=now)
+    )
     session.commit()
 
 
