@@ -20,6 +20,7 @@ from timebank.models import (
     ActivityDirection,
     AuditEvent,
     MemberStatus,
+    Notification,
     Role,
     Transfer,
     TransferPhase,
@@ -98,6 +99,13 @@ def test_every_attendee_earns_the_same_hours_from_the_organisation(browser, fact
     listing = browser.page("/coordinator/activities")
     assert "Friday garden session" in listing and "2 earned" in listing
 
+    # Each attendee is told, once, and the coordinator who recorded it is not.
+    told = session.execute(
+        select(Notification.member_id, Notification.message).where(Notification.kind == "activity.recorded")
+    ).all()
+    assert sorted(member_id for member_id, _ in told) == sorted([world.alice.id, world.bob.id])
+    assert all(message.startswith("You earned 2 hours for “Friday garden session”") for _, message in told)
+
     browser.sign_in(world.alice)
     assert "You earned 2 hours helping Riverside Day Service" in browser.page("/dashboard")
     assert ledger_ok(session)
@@ -114,6 +122,8 @@ def test_attendees_who_joined_a_trip_each_spend_the_hours(browser, factory, sess
     activity = session.scalar(select(Activity))
     assert activity is not None and activity.direction == ActivityDirection.SPEND and activity.minutes == 90
     assert "Spent 1 hour 30 minutes" in browser.page(f"/coordinator/activities/{activity.id}")
+    told = session.scalars(select(Notification.message).where(Notification.kind == "activity.recorded")).all()
+    assert len(told) == 2 and all(m.startswith("You spent 1 hour 30 minutes for “Seaside trip”") for m in told)
     browser.sign_in(world.bob)
     assert "You spent 1 hour 30 minutes: Riverside Day Service helped you" in browser.page("/dashboard")
     assert ledger_ok(session)

@@ -36,6 +36,7 @@ from ..models import (
     Timebank,
     TransferPurpose,
 )
+from ..notifications.events import activity_recorded
 from ..timebanks.service import organisation_account
 from .errors import CoordinatorError
 from .service import require_coordinator
@@ -190,6 +191,15 @@ def record_activity(
             )
             session.add(ActivityAttendee(activity_id=activity.id, member_id=member.id, transfer_id=transfer.id))
         session.flush()
+        activity_recorded(
+            session,
+            activity.id,
+            title,
+            request.held_on,
+            request.minutes,
+            request.direction == ActivityDirection.EARN,
+            attendees,
+        )
         audit(
             session,
             action="activity.recorded",

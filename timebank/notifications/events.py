@@ -14,6 +14,7 @@ else decides who hears about what.
 | approved | both sides: the credits moved | no |
 | rejected, reversed, cancelled, expired | both sides, with the reason | no |
 | application approved or declined | the applicant (always by email, if they have one) | no |
+| group activity recorded | each attendee: what they earned or spent | no |
 
 The member who took the step is not told about it, except that both sides always hear that
 credits moved. A coordinator acting for a member is not that member, so the member is told.
@@ -71,6 +72,25 @@ def membership_decided(session: Session, member: Member, *, approved: bool) -> N
             "If you have questions, please contact the coordinator.",
             link=SIGN_IN_PATH,
             dedupe_key="membership:declined",
+        )
+
+
+def activity_recorded(
+    session: Session, activity_id: int, title: str, held_on: date, minutes: int, earned: bool, attendees: list[Member]
+) -> None:
+    """Each attendee of a group activity hears that the hours moved (a coordinator recorded it)."""
+    hours = format_minutes(minutes)
+    when = f"{held_on.day} {held_on:%B %Y}"
+    for member in attendees:
+        done = "earned" if earned else "spent"
+        words = f"You {done} {hours} for “{title}” on {when}."
+        notify(
+            session,
+            member,
+            "activity.recorded",
+            words,
+            link="/me",
+            dedupe_key=f"activity:{activity_id}",
         )
 
 
