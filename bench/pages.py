@@ -10,7 +10,7 @@ user signs in from 127.0.0.1).
 Each virtual user signs in once through the real form (the CSRF token read from the page), as
 one of the most active participants of the largest timebank, or its coordinator for the
 coordinator pages. Then, page by page, ``users`` connections request the page in a closed loop
-for ``seconds`` (after a short warm-up): requests/s and p50/p95/p99 latency, and the ratio of
+for ``seconds`` (after one warm-up request per session): requests/s and p50/p95/p99 latency, and the ratio of
 requests/s to the bare route served by the same app and workers. The bare route is ``/healthz``
 (one ``SELECT 1`` through the app's connection pool, no session), so the ratio is what the
 page's own work costs.
@@ -87,11 +87,15 @@ def start_gunicorn(url: str, port: int, workers: int, log: Path) -> subprocess.P
         "RATELIMIT_ENABLED": "0",
         "TIMEBANK_LOG_LEVEL": "warning",
     }
+    # gunicorn.conf.py as in production, except two things: no access log (every line would cost
+    # the same on every route), and no recycling of workers after max_requests (~2,000): in a
+    # short benchmark a worker rebooting mid-run stalls requests for seconds (seen as a bare-route
+    # p95 of 3.5 s against a p50 of 17 ms), which is noise here, not what a page costs.
     gunicorn = str(common.PROJECT_DIR / ".venv" / "bin" / "gunicorn")
     if not Path(gunicorn).exists():
         gunicorn = shutil.which("gunicorn") or "gunicorn"
     process = subprocess.Popen(
-        [gunicorn, "-c", "gunicorn.conf.py", "--access-logfile", "/dev/null", "wsgi:app"],
+        [gunicorn, "-c", "gunicorn.conf.py", "--access-logfile", "/dev/null", "--max-requests", "0", "wsgi:app"],
         cwd=common.PROJECT_DIR,
         env=env,
         stdout=log.open("wb"),
@@ -127,9 +131,15 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 
 
 def request(
-    port: int, method: str, path: str, *, cookie: str = "", body: dict[str, str] | None = None
+    port: int,
+    method: str,
+    path: str,
+    *,
+    cookie: str = "",
+    body: dict[str, str] | None = None,
+    timeout: float = 120,
 ) -> tuple[int, str, dict[str, str]]:
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     headers = {"Cookie": cookie} if cookie else {}
     data = None
     if body is not None:
@@ -165,6 +175,12 @@ def sign_in(port: int, email: str) -> str:
         raise SystemExit(f"Signing in as {email} answered {status}")
     cookies.update(new)
     return "; ".join(f"{k}={v}" for k, v in cookies.items())
+
+
+def drain(port: int) -> None:
+    """Wait until the workers have served every request wrk left behind: a request queued after
+    them is answered only then (sync workers take connections in turn)."""
+    request(port, "GET", "/healthz", timeout=600)
 
 
 # -- who signs in ------------------------------------------------------------------------------
@@ -407,12 +423,16 @@ def run(url: str, size_name: str, users: int, seconds: float, workers: int, tool
         measured = []
         runner = run_wrk if tool == "wrk" else run_python
         for page in PAGES:
+            # The warm-up: every session requests the page once, one after another, and each
+            # must answer 200 (a redirect to the sign-in page would be fast and wrong). Done in
+            # turn, not under load: wrk abandons the requests in flight when it stops, and the
+            # workers would still be serving them when the next measurement starts.
             for cookie in sessions[page.who] or [""]:
                 status, body, _ = request(port, "GET", page.path, cookie=cookie)
                 if status != 200:
                     raise SystemExit(f"{page.path} answered {status} before the run: {body[:300]}")
-            runner(port, page, sessions[page.who], users, min(2.0, seconds))  # warm-up
             result = runner(port, page, sessions[page.who], users, seconds)
+            drain(port)
             result["rps"] = result["requests"] / result["seconds"]
             measured.append({"page": page.name, "path": page.path, **result})
             print(
