@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
 
 T = TypeVar("T")
 
@@ -49,3 +52,13 @@ class Page(Generic[T]):
     @property
     def offset(self) -> int:
         return (self.page - 1) * self.per_page
+
+
+def page_of(session: Session, query: Select[tuple[T]], page: int | None, per_page: int) -> Page[T]:
+    """One page of an ordered ORM query: the count, the page moved into range, that page's rows.
+    (Joined eager loads are fine: rows are made unique.)"""
+    counted: Select[Any] = select(func.count()).select_from(query.order_by(None).subquery())
+    total = session.scalar(counted) or 0
+    number = clamp_page(page, total, per_page)
+    rows = session.scalars(query.offset((number - 1) * per_page).limit(per_page)).unique()
+    return Page(items=list(rows), page=number, per_page=per_page, total=total)

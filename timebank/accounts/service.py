@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from ..ids import is_storable_id
 from ..ledger import AccountNotFound
 from ..members.visibility import sees_everything
 from ..models import Account, Member, Transfer
-from ..pagination import Page, clamp_page
+from ..pagination import Page, page_of
 
 
 def visible_account(session: Session, viewer: Member, account_id: int) -> Account:
@@ -47,14 +47,10 @@ def transfers_page(
         conditions.append(Transfer.value_date >= from_date)
     if to_date is not None:
         conditions.append(Transfer.value_date <= to_date)
-    total = session.scalar(select(func.count(Transfer.id)).where(*conditions)) or 0
-    number = clamp_page(page, total, per_page)
-    rows = session.scalars(
+    query = (
         select(Transfer)
         .where(*conditions)
         .options(joinedload(Transfer.debit_account), joinedload(Transfer.credit_account))
         .order_by(Transfer.id.desc())
-        .offset((number - 1) * per_page)
-        .limit(per_page)
-    ).unique()
-    return Page(items=list(rows), page=number, per_page=per_page, total=total)
+    )
+    return page_of(session, query, page, per_page)

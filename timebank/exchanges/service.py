@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
@@ -51,7 +51,7 @@ from ..models import (
     utcnow,
 )
 from ..notifications.events import exchange_event as _tell
-from ..pagination import DEFAULT_PER_PAGE, Page, clamp_page
+from ..pagination import DEFAULT_PER_PAGE, Page, page_of
 from ..timebanks.policy import needs_coordinator_approval
 from ..timebanks.service import organisation_account
 from .errors import ExchangeError, ExchangeNotFound, InvalidExchange, NotAllowed, Unavailable
@@ -182,17 +182,13 @@ def exchange_page(
     if member_id is not None:
         accounts = select(Account.id).where(Account.timebank_id == viewer.timebank_id, Account.member_id == member_id)
         conditions.append(or_(Exchange.provider_account_id.in_(accounts), Exchange.recipient_account_id.in_(accounts)))
-    total = session.scalar(select(func.count(Exchange.id)).where(*conditions)) or 0
-    number = clamp_page(page, total, per_page)
-    rows = session.scalars(
+    query = (
         select(Exchange)
         .where(*conditions)
         .options(joinedload(Exchange.provider_account), joinedload(Exchange.recipient_account))
         .order_by(Exchange.id.desc())
-        .offset((number - 1) * per_page)
-        .limit(per_page)
-    ).unique()
-    return Page(items=list(rows), page=number, per_page=per_page, total=total)
+    )
+    return page_of(session, query, page, per_page)
 
 
 def exchanges_of(session: Session, member: Member) -> list[Exchange]:

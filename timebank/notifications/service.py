@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 from ..ids import is_storable_id
 from ..ledger import write_transaction
 from ..models import Member, Notification, OutboundEmail, utcnow
-from ..pagination import DEFAULT_PER_PAGE, Page, clamp_page
+from ..pagination import DEFAULT_PER_PAGE, Page, page_of
 from .errors import NotificationNotFound
 
 MAX_MESSAGE = 500
@@ -214,20 +214,15 @@ def notifications_for(
     """The member's own notifications, in two sections, newest first; "what happened" by pages."""
     mine = Notification.member_id == member.id
     happened = Notification.needs_action.is_(False)
-    total = int(session.scalar(select(func.count(Notification.id)).where(mine, happened)) or 0)
-    number = clamp_page(page, total, per_page)
-    items = list(
-        session.scalars(
-            select(Notification)
-            .where(mine, happened)
-            .order_by(Notification.created_at.desc(), Notification.id.desc())
-            .offset((number - 1) * per_page)
-            .limit(per_page)
-        )
+    happened_page = page_of(
+        session,
+        select(Notification).where(mine, happened).order_by(Notification.created_at.desc(), Notification.id.desc()),
+        page,
+        per_page,
     )
     return NotificationList(
         needs_action=needs_action_for(session, member),
-        happened=Page(items=items, page=number, per_page=per_page, total=total),
+        happened=happened_page,
         unread=unread_count(session, member),
     )
 
