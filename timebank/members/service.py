@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import or_, select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy import Select, or_, select, union_all
+from sqlalchemy.orm import InstrumentedAttribute, Session, joinedload
 
 from ..auth.passwords import hash_password
 from ..ledger import format_minutes
@@ -104,12 +104,24 @@ def account_history(session: Session, account: Account, limit: int = 50) -> list
 
     Pending reservations are not history; they are shown separately as "waiting for approval".
     """
+    # The latest `limit` on each side, read backwards along the (account, id) indexes, then the
+    # latest `limit` of those. One "debit = x OR credit = x ... ORDER BY id DESC LIMIT n" lets
+    # PostgreSQL walk the whole transfers table backwards by id looking for the account's rows
+    # (0.55 s at 5M transfers for a member of an early timebank).
+    def latest(side: InstrumentedAttribute[int]) -> Select[tuple[int]]:
+        ids = (
+            select(Transfer.id)
+            .where(side == account.id, Transfer.phase.in_([TransferPhase.SINGLE, TransferPhase.POST]))
+            .order_by(Transfer.id.desc())
+            .limit(limit)
+            .subquery()
+        )
+        return select(ids.c.id)
+
+    candidates = union_all(latest(Transfer.debit_account_id), latest(Transfer.credit_account_id)).subquery()
     rows = session.scalars(
         select(Transfer)
-        .where(
-            or_(Transfer.debit_account_id == account.id, Transfer.credit_account_id == account.id),
-            Transfer.phase.in_([TransferPhase.SINGLE, TransferPhase.POST]),
-        )
+        .where(Transfer.id.in_(select(candidates.c.id)))
         .options(joinedload(Transfer.debit_account), joinedload(Transfer.credit_account))
         .order_by(Transfer.id.desc())
         .limit(limit)
