@@ -19,8 +19,11 @@ def _database_url() -> str:
     return url
 
 
+DEV_SECRET_KEY = "dev-only-not-secret"
+
+
 class Config:
-    SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-not-secret")
+    SECRET_KEY = os.environ.get("SECRET_KEY", DEV_SECRET_KEY)
     SQLALCHEMY_DATABASE_URI = _database_url()
     SQLALCHEMY_ENGINE_OPTIONS: ClassVar[dict[str, object]] = {"pool_pre_ping": True}
     SESSION_COOKIE_HTTPONLY = True
@@ -80,7 +83,7 @@ class ProductionConfig(Config):
 
 def config_from_environment() -> type[Config]:
     if os.environ.get("TIMEBANK_ENV") == "production":
-        if os.environ.get("SECRET_KEY") in (None, "", Config.SECRET_KEY):
+        if os.environ.get("SECRET_KEY") in (None, "", DEV_SECRET_KEY):
             raise RuntimeError("Set SECRET_KEY to a long random value in production.")
         return ProductionConfig
     return Config

@@ -103,7 +103,8 @@ def test_production_behind_a_tls_proxy_sends_hsts_and_a_host_cookie(production_a
 
 
 def test_gunicorn_serves_the_app_with_two_workers(tmp_path: Path) -> None:
-    """The production server, as configured in gunicorn.conf.py, boots and answers."""
+    """The production server, as configured in gunicorn.conf.py, boots with the production
+    settings and answers."""
     database = tmp_path / "served.sqlite"
     engine = create_engine(f"sqlite:///{database}")
     Base.metadata.create_all(engine)
@@ -114,7 +115,9 @@ def test_gunicorn_serves_the_app_with_two_workers(tmp_path: Path) -> None:
         "DATABASE_URL": f"sqlite:///{database}",
         "TIMEBANK_BIND": f"127.0.0.1:{port}",
         "WEB_CONCURRENCY": "2",
-        "TIMEBANK_ENV": "",
+        # The real production settings, chosen the way a server chooses them: before the import.
+        "TIMEBANK_ENV": "production",
+        "SECRET_KEY": "a-long-random-production-secret-set-before-the-app-is-imported",
     }
     gunicorn = Path(sys.executable).with_name("gunicorn")
     server = subprocess.Popen(
