@@ -110,10 +110,15 @@ def upgrade():
         batch_op.add_column(sa.Column('category_id', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('recorded_at', sa.DateTime(), nullable=True))
         batch_op.create_index('ix_exchanges_status_recorded_at', ['status', 'recorded_at'], unique=False)
+        batch_op.create_index('ix_exchanges_listing_id', ['listing_id'], unique=False)
+        batch_op.create_index('ix_exchanges_pending_transfer_id', ['pending_transfer_id'], unique=False)
         batch_op.create_foreign_key(batch_op.f('fk_exchanges_category_id_categories'), 'categories', ['category_id'], ['id'])
 
     with op.batch_alter_table('listings', schema=None) as batch_op:
         batch_op.create_index('ix_listings_status_ends_on', ['status', 'ends_on'], unique=False)
+
+    with op.batch_alter_table('activity_attendees', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_activity_attendees_transfer_id'), ['transfer_id'], unique=False)
 
     with op.batch_alter_table('members', schema=None) as batch_op:
         batch_op.add_column(sa.Column('email_when_action_needed', sa.Boolean(), nullable=False, server_default=sa.true()))
@@ -167,11 +172,16 @@ def downgrade():
         batch_op.drop_column('email_exchange_updates')
         batch_op.drop_column('email_when_action_needed')
 
+    with op.batch_alter_table('activity_attendees', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_activity_attendees_transfer_id'))
+
     with op.batch_alter_table('listings', schema=None) as batch_op:
         batch_op.drop_index('ix_listings_status_ends_on')
 
     with op.batch_alter_table('exchanges', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('fk_exchanges_category_id_categories'), type_='foreignkey')
+        batch_op.drop_index('ix_exchanges_pending_transfer_id')
+        batch_op.drop_index('ix_exchanges_listing_id')
         batch_op.drop_index('ix_exchanges_status_recorded_at')
         batch_op.drop_column('recorded_at')
         batch_op.drop_column('category_id')

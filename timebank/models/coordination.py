@@ -67,7 +67,7 @@ class ActivityAttendee(Base):
     activity_id: Mapped[int] = mapped_column(ForeignKey("activities.id"))
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
     transfer_id: Mapped[int | None] = mapped_column(
-        BigInteger().with_variant(Integer, "sqlite"), ForeignKey("transfers.id")
+        BigInteger().with_variant(Integer, "sqlite"), ForeignKey("transfers.id"), index=True
     )
 
     activity: Mapped[Activity] = relationship(back_populates="attendees")

@@ -26,6 +26,10 @@ class Exchange(Base):
         CheckConstraint("minutes IS NULL OR minutes > 0", name="minutes_positive"),
         Index("ix_exchanges_timebank_status", "timebank_id", "status"),
         Index("ix_exchanges_status_recorded_at", "status", "recorded_at"),
+        # Reports (requests met) and the coordinator dashboard (hours by category) look up
+        # exchanges by listing and by reservation; without these they scan every exchange.
+        Index("ix_exchanges_listing_id", "listing_id"),
+        Index("ix_exchanges_pending_transfer_id", "pending_transfer_id"),
         # A resubmitted form (double-click, retry) finds the exchange it already made.
         UniqueConstraint("timebank_id", "request_key"),
     )
