@@ -19,16 +19,16 @@ it: the action is still needed.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import TextClause, bindparam, func, select, text, update
 from sqlalchemy.orm import Session
 
 from ..ids import is_storable_id
 from ..ledger import write_transaction
-from ..models import Member, Notification, OutboundEmail, utcnow
+from ..models import Base, Member, Notification, OutboundEmail, utcnow
 from ..pagination import DEFAULT_PER_PAGE, Page, page_of
 from .errors import NotificationNotFound
 
@@ -290,17 +290,21 @@ def _insert_once(
 ) -> int | None:
     """INSERT .. ON CONFLICT DO NOTHING RETURNING id: the new row's id, or None when the unique
     key already exists (also when a concurrent transaction just wrote it: the database decides)."""
-    dialect = session.get_bind().dialect.name
-    table = model.__table__
-    statement: Any
-    if dialect == "postgresql":
-        statement = postgresql.insert(model).values(**values).on_conflict_do_nothing(index_elements=conflict_columns)
-    elif dialect == "sqlite":
-        statement = sqlite.insert(model).values(**values).on_conflict_do_nothing(index_elements=conflict_columns)
-    else:  # pragma: no cover - the app runs on SQLite and PostgreSQL only
-        raise RuntimeError(f"Unsupported database: {dialect}")
-    new_id = session.execute(statement.returning(table.c.id)).scalar()
+    statement = _insert_once_statement(model.__tablename__, tuple(values), tuple(conflict_columns))
+    new_id = session.execute(statement, values).scalar()
     return int(new_id) if new_id is not None else None
+
+
+@functools.cache
+def _insert_once_statement(table_name: str, columns: tuple[str, ...], conflict: tuple[str, ...]) -> TextClause:
+    """The same SQL on SQLite (3.35+) and PostgreSQL, built once: the dialects' own ON CONFLICT
+    constructs cannot be cached by SQLAlchemy, and were compiled again on every notification."""
+    table = Base.metadata.tables[table_name]
+    sql = (
+        f"INSERT INTO {table_name} ({', '.join(columns)}) VALUES ({', '.join(':' + c for c in columns)}) "
+        f"ON CONFLICT ({', '.join(conflict)}) DO NOTHING RETURNING id"
+    )
+    return text(sql).bindparams(*(bindparam(c, type_=table.c[c].type) for c in columns))
 
 
 def _clip(text: str, limit: int) -> str:
