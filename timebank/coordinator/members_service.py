@@ -157,7 +157,7 @@ def member_picture(session: Session, coordinator: Member, member_id: int) -> Mem
     return MemberPicture(
         member=member,
         account=account_picture(account, timebank) if account is not None else None,
-        recent_exchanges=exchanges_of(session, member)[:RECENT_EXCHANGES],
+        recent_exchanges=exchanges_of(session, member, limit=RECENT_EXCHANGES),
         notes=notes_about(session, coordinator, member.id),
         checks_done_by=session.get(Member, member.checks_done_by_id) if member.checks_done_by_id else None,
     )

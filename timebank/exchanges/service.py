@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from .. import ledger
 from ..audit.service import record as audit
@@ -191,22 +191,29 @@ def exchange_page(
     return page_of(session, query, page, per_page)
 
 
-def exchanges_of(session: Session, member: Member) -> list[Exchange]:
-    """Every exchange the member is a party to, most recently changed first."""
+def exchanges_of(session: Session, member: Member, *, limit: int | None = None) -> list[Exchange]:
+    """The exchanges the member is a party to, most recently changed first (the latest
+    ``limit`` of them, if given), with what their descriptions need loaded alongside."""
     if member.account is None:
         return []
     account_id = member.account.id
-    return list(
-        session.scalars(
-            select(Exchange)
-            .where(
-                Exchange.timebank_id == member.timebank_id,
-                or_(Exchange.provider_account_id == account_id, Exchange.recipient_account_id == account_id),
-            )
-            .options(joinedload(Exchange.provider_account), joinedload(Exchange.recipient_account))
-            .order_by(Exchange.updated_at.desc(), Exchange.id.desc())
-        ).unique()
+    query = (
+        select(Exchange)
+        .where(
+            Exchange.timebank_id == member.timebank_id,
+            or_(Exchange.provider_account_id == account_id, Exchange.recipient_account_id == account_id),
+        )
+        .options(
+            joinedload(Exchange.provider_account),
+            joinedload(Exchange.recipient_account),
+            selectinload(Exchange.entered_by),
+            selectinload(Exchange.recorded_by),
+        )
+        .order_by(Exchange.updated_at.desc(), Exchange.id.desc())
     )
+    if limit is not None:
+        query = query.limit(limit)
+    return list(session.scalars(query).unique())
 
 
 @dataclass(frozen=True)
