@@ -278,6 +278,8 @@ def _cell(value: Any) -> str:
     if isinstance(value, float):
         if value != value:  # NaN
             return "-"
+        if value == float("inf"):
+            return "none finished"
         return f"{value:,.2f}" if abs(value) < 100 else f"{value:,.0f}"
     if isinstance(value, bool):
         return "yes" if value else "NO"
