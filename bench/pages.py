@@ -3,9 +3,8 @@
     .venv/bin/python bench/pages.py --size 10k [--db postgresql] [--users 8] [--seconds 10] [--tool wrk|python]
 
 The database of the size is generated first if it is not there yet (``bench/common.py``:
-PostgreSQL ``tb_bench_<size>``). The app runs with the default configuration (see
-``start_gunicorn`` for why not ``TIMEBANK_ENV=production``) and rate limits off (every virtual
-user signs in from 127.0.0.1).
+PostgreSQL ``tb_bench_<size>``). The app runs with ``TIMEBANK_ENV=production`` (pool sizes,
+secure cookies) and rate limits off (every virtual user signs in from 127.0.0.1).
 
 Each virtual user signs in once through the real form (the CSRF token read from the page), as
 one of the most active participants of the largest timebank, or its coordinator for the
@@ -77,10 +76,9 @@ def start_gunicorn(url: str, port: int, workers: int, log: Path) -> subprocess.P
     env = {
         **os.environ,
         "DATABASE_URL": url,
-        # TIMEBANK_ENV=production is not set: config.py refuses every SECRET_KEY in production
-        # today (it compares the key with Config.SECRET_KEY, which is read from the same
-        # variable). Without it the pool is SQLAlchemy's default (5 + 10 overflow per worker;
-        # a sync worker uses one connection), and cookies are not marked Secure (plain HTTP here).
+        # Production settings: pool sizes, Secure and __Host- cookies (the load generator sends
+        # cookies back whatever their flags; HSTS is only sent over HTTPS).
+        "TIMEBANK_ENV": "production",
         "SECRET_KEY": "bench-" + "x" * 40,
         "WEB_CONCURRENCY": str(workers),
         "TIMEBANK_BIND": f"127.0.0.1:{port}",
@@ -458,15 +456,14 @@ def run(url: str, size_name: str, users: int, seconds: float, workers: int, tool
     )
     if who["extra_indexes"]:
         notes.append(
-            "Run WITH the indexes proposed for a migration (bench/FINDINGS.md), made by --proposed-indexes: "
-            + ", ".join(who["extra_indexes"])
+            "With the indexes the benchmarks asked for (now in migration 0006): " + ", ".join(who["extra_indexes"])
         )
     else:
-        notes.append("Run with the schema exactly as migrated (no extra indexes).")
+        notes.append("WITHOUT the indexes the benchmarks asked for (a database migrated before them).")
     notes.append(
         f"Load generator: {tool}; bare route /healthz (SELECT 1 through the app); "
-        f"gunicorn.conf.py with WEB_CONCURRENCY={workers}, sync workers, default config "
-        "(TIMEBANK_ENV=production refuses every SECRET_KEY today: a config.py bug, reported)."
+        f"gunicorn.conf.py with WEB_CONCURRENCY={workers}, sync workers, TIMEBANK_ENV=production, "
+        "no access log, no max_requests recycling."
     )
     return {
         "benchmark": "pages",
