@@ -134,7 +134,7 @@ def drop_copy(url: str) -> None:
 
 
 def _months(first: date, last: date) -> list[date]:
-    from timebank.ledger.close import next_month
+    from timebank.clock import next_month
 
     months, month = [], first.replace(day=1)
     while month <= last:
@@ -146,8 +146,9 @@ def _months(first: date, last: date) -> list[date]:
 def run(url: str, size_name: str, repeat: int) -> dict[str, Any]:
     from sqlalchemy import func, select, text
 
+    from timebank.clock import next_month
     from timebank.extensions import db
-    from timebank.ledger.close import close_month, next_month, period_checksum, statement_rows
+    from timebank.ledger.close import close_month, period_checksum, statement_rows
     from timebank.models import Account, Member, Role, Transfer
     from timebank.reports.service import monthly_report
 

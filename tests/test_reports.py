@@ -55,6 +55,7 @@ from sqlalchemy.orm import Session
 
 from tests.conftest import Factory
 from timebank.admin.errors import NotAnAdmin
+from timebank.clock import months_ending
 from timebank.coordinator.activities import ActivityRequest, record_activity
 from timebank.coordinator.errors import NotACoordinator
 from timebank.coordinator.members_service import mark_left, reactivate_member
@@ -305,7 +306,7 @@ def test_every_figure_of_the_month_matches_the_hand_computed_ledger(session, wor
     p = report.previous
     assert p.month == date(2026, 2, 1)
     assert (p.minutes, p.exchanges, p.active_participants, p.new_members, p.requests_made) == (60, 1, 2, 1, 0)
-    assert [f.month for f in report.trend] == reports.months_ending(MARCH, 12)
+    assert [f.month for f in report.trend] == months_ending(MARCH, 12)
     assert report.trend[0].month == date(2025, 4, 1)
     assert [f.minutes for f in report.trend] == [15] + [0] * 9 + [60, 510]
     assert [f.exchanges for f in report.trend] == [1] + [0] * 9 + [1, 3]

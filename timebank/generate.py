@@ -35,7 +35,7 @@ from sqlalchemy import insert, select, text, update
 from sqlalchemy.orm import Session
 
 from .auth.passwords import hash_password
-from .ledger.close import next_month
+from .clock import next_month
 from .ledger.periods import month_start
 from .models import (
     Account,

@@ -14,16 +14,16 @@ are compared with local midnights converted to UTC.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Generic, TypeVar
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, Select, and_, case, exists, func, literal, or_, select
 from sqlalchemy.orm import Session, aliased, joinedload
 from sqlalchemy.sql.selectable import Subquery
 
 from ..charts import ChartData
-from ..ledger import format_minutes, limits_for, month_start
+from ..clock import local_midnight_utc, months_ending, next_month
+from ..ledger import format_minutes, limits_for
 from ..ledger.limits import highest_possible_balance, lowest_possible_balance
 from ..models import (
     Account,
@@ -229,7 +229,7 @@ def build_coordinator_dashboard(session: Session, coordinator: Member, today: da
     timebank_id = require_coordinator(coordinator)
     timebank = session.get(Timebank, timebank_id)
     assert timebank is not None
-    months = _month_starts(today)
+    months = months_ending(today, MONTHS)
     movements = _help_movements(timebank_id)
     window = movements.c.value_date >= months[0]
     p2p, agency = _person_and_agency_minutes(session, movements, window)
@@ -249,24 +249,6 @@ def build_coordinator_dashboard(session: Session, coordinator: Member, today: da
         new_members=_new_members(session, timebank, today),
         balance_counts=_balance_counts(session, timebank_id),
     )
-
-
-def _month_starts(today: date) -> list[date]:
-    """The first days of the last MONTHS months, oldest first, ending with this month."""
-    starts = [month_start(today)]
-    while len(starts) < MONTHS:
-        starts.append(month_start(starts[-1] - timedelta(days=1)))
-    return starts[::-1]
-
-
-def _next_month(month: date) -> date:
-    return (month + timedelta(days=32)).replace(day=1)
-
-
-def _local_midnight_utc(day: date, time_zone: str) -> datetime:
-    """The start of ``day`` in the timebank's zone, as the naive UTC the database stores."""
-    local = datetime.combine(day, time.min, tzinfo=ZoneInfo(time_zone))
-    return local.astimezone(UTC).replace(tzinfo=None)
 
 
 # -- needs action ----------------------------------------------------------------------------
@@ -352,7 +334,7 @@ def _hours_by_month(session: Session, movements: Subquery, months: list[date], t
     """Net minutes per month in one row: SUM(CASE) per month over the window."""
     day, minutes = movements.c.value_date, movements.c.minutes
     columns = [
-        func.coalesce(func.sum(case((and_(day >= start, day < _next_month(start)), minutes), else_=0)), 0)
+        func.coalesce(func.sum(case((and_(day >= start, day < next_month(start)), minutes), else_=0)), 0)
         for start in months
     ]
     row = session.execute(select(*columns).where(movements.c.value_date >= months[0])).one()
@@ -456,7 +438,7 @@ def _near_limits(session: Session, timebank: Timebank) -> list[NearLimit]:
 
 def _stale_requests(session: Session, timebank: Timebank, today: date) -> list[StaleRequest]:
     """Open requests listed more than STALE_REQUEST_DAYS days ago that no exchange answers."""
-    listed_before = _local_midnight_utc(today - timedelta(days=STALE_REQUEST_DAYS), timebank.time_zone)
+    listed_before = local_midnight_utc(today - timedelta(days=STALE_REQUEST_DAYS), timebank.time_zone)
     answered = exists().where(Exchange.listing_id == Listing.id, Exchange.status.not_in(NOT_A_MATCH))
     rows = session.execute(
         select(Listing.id, Listing.title, Member.id, Member.display_name, Listing.created_at)
@@ -509,7 +491,7 @@ def _outreach(session: Session, timebank_id: int, today: date) -> list[QuietMemb
 
 
 def _new_members(session: Session, timebank: Timebank, today: date) -> list[PersonItem]:
-    since = _local_midnight_utc(today - timedelta(days=NEW_MEMBER_DAYS), timebank.time_zone)
+    since = local_midnight_utc(today - timedelta(days=NEW_MEMBER_DAYS), timebank.time_zone)
     rows = session.execute(
         select(Member.id, Member.display_name, Member.approved_at)
         .where(

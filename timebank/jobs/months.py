@@ -15,8 +15,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from ..clock import next_month
 from ..ledger import LedgerError, month_start
-from ..ledger.close import next_month
 from ..ledger.periods import latest_closed_month
 from ..models import Timebank, Transfer
 from ..statements.service import close_and_record

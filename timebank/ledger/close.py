@@ -28,13 +28,14 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, and_, case, func, insert, literal, select, union_all
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from ..clock import next_month
 from ..models import Account, Period, Statement, Timebank, Transfer, TransferPhase, TransferPurpose
 from .errors import LedgerError, TimebankNotFound
 from .locking import write_transaction
@@ -66,10 +67,6 @@ class EarlierMonthOpen(LedgerError):
     """An earlier month with transfers is still open: months close in order."""
 
     code = "earlier_month_open"
-
-
-def next_month(month: date) -> date:
-    return (month_start(month) + timedelta(days=32)).replace(day=1)
 
 
 def today_in(timebank: Timebank) -> date:

@@ -11,12 +11,9 @@ from datetime import date
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from ..clock import month_start
 from ..models import Period
 from .errors import ClosedPeriod
-
-
-def month_start(day: date) -> date:
-    return day.replace(day=1)
 
 
 def latest_closed_month(session: Session, timebank_id: int) -> date | None:

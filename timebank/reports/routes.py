@@ -14,7 +14,7 @@ from flask import Blueprint, Response, current_app, flash, redirect, render_temp
 from flask.typing import ResponseReturnValue
 
 from ..auth.decorators import admin_required, coordinator_required
-from ..clock import today_in
+from ..clock import previous_month, today_in
 from ..extensions import db
 from ..models import Timebank
 from ..web import show_error_on_form, signed_in_member
@@ -35,7 +35,7 @@ def _timebank() -> Timebank:
 def _month(today: date, text: str | None = None) -> date:
     """The month asked for (?month=2026-03); by default the last complete month."""
     text = request.args.get("month", "") if text is None else text
-    return service.parse_month(text) if text.strip() else service.previous_month(today)
+    return service.parse_month(text) if text.strip() else previous_month(today)
 
 
 def _monthly(text: str | None = None) -> service.MonthlyReport:

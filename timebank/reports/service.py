@@ -36,10 +36,9 @@ import statistics
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     ColumnElement,
@@ -65,7 +64,7 @@ from ..admin.service import require_admin
 from ..audit.service import record as audit
 from ..audit.service import safe_cell
 from ..charts import ChartData
-from ..clock import today_in
+from ..clock import local_midnight_utc, month_start, months_ending, next_month, today_in
 from ..coordinator.service import require_coordinator
 from ..ledger import format_hours, format_minutes, write_transaction
 from ..models import (
@@ -108,26 +107,6 @@ PERSON, AGENCY, GROUP = "person", "agency", "group"
 # -- months ------------------------------------------------------------------------------------
 
 
-def month_start(day: date) -> date:
-    return day.replace(day=1)
-
-
-def next_month(month: date) -> date:
-    return (month.replace(day=1) + timedelta(days=32)).replace(day=1)
-
-
-def previous_month(month: date) -> date:
-    return (month.replace(day=1) - timedelta(days=1)).replace(day=1)
-
-
-def months_ending(month: date, count: int) -> list[date]:
-    """The first days of ``count`` months, oldest first, ending with ``month``'s."""
-    months = [month_start(month)]
-    while len(months) < count:
-        months.append(previous_month(months[-1]))
-    return months[::-1]
-
-
 def month_name(month: date) -> str:
     return f"{month:%B} {month.year}"
 
@@ -155,12 +134,6 @@ def _checked_month(month: date, today: date) -> date:
     return month
 
 
-def _utc_midnight(day: date, time_zone: str) -> datetime:
-    """The start of ``day`` in the timebank's zone, as the naive UTC the database stores."""
-    local = datetime.combine(day, time.min, tzinfo=ZoneInfo(time_zone))
-    return local.astimezone(UTC).replace(tzinfo=None)
-
-
 class _Window:
     """Consecutive months, for timebanks in ``zones``: SQL conditions saying which month a date
     or a stored timestamp falls in.
@@ -175,7 +148,7 @@ class _Window:
         edges = [*self.months, next_month(self.months[-1])]
         self._days = [literal(edge, Date()) for edge in edges]
         self._moments = {
-            zone: [literal(_utc_midnight(edge, zone), DateTime()) for edge in edges] for zone in self.zones
+            zone: [literal(local_midnight_utc(edge, zone), DateTime()) for edge in edges] for zone in self.zones
         }
         self._zones = {zone: literal(zone, String()) for zone in self.zones}
         self._indexes: list[ColumnElement[Any]] = [literal_column(str(i)) for i in range(len(self.months))]

@@ -24,10 +24,10 @@ from sqlalchemy.orm import Session, aliased
 
 from ..audit import service as audit
 from ..audit.service import safe_cell
-from ..clock import today_in
+from ..clock import next_month, today_in
 from ..ids import is_storable_id
 from ..ledger import format_minutes
-from ..ledger.close import POSTED, close_month, next_month
+from ..ledger.close import POSTED, close_month
 from ..ledger.periods import latest_closed_month, month_start
 from ..members.service import HistoryLine, history_words
 from ..models import Account, AccountKind, Member, Period, Statement, Timebank, Transfer, TransferPurpose
