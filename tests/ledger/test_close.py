@@ -104,6 +104,21 @@ def test_statements_sum_each_accounts_month_by_purpose_from_the_previous_closing
     assert ledger.check_ledger(session).ok
 
 
+def test_opening_balances_are_summed_from_history_when_the_month_before_has_no_statements(
+    session: Session, bank: Bank
+):
+    """Normally the opening balance is carried from the previous statement; a month marked
+    closed without statements (ledger.close_period) has none, so the history is summed."""
+    move(session, bank, bank.alice, bank.bob, 30, value_date=TWO_MONTHS_AGO)
+    ledger.close_period(session, bank.id, TWO_MONTHS_AGO)
+    session.commit()
+    move(session, bank, bank.bob, bank.alice, 60, value_date=LAST_MONTH)
+    found = statements(session, close(session, bank, LAST_MONTH))
+    assert found[bank.alice.id] == expect(opening=-30, earned=60, closing=30)
+    assert found[bank.bob.id] == expect(opening=30, spent=60, closing=-30)
+    assert ledger.check_ledger(session).ok
+
+
 def test_an_adjustment_is_counted_so_the_closing_balance_is_exact(session: Session, bank: Bank):
     move(session, bank, bank.organisation, bank.alice, 30, value_date=LAST_MONTH, purpose=TransferPurpose.ADJUSTMENT)
     period = close(session, bank, LAST_MONTH)

@@ -19,8 +19,9 @@ value_date is in the month:
 - donated / granted: gifts out / in through the community pool (a member's donations and the
   grants it receives; for the pool itself, the grants it pays and the donations it receives)
 - reversals in / out, adjustments in / out: credits / debits of those purposes
-- opening: every posted movement before the month; closing: opening plus the month's
-  credits minus its debits, which equals the sum of the columns above.
+- opening: the closing balance on the previous month's statement (or, with no statements
+  before, every posted movement before the month); closing: opening plus the month's credits
+  minus its debits, which equals the sum of the columns above.
 """
 
 from __future__ import annotations
@@ -29,11 +30,12 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, case, func, insert, literal, select, union_all
+from sqlalchemy import ColumnElement, Select, and_, case, func, insert, literal, select, union_all
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from ..clock import next_month
 from ..models import Account, Period, Statement, Timebank, Transfer, TransferPhase, TransferPurpose
@@ -130,12 +132,18 @@ def _close(
     first_open = session.scalar(earlier)
     if first_open is not None:
         raise EarlierMonthOpen(f"Close {first_open:%B %Y} first: months close in order.")
+    previous = _previous_period(session, timebank_id, month)
     period = Period(timebank_id=timebank_id, month=month, closed_by_id=closed_by_id)
     session.add(period)
     session.flush()
-    rows = statement_rows(session, timebank_id, month)
-    if rows:
-        session.execute(insert(Statement), [{"period_id": period.id, **row} for row in rows])
+    # One INSERT .. SELECT: the figures never pass through Python.
+    figures = _statement_select(timebank_id, month, previous).subquery()
+    session.execute(
+        insert(Statement).from_select(
+            ["period_id", *STATEMENT_FIELDS],
+            select(literal(period.id), *(figures.c[name] for name in STATEMENT_FIELDS)),
+        )
+    )
     period.checksum = period_checksum(session, period)
     session.flush()
     if on_closed is not None:
@@ -147,9 +155,33 @@ def _period(session: Session, timebank_id: int, month: date) -> Period | None:
     return session.scalar(select(Period).where(Period.timebank_id == timebank_id, Period.month == month))
 
 
+def _previous_period(session: Session, timebank_id: int, month: date) -> Period | None:
+    """The closed month just before ``month`` whose statements can give the opening balances:
+    months close in order and nothing may be dated into a closed month, so an account's
+    opening balance is its closing balance on the latest statement. None when there is no
+    such month, or it was marked closed without statements (``close_period``): then the
+    opening balances are summed from the whole history."""
+    latest = session.scalar(
+        select(Period)
+        .where(Period.timebank_id == timebank_id, Period.month < month)
+        .order_by(Period.month.desc())
+        .limit(1)
+    )
+    return latest if latest is not None and latest.checksum is not None else None
+
+
 def statement_rows(session: Session, timebank_id: int, month: date) -> list[dict[str, int]]:
-    """One row per account of the timebank, from one grouped aggregate over the transfers."""
+    """One row per account of the timebank, as ``close_month`` writes them."""
+    query = _statement_select(timebank_id, month, _previous_period(session, timebank_id, month))
+    return [{name: int(value) for name, value in row._mapping.items()} for row in session.execute(query)]
+
+
+def _statement_select(timebank_id: int, month: date, previous: Period | None) -> Select[Any]:
+    """One row per account of the timebank, from one grouped aggregate over the transfers: the
+    month's movements only when the previous statements give the opening balances, otherwise
+    the whole history before the month as well."""
     end = next_month(month)
+    since = month if previous is not None else None
     movements = union_all(
         *(
             select(
@@ -162,6 +194,7 @@ def statement_rows(session: Session, timebank_id: int, month: date) -> list[dict
                 Transfer.timebank_id == timebank_id,
                 Transfer.phase.in_(POSTED),
                 Transfer.value_date < end,
+                *([Transfer.value_date >= since] if since is not None else []),
             )
             for account_column, side in (
                 (Transfer.debit_account_id, "debit"),
@@ -189,16 +222,25 @@ def statement_rows(session: Session, timebank_id: int, month: date) -> list[dict
     totals = (
         select(movements.c.account_id, *columns).group_by(movements.c.account_id).subquery()
     )
+    earlier = aliased(Statement)
+    carried = func.coalesce(earlier.closing_minutes, 0)
     query = (
         select(
             Account.id.label("account_id"),
-            *(func.coalesce(totals.c[name], 0).label(name) for name in STATEMENT_FIELDS[1:]),
+            (carried + func.coalesce(totals.c.opening_minutes, 0)).label("opening_minutes"),
+            *(func.coalesce(totals.c[name], 0).label(name) for name in _COLUMNS),
+            (carried + func.coalesce(totals.c.closing_minutes, 0)).label("closing_minutes"),
         )
         .outerjoin(totals, totals.c.account_id == Account.id)
+        .outerjoin(
+            earlier,
+            # period id 0 matches nothing: no earlier statements, all history is summed instead
+            and_(earlier.account_id == Account.id, earlier.period_id == (previous.id if previous else 0)),
+        )
         .where(Account.timebank_id == timebank_id)
         .order_by(Account.id)
     )
-    return [{name: int(value) for name, value in row._mapping.items()} for row in session.execute(query)]
+    return query
 
 
 def period_checksum(session: Session, period: Period) -> str:
