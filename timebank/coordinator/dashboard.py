@@ -41,9 +41,8 @@ from ..models import (
     Role,
     Timebank,
     Transfer,
-    TransferPhase,
-    TransferPurpose,
 )
+from ..reports.movements import HELP, POSTED, help_movements
 from .service import require_coordinator
 
 # A request open longer than this, with no exchange on it, is worth a coordinator's nudge.
@@ -60,8 +59,6 @@ MONTHS = 12
 TOP_ITEMS = 5
 
 HOUR = 60
-HELP = (TransferPurpose.EXCHANGE, TransferPurpose.ACTIVITY)
-POSTED = (TransferPhase.SINGLE, TransferPhase.POST)
 AWAITING_APPROVAL = (ExchangeStatus.RECORDED, ExchangeStatus.CONFIRMED)
 # Exchanges that never went anywhere do not count as a request being answered.
 NOT_A_MATCH = (ExchangeStatus.DECLINED, ExchangeStatus.CANCELLED)
@@ -230,7 +227,7 @@ def build_coordinator_dashboard(session: Session, coordinator: Member, today: da
     timebank = session.get(Timebank, timebank_id)
     assert timebank is not None
     months = months_ending(today, MONTHS)
-    movements = _help_movements(timebank_id)
+    movements = help_movements(lambda column: column == timebank_id)
     window = movements.c.value_date >= months[0]
     p2p, agency = _person_and_agency_minutes(session, movements, window)
     return CoordinatorDashboard(
@@ -296,38 +293,6 @@ def _applications(session: Session, timebank_id: int) -> Waiting[PersonItem]:
 
 
 # -- hours exchanged -------------------------------------------------------------------------
-
-
-def _help_movements(timebank_id: int) -> Subquery:
-    """Every posted movement of help (+minutes) and every reversal of one (-minutes), with the
-    original movement's accounts and ids, so a reversal nets out exactly where it was counted."""
-    posted = select(
-        Transfer.id.label("source_id"),
-        Transfer.pending_id.label("source_pending_id"),
-        Transfer.debit_account_id,
-        Transfer.credit_account_id,
-        Transfer.amount_minutes.label("minutes"),
-        Transfer.value_date,
-    ).where(Transfer.timebank_id == timebank_id, Transfer.phase.in_(POSTED), Transfer.purpose.in_(HELP))
-    original = aliased(Transfer)
-    reversals = (
-        select(
-            original.id,
-            original.pending_id,
-            original.debit_account_id,
-            original.credit_account_id,
-            -Transfer.amount_minutes,
-            Transfer.value_date,
-        )
-        .join(original, original.id == Transfer.reverses_id)
-        .where(
-            Transfer.timebank_id == timebank_id,
-            Transfer.purpose == TransferPurpose.REVERSAL,
-            original.phase.in_(POSTED),
-            original.purpose.in_(HELP),
-        )
-    )
-    return posted.union_all(reversals).subquery("help_movements")
 
 
 def _hours_by_month(session: Session, movements: Subquery, months: list[date], today: date) -> list[MonthHours]:

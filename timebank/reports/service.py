@@ -80,10 +80,10 @@ from ..models import (
     Member,
     Timebank,
     Transfer,
-    TransferPhase,
     TransferPurpose,
 )
 from .errors import InvalidReportRequest
+from .movements import HELP, POSTED, help_movements
 
 HOUR = 60
 TREND_MONTHS = 12  # the trend charts: the report month and the eleven before it
@@ -94,8 +94,6 @@ EARLIEST_MONTH = date(2000, 1, 1)
 MONTH_CHOICES = 36  # how many months the report page offers to choose from
 UNCATEGORISED = "No category"
 
-HELP = (TransferPurpose.EXCHANGE, TransferPurpose.ACTIVITY)
-POSTED = (TransferPhase.SINGLE, TransferPhase.POST)
 # An exchange that reached approval (a reversal later does not undo that the request was met).
 REACHED_APPROVAL = (ExchangeStatus.APPROVED, ExchangeStatus.REVERSED)
 # Exchanges that never went anywhere are not a match for a request.
@@ -460,49 +458,6 @@ class _Tally:
         return Figures(month=self.months[index], **self.values.get((timebank_id, index), {}))
 
 
-def _help_movements(scope: Scope, window: _Window) -> Subquery:
-    """Every posted movement of help in the window (+minutes) and every reversal of one
-    (-minutes, dated on the reversal, with the original's accounts, purpose and ids, so it nets
-    out in the same kind and category)."""
-    posted = select(
-        Transfer.timebank_id.label("timebank_id"),
-        Transfer.id.label("source_id"),
-        Transfer.pending_id.label("source_pending_id"),
-        Transfer.purpose.label("purpose"),
-        Transfer.debit_account_id.label("debit_account_id"),
-        Transfer.credit_account_id.label("credit_account_id"),
-        Transfer.amount_minutes.label("minutes"),
-        Transfer.value_date.label("value_date"),
-    ).where(
-        scope(Transfer.timebank_id),
-        Transfer.phase.in_(POSTED),
-        Transfer.purpose.in_(HELP),
-        window.day_within(Transfer.value_date),
-    )
-    original = aliased(Transfer)
-    reversals = (
-        select(
-            Transfer.timebank_id,
-            original.id,
-            original.pending_id,
-            original.purpose,
-            original.debit_account_id,
-            original.credit_account_id,
-            -Transfer.amount_minutes,
-            Transfer.value_date,
-        )
-        .join(original, original.id == Transfer.reverses_id)
-        .where(
-            scope(Transfer.timebank_id),
-            Transfer.purpose == TransferPurpose.REVERSAL,
-            original.phase.in_(POSTED),
-            original.purpose.in_(HELP),
-            window.day_within(Transfer.value_date),
-        )
-    )
-    return posted.union_all(reversals).subquery("help_movements")
-
-
 def _count_hours(session: Session, tally: _Tally, movements: Subquery, window: _Window) -> None:
     """Net minutes per timebank, month and kind (person to person, agency, group activity)."""
     debit, credit = aliased(Account), aliased(Account)
@@ -726,7 +681,7 @@ def _categories(session: Session, movements: Subquery, month: date) -> tuple[Cat
 def _tally(session: Session, scope: Scope, window: _Window) -> tuple[_Tally, Subquery]:
     """Every per-month figure for the window, one grouped query per figure."""
     tally = _Tally(window.months)
-    movements = _help_movements(scope, window)
+    movements = help_movements(scope, window.day_within)
     _count_hours(session, tally, movements, window)
     _count_active(session, tally, scope, window)
     _count_by_day(
