@@ -55,7 +55,6 @@ from timebank.exchanges.service import (
 from timebank.listings.service import ListingInput, create_listing
 from timebank.models import (
     Account,
-    AccountKind,
     Activity,
     ActivityAttendee,
     ActivityDirection,
@@ -71,6 +70,7 @@ from timebank.models import (
     Transfer,
     TransferPurpose,
 )
+from timebank.timebanks.service import organisation_account
 
 TODAY = date(2026, 3, 18)
 LONG_AGO = datetime(2024, 6, 1, 12, 0)
@@ -96,11 +96,7 @@ class Builder:
         return member.account
 
     def organisation(self, timebank: Timebank) -> Account:
-        account = self.session.scalar(
-            select(Account).where(Account.timebank_id == timebank.id, Account.kind == AccountKind.ORGANISATION)
-        )
-        assert account is not None
-        return account
+        return organisation_account(self.session, timebank.id)
 
     def category(self, timebank: Timebank, name: str) -> Category:
         category = self.session.scalar(

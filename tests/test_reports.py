@@ -73,7 +73,6 @@ from timebank.listings.service import ListingInput, create_listing
 from timebank.members.service import create_member
 from timebank.models import (
     Account,
-    AccountKind,
     ActivityDirection,
     AuditEvent,
     Category,
@@ -87,6 +86,7 @@ from timebank.models import (
 )
 from timebank.reports import service as reports
 from timebank.reports.errors import InvalidReportRequest
+from timebank.timebanks.service import organisation_account
 
 TODAY = date(2026, 4, 10)
 MARCH = date(2026, 3, 1)
@@ -126,11 +126,7 @@ class Builder:
         return member.account
 
     def organisation(self, timebank: Timebank) -> Account:
-        account = self.session.scalar(
-            select(Account).where(Account.timebank_id == timebank.id, Account.kind == AccountKind.ORGANISATION)
-        )
-        assert account is not None
-        return account
+        return organisation_account(self.session, timebank.id)
 
     def category(self, timebank: Timebank, name: str) -> Category:
         category = self.session.scalar(
