@@ -124,38 +124,82 @@ def test_two_requests_with_one_key_at_the_same_moment_create_one_exchange(
     assert _counts(session) == (1, 1)
 
 
-def test_a_key_still_being_handled_is_a_409_and_one_left_by_a_dead_request_is_taken_over(
-    api_world: ApiWorld, session: Session
-) -> None:
-    from timebank.api.idempotency import ABANDONED_AFTER, IN_PROGRESS
+def _claim_as_if_running(session: Session, api_world: ApiWorld, key: str, age: timedelta) -> None:
+    """An in-progress claim, as a request that is still running (or was killed) leaves it."""
+    from timebank.api.idempotency import IN_PROGRESS
     from timebank.models import utcnow
 
-    def claim(key: str, age: timedelta) -> None:
-        session.add(
-            ApiIdempotencyRecord(
-                member_id=api_world.world.alice.id,
-                key=key,
-                method_path="POST /api/v1/exchanges",
-                fingerprint=fingerprint,
-                status_code=IN_PROGRESS,
-                response_body="",
-                created_at=utcnow() - age,
-            )
+    canonical = json.dumps(_body(api_world), sort_keys=True, separators=(",", ":"))
+    session.add(
+        ApiIdempotencyRecord(
+            member_id=api_world.world.alice.id,
+            key=key,
+            method_path="POST /api/v1/exchanges",
+            fingerprint=hashlib.sha256(f"POST /api/v1/exchanges\n{canonical}".encode()).hexdigest(),
+            status_code=IN_PROGRESS,
+            response_body="",
+            created_at=utcnow() - age,
         )
-        session.commit()
-
-    body = _body(api_world)
-    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"))
-    fingerprint = hashlib.sha256(f"POST /api/v1/exchanges\n{canonical}".encode()).hexdigest()
-    busy, dead = new_key(), new_key()
-    claim(busy, timedelta(seconds=1))
-    claim(dead, ABANDONED_AFTER + timedelta(minutes=1))
-    running = api_world.alice.post("/api/v1/exchanges", body, headers={"Idempotency-Key": busy})
-    assert running.status_code == 409 and error_of(running)["code"] in (
-        "idempotency_in_progress",
-        "idempotency_conflict",
     )
+    session.commit()
+
+
+def test_without_advisory_locks_a_claim_is_in_progress_until_it_is_old_enough_to_be_abandoned(
+    api_world: ApiWorld, session: Session, database_url: str
+) -> None:
+    if database_url.startswith("postgresql"):
+        pytest.skip("PostgreSQL knows a live request by its advisory lock, not by age (next tests)")
+    from timebank.api.idempotency import ABANDONED_AFTER
+
+    busy, dead = new_key(), new_key()
+    _claim_as_if_running(session, api_world, busy, timedelta(seconds=1))
+    _claim_as_if_running(session, api_world, dead, ABANDONED_AFTER + timedelta(minutes=1))
+    running = api_world.alice.post("/api/v1/exchanges", _body(api_world), headers={"Idempotency-Key": busy})
+    assert running.status_code == 409 and error_of(running)["code"] == "idempotency_in_progress"
     assert _counts(session) == (0, 0)
-    taken_over = api_world.alice.post("/api/v1/exchanges", body, headers={"Idempotency-Key": dead})
+    taken_over = api_world.alice.post("/api/v1/exchanges", _body(api_world), headers={"Idempotency-Key": dead})
     assert taken_over.status_code == 201
+    assert _counts(session) == (1, 1)
+
+
+def test_a_claim_whose_request_still_holds_its_lock_is_in_progress(
+    app: Flask, api_world: ApiWorld, session: Session, database_url: str
+) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("advisory locks are PostgreSQL's")
+    from sqlalchemy import text
+
+    from timebank.api.idempotency import lock_id
+    from timebank.extensions import db
+
+    key = new_key()
+    _claim_as_if_running(session, api_world, key, timedelta(seconds=1))
+    with app.app_context():
+        engine = db.engine
+    with engine.connect() as running_request:
+        running_request.execute(
+            text("SELECT pg_advisory_xact_lock(:id)"), {"id": lock_id(api_world.world.alice.id, key)}
+        )
+        retry = api_world.alice.post("/api/v1/exchanges", _body(api_world), headers={"Idempotency-Key": key})
+        assert retry.status_code == 409 and error_of(retry)["code"] == "idempotency_in_progress"
+        assert _counts(session) == (0, 0)
+        running_request.rollback()
+    # The request finished (or its worker died, which ends its connection): the claim is free.
+    retry = api_world.alice.post("/api/v1/exchanges", _body(api_world), headers={"Idempotency-Key": key})
+    assert retry.status_code == 201
+    assert _counts(session) == (1, 1)
+
+
+def test_a_claim_left_by_a_killed_worker_is_taken_over_at_once(
+    api_world: ApiWorld, session: Session, database_url: str
+) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("advisory locks are PostgreSQL's")
+    key = new_key()
+    _claim_as_if_running(session, api_world, key, timedelta(seconds=1))  # no lock: nobody is running it
+    first = api_world.alice.post("/api/v1/exchanges", _body(api_world), headers={"Idempotency-Key": key})
+    assert first.status_code == 201 and "Idempotent-Replayed" not in first.headers
+    retry = api_world.alice.post("/api/v1/exchanges", _body(api_world), headers={"Idempotency-Key": key})
+    assert retry.status_code == 201 and retry.headers["Idempotent-Replayed"] == "true"
+    assert retry.get_data() == first.get_data()
     assert _counts(session) == (1, 1)

@@ -21,8 +21,9 @@ What it proves (each failure is a "violation"; there must be none):
 
 Connection errors and timeouts are always retried with the same key and body until there is an
 answer (a client cannot know whether the request went through). A key whose request died with
-its worker stays "in progress" until it is abandoned (``ABANDONED_AFTER`` in
-timebank/api/idempotency.py), so such an operation may end unresolved: that is counted, not a
+its worker is free again as soon as PostgreSQL sees the worker's connection close (the request
+held an advisory lock on it, timebank/api/idempotency.py), so the retry takes it over. An
+operation still "in progress" after IN_PROGRESS_RETRY_SECONDS is counted as unresolved, not a
 violation, and the ledger checks still cover it.
 """
 

@@ -9,6 +9,12 @@ is a 409 ``idempotency_conflict``; a retry while the first is still running is a
 ``idempotency_in_progress``. A request that fails (4xx) releases its key, so it can be
 corrected and sent again with the same key. The services' own request keys (an exchange's
 ``request_key`` is derived from this key) protect the ledger beneath this as well.
+
+Is a claimed key's request still running? On PostgreSQL the request handling a key holds an
+advisory lock on it (``KeyLock``) for as long as it runs, on a connection of its own. The lock
+goes with the connection, so when a worker is killed mid-request its claim can be taken over by
+the next retry at once. SQLite runs in one process: there a claim is taken over once it is older
+than ``ABANDONED_AFTER``.
 """
 
 from __future__ import annotations
@@ -22,8 +28,8 @@ from typing import ParamSpec
 
 from flask import Response, make_response, request
 from flask.typing import ResponseReturnValue
-from sqlalchemy import delete, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Connection, delete, select, text
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from ..extensions import db
@@ -36,8 +42,49 @@ P = ParamSpec("P")
 HEADER = "Idempotency-Key"
 MAX_KEY = 200
 IN_PROGRESS = 0  # status_code of a claimed key whose request has not finished
-# A claim this old belongs to a request that died (a killed worker): it may be taken over.
+# Without advisory locks (SQLite), a claim this old belongs to a request that died: it may be taken over.
 ABANDONED_AFTER = timedelta(minutes=5)
+
+
+def lock_id(member_id: int, key: str) -> int:
+    """The advisory lock's number for a member's key: 64 bits of a hash (a rare collision only
+    makes one request answer "in progress" and be retried)."""
+    digest = hashlib.sha256(f"{member_id}\n{key}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+class KeyLock:
+    """A transaction-level advisory lock on one key, held on a connection of its own while the
+    request runs. Transaction-level (not session-level), so it also works behind PgBouncer's
+    transaction pooling, and it can never outlive the request on a pooled connection."""
+
+    def __init__(self, connection: Connection, held: bool) -> None:
+        self._connection = connection
+        self.held = held
+
+    @classmethod
+    def try_take(cls, member_id: int, key: str) -> KeyLock | None:
+        """The lock if this database has advisory locks (``held`` False: another live request
+        has it); None on SQLite."""
+        if db.engine.dialect.name != "postgresql":
+            return None
+        connection = db.engine.connect()
+        try:
+            held = bool(
+                connection.execute(text("SELECT pg_try_advisory_xact_lock(:id)"), {"id": lock_id(member_id, key)})
+                .scalar_one()
+            )
+        except BaseException:
+            connection.close()
+            raise
+        return cls(connection, held)
+
+    def release(self) -> None:
+        try:
+            self._connection.rollback()  # ends the transaction, and with it the lock
+            self._connection.close()
+        except SQLAlchemyError:
+            self._connection.invalidate()  # a broken connection: its lock died with it
 
 
 def idempotency_key(*, required: bool) -> str | None:
@@ -66,8 +113,11 @@ def request_fingerprint() -> str:
     return hashlib.sha256(f"{request.method} {request.path}\n{body}".encode()).hexdigest()
 
 
-def _claim(session: Session, member_id: int, key: str, fingerprint: str) -> ApiIdempotencyRecord | None:
-    """Claim the key (None) or return the record already holding it."""
+def _claim(
+    session: Session, member_id: int, key: str, fingerprint: str, *, lock: KeyLock | None
+) -> ApiIdempotencyRecord | None:
+    """Claim the key (None) or return the record already holding it. With the key's lock held, a
+    claim still in progress has no live request behind it (every live one holds the lock)."""
     for _attempt in range(2):
         try:
             session.add(
@@ -84,14 +134,13 @@ def _claim(session: Session, member_id: int, key: str, fingerprint: str) -> ApiI
             return None
         except IntegrityError:
             session.rollback()
-        existing = session.scalar(
-            select(ApiIdempotencyRecord).where(
-                ApiIdempotencyRecord.member_id == member_id, ApiIdempotencyRecord.key == key
-            )
-        )
+        existing = _record(session, member_id, key)
         if existing is None:
             continue  # released meanwhile: claim again
-        abandoned = existing.status_code == IN_PROGRESS and existing.created_at < utcnow() - ABANDONED_AFTER
+        if lock is not None:
+            abandoned = existing.status_code == IN_PROGRESS and lock.held
+        else:
+            abandoned = existing.status_code == IN_PROGRESS and existing.created_at < utcnow() - ABANDONED_AFTER
         if not abandoned:
             return existing
         session.execute(
@@ -117,16 +166,22 @@ def _release(session: Session, member_id: int, key: str) -> None:
 
 def _store(session: Session, member_id: int, key: str, response: Response) -> None:
     session.rollback()  # nothing of the view's may be pending here; start clean
-    record = session.scalar(
-        select(ApiIdempotencyRecord).where(ApiIdempotencyRecord.member_id == member_id, ApiIdempotencyRecord.key == key)
-    )
+    record = _record(session, member_id, key)
     if record is not None:
         record.status_code = response.status_code
         record.response_body = response.get_data(as_text=True)
         session.commit()
 
 
-def _replay(record: ApiIdempotencyRecord, fingerprint: str) -> Response:
+def _record(session: Session, member_id: int, key: str) -> ApiIdempotencyRecord | None:
+    return session.scalar(
+        select(ApiIdempotencyRecord).where(ApiIdempotencyRecord.member_id == member_id, ApiIdempotencyRecord.key == key)
+    )
+
+
+def _replay(record: ApiIdempotencyRecord | None, fingerprint: str) -> Response:
+    if record is None:  # its request is still starting
+        raise ApiError(409, "idempotency_in_progress", f"A request with this {HEADER} is still being handled.")
     if record.fingerprint != fingerprint:
         raise ApiError(
             409,
@@ -158,19 +213,27 @@ def idempotent(*, required: bool = False) -> Callable[[Callable[P, ResponseRetur
             member = current_api_member()
             session = db.session()
             fingerprint = request_fingerprint()
-            existing = _claim(session, member.id, key, fingerprint)
-            if existing is not None:
-                return _replay(existing, fingerprint)
+            lock = KeyLock.try_take(member.id, key)
             try:
-                response = make_response(view(*args, **kwargs))
-            except BaseException:
-                _release(session, member.id, key)
-                raise
-            if 200 <= response.status_code < 300:
-                _store(session, member.id, key, response)
-            else:
-                _release(session, member.id, key)
-            return response
+                if lock is not None and not lock.held:
+                    # Another request holds this key right now: replay it if it just finished.
+                    return _replay(_record(session, member.id, key), fingerprint)
+                existing = _claim(session, member.id, key, fingerprint, lock=lock)
+                if existing is not None:
+                    return _replay(existing, fingerprint)
+                try:
+                    response = make_response(view(*args, **kwargs))
+                except BaseException:
+                    _release(session, member.id, key)
+                    raise
+                if 200 <= response.status_code < 300:
+                    _store(session, member.id, key, response)
+                else:
+                    _release(session, member.id, key)
+                return response
+            finally:
+                if lock is not None:
+                    lock.release()
 
         return wrapped
 
