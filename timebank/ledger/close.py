@@ -33,7 +33,23 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Select, and_, case, func, insert, literal, select, union_all
+from sqlalchemy import (
+    ColumnElement,
+    ColumnExpressionArgument,
+    ScalarSelect,
+    Select,
+    String,
+    and_,
+    case,
+    cast,
+    func,
+    insert,
+    literal,
+    literal_column,
+    select,
+    union_all,
+)
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
@@ -244,36 +260,71 @@ def _statement_select(timebank_id: int, month: date, previous: Period | None) ->
 
 
 def period_checksum(session: Session, period: Period) -> str:
-    """sha256 over the period's statements (by account) and the month's transfers (by id)."""
+    """sha256 over the period's statements (by account) and the month's transfers (by id).
+
+    The hashed text is one header line, then per statement ``statement {account_id} {opening}
+    ... {closing}`` and per transfer (every phase) ``transfer {id} {debit} {credit} {amount}
+    {phase} {purpose} {YYYY-MM-DD}``, each ending in a newline. The database writes the lines
+    (on PostgreSQL already joined in order, one value per part), so no row is converted or
+    formatted in Python: the close and ``check_ledger`` scale with the month's size only in
+    SQL. Stored checksums depend on these exact bytes (tests/ledger/test_close_checksum.py)."""
     digest = hashlib.sha256(f"period {period.timebank_id} {period.month.isoformat()}\n".encode())
-    statements = session.execute(
-        select(*(getattr(Statement, name) for name in STATEMENT_FIELDS))
-        .where(Statement.period_id == period.id)
-        .order_by(Statement.account_id)
+    for part in _checksum_text(session, period):
+        digest.update(part.encode())
+    return digest.hexdigest()
+
+
+def _checksum_text(session: Session, period: Period) -> tuple[str, str]:
+    """The statement lines and the transfer lines of ``period_checksum``, each in order."""
+    statement_lines = select(_line("statement", *(getattr(Statement, name) for name in STATEMENT_FIELDS))).where(
+        Statement.period_id == period.id
     )
-    for row in statements:
-        digest.update(("statement " + " ".join(str(int(value)) for value in row) + "\n").encode())
-    transfers = session.execute(
-        select(
+    postgres = session.get_bind().dialect.name == "postgresql"
+    value_date = func.to_char(Transfer.value_date, "YYYY-MM-DD") if postgres else cast(Transfer.value_date, String)
+    transfer_lines = select(
+        _line(
+            "transfer",
             Transfer.id,
             Transfer.debit_account_id,
             Transfer.credit_account_id,
             Transfer.amount_minutes,
             Transfer.phase,
             Transfer.purpose,
-            Transfer.value_date,
+            value_date,
         )
-        .where(
-            Transfer.timebank_id == period.timebank_id,
-            Transfer.value_date >= period.month,
-            Transfer.value_date < next_month(period.month),
-        )
-        .order_by(Transfer.id)
+    ).where(
+        Transfer.timebank_id == period.timebank_id,
+        Transfer.value_date >= period.month,
+        Transfer.value_date < next_month(period.month),
     )
-    for t in transfers:
-        line = f"transfer {t[0]} {t[1]} {t[2]} {t[3]} {t[4]} {t[5]} {t[6].isoformat()}\n"
-        digest.update(line.encode())
-    return digest.hexdigest()
+    if postgres:
+        # One value per part, ordered inside the aggregate (string_agg(... ORDER BY ...)).
+        def joined(lines: Select[Any], order: ColumnExpressionArgument[Any]) -> ScalarSelect[Any]:
+            line = lines.selected_columns[0]
+            return lines.with_only_columns(
+                func.coalesce(func.string_agg(line, aggregate_order_by(literal_column("''"), order)), "")
+            ).scalar_subquery()
+
+        row = session.execute(
+            select(joined(statement_lines, Statement.account_id), joined(transfer_lines, Transfer.id))
+        ).one()
+        return str(row[0]), str(row[1])
+    # SQLite (before 3.44) has no ORDER BY inside group_concat and does not promise an ordered
+    # subquery keeps its order there, so the ordered lines come back one per row (in process,
+    # as plain strings: nothing to convert).
+    return (
+        "".join(session.scalars(statement_lines.order_by(Statement.account_id))),
+        "".join(session.scalars(transfer_lines.order_by(Transfer.id))),
+    )
+
+
+def _line(tag: str, *fields: ColumnExpressionArgument[Any]) -> ColumnElement[str]:
+    """``tag field field ...\\n`` as SQL text: integers as decimal digits, enums as their stored
+    values (what ``str()`` of a StrEnum gives)."""
+    line: ColumnElement[str] = literal(tag, String)
+    for field in fields:
+        line = line + " " + cast(field, String)
+    return line + "\n"
 
 
 @dataclass(frozen=True)
