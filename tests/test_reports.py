@@ -430,7 +430,8 @@ def test_the_number_of_queries_does_not_grow_with_data(session, factory, world):
         reports.network_report(session, world.admin, MARCH, today=TODAY)
     assert grown.figures.minutes == 510 + 60 and grown.figures.requests_made == 7
     assert len(after) == len(before)
-    assert len(before) <= 25  # a handful per report, whatever the size
+    # A handful per report, whatever the size (one each reads the closed months' summaries).
+    assert len(before) <= 27
 
 
 # -- the pages ---------------------------------------------------------------------------------

@@ -47,6 +47,19 @@ def close_month_command(slug: str, month: datetime) -> None:
     click.echo(f"{period.month:%B %Y} of {slug} is closed: {statements} statements, checksum {period.checksum}.")
 
 
+@timebank_cli.command("backfill-month-summaries")
+def backfill_month_summaries_command() -> None:
+    """Store the report figures of closed months that have none (closed before migration 0007,
+    or by a tool that bypasses the closing job). Safe to run again; the pages are right without
+    it, only slower on those months."""
+    from .reports.service import backfill_month_summaries
+
+    started = time.perf_counter()
+    written = backfill_month_summaries(db.session())
+    seconds = time.perf_counter() - started
+    click.echo(f"Wrote {written} month summar{'y' if written == 1 else 'ies'} in {seconds:.1f} s.")
+
+
 @timebank_cli.command("demo")
 @click.option("--password", help="One password for every demo account (otherwise one is generated).")
 @click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]), help="Pretend today is this date (YYYY-MM-DD).")

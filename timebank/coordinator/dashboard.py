@@ -6,9 +6,12 @@ Python and nothing is loaded one row at a time.
 
 Hours exchanged are the ledger's posted movements of help (purpose EXCHANGE or ACTIVITY,
 phase SINGLE or POST) counted on their value date, less every REVERSAL of such a movement on
-the reversal's value date. Months are calendar months of the timebank's own dates: ``today``
-is the timebank's today (``clock.today_in``), and stored timestamps (joined, approved, listed)
-are compared with local midnights converted to UTC.
+the reversal's value date: the reports' own figures (``reports.service.ledger_months``), read
+for closed months from their month summaries (stored at the close) and counted for the open
+month, so the page does not read the timebank's whole history; categories are the exchange's
+own (its listing's when it was recorded), as in the reports. Months are calendar months of the
+timebank's own dates: ``today`` is the timebank's today (``clock.today_in``), and stored
+timestamps (joined, approved, listed) are compared with local midnights converted to UTC.
 """
 
 from __future__ import annotations
@@ -17,20 +20,16 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Generic, TypeVar
 
-from sqlalchemy import ColumnElement, Select, and_, case, exists, func, literal, or_, select
-from sqlalchemy.orm import Session, aliased, joinedload
-from sqlalchemy.sql.selectable import Subquery
+from sqlalchemy import Select, and_, case, exists, func, or_, select
+from sqlalchemy.orm import Session, joinedload
 
 from ..charts import ChartData
-from ..clock import local_midnight_utc, months_ending, next_month
+from ..clock import local_midnight_utc, months_ending
 from ..ledger import format_minutes, limits_for
 from ..ledger.limits import highest_possible_balance, lowest_possible_balance
 from ..models import (
     Account,
     AccountKind,
-    Activity,
-    ActivityAttendee,
-    Category,
     Exchange,
     ExchangeStatus,
     Listing,
@@ -42,7 +41,8 @@ from ..models import (
     Timebank,
     Transfer,
 )
-from ..reports.movements import HELP, POSTED, help_movements
+from ..reports.movements import HELP, POSTED
+from ..reports.service import category_names, ledger_months
 from .service import require_coordinator
 
 # A request open longer than this, with no exchange on it, is worth a coordinator's nudge.
@@ -227,19 +227,23 @@ def build_coordinator_dashboard(session: Session, coordinator: Member, today: da
     timebank = session.get(Timebank, timebank_id)
     assert timebank is not None
     months = months_ending(today, MONTHS)
-    movements = help_movements(lambda column: column == timebank_id)
-    window = movements.c.value_date >= months[0]
-    p2p, agency = _person_and_agency_minutes(session, movements, window)
+    # Closed months from their stored summaries, the open month counted: the reports' figures.
+    ledger = ledger_months(session, [timebank_id], months)
+    per_month = [ledger[(timebank_id, month)] for month in months]
     return CoordinatorDashboard(
         timebank=timebank,
         today=today,
         awaiting_approval=_waiting_exchanges(session, timebank_id, AWAITING_APPROVAL),
         applications=_applications(session, timebank_id),
         disputes=_waiting_exchanges(session, timebank_id, (ExchangeStatus.DISPUTED,)),
-        months=_hours_by_month(session, movements, months, today),
-        categories=_hours_by_category(session, timebank_id, movements, window),
-        person_to_person_minutes=p2p,
-        person_to_agency_minutes=agency,
+        months=[MonthHours(month=month, minutes=m.minutes) for month, m in zip(months, per_month, strict=True)],
+        categories=[
+            CategoryHours(name, minutes)
+            for name, minutes in category_names(session, [pair for m in per_month for pair in m.categories])
+        ],
+        person_to_person_minutes=sum(m.person_to_person_minutes for m in per_month),
+        # The organisation's side of exchanges and group activities (where it pays or is paid).
+        person_to_agency_minutes=sum(m.person_to_agency_minutes + m.group_activity_minutes for m in per_month),
         near_limits=_near_limits(session, timebank),
         stale_requests=_stale_requests(session, timebank, today),
         outreach=_outreach(session, timebank_id, today),
@@ -290,70 +294,6 @@ def _applications(session: Session, timebank_id: int) -> Waiting[PersonItem]:
         .limit(TOP_ITEMS)
     )
     return Waiting(count=count, top=[PersonItem(*row) for row in rows])
-
-
-# -- hours exchanged -------------------------------------------------------------------------
-
-
-def _hours_by_month(session: Session, movements: Subquery, months: list[date], today: date) -> list[MonthHours]:
-    """Net minutes per month in one row: SUM(CASE) per month over the window."""
-    day, minutes = movements.c.value_date, movements.c.minutes
-    columns = [
-        func.coalesce(func.sum(case((and_(day >= start, day < next_month(start)), minutes), else_=0)), 0)
-        for start in months
-    ]
-    row = session.execute(select(*columns).where(movements.c.value_date >= months[0])).one()
-    return [MonthHours(month=start, minutes=int(minutes)) for start, minutes in zip(months, row, strict=True)]
-
-
-def _hours_by_category(
-    session: Session, timebank_id: int, movements: Subquery, window: ColumnElement[bool]
-) -> list[CategoryHours]:
-    """Net minutes per category: an exchange's through its listing, an activity's its own.
-
-    An activity attendee points at the movement's own transfer or at the pending transfer it
-    posted: two plain joins, not one join on "either id", which PostgreSQL can only run as a
-    nested loop over every attendee for every movement. The exchange join is narrowed to this
-    timebank so it reads the timebank's exchanges, not the whole installation's."""
-    by_transfer, by_pending = aliased(ActivityAttendee), aliased(ActivityAttendee)
-    category_id = func.coalesce(Listing.category_id, Activity.category_id)
-    total = func.sum(movements.c.minutes)
-    rows = session.execute(
-        select(Category.name, total)
-        .select_from(movements)
-        .outerjoin(
-            Exchange,
-            and_(Exchange.timebank_id == timebank_id, Exchange.pending_transfer_id == movements.c.source_pending_id),
-        )
-        .outerjoin(Listing, Listing.id == Exchange.listing_id)
-        .outerjoin(by_transfer, by_transfer.transfer_id == movements.c.source_id)
-        .outerjoin(by_pending, by_pending.transfer_id == movements.c.source_pending_id)
-        .outerjoin(Activity, Activity.id == func.coalesce(by_transfer.activity_id, by_pending.activity_id))
-        .outerjoin(Category, Category.id == category_id)
-        .where(window)
-        .group_by(Category.id, Category.name)
-        .having(total != 0)
-        .order_by(total.desc(), Category.name)
-    )
-    return [CategoryHours(name=name or UNCATEGORISED, minutes=int(minutes)) for name, minutes in rows]
-
-
-def _person_and_agency_minutes(session: Session, movements: Subquery, window: ColumnElement[bool]) -> tuple[int, int]:
-    """(person-to-person, person-to-agency) net minutes: agency work has the organisation's
-    account on one side."""
-    debit, credit = aliased(Account), aliased(Account)
-    agency = or_(debit.kind == AccountKind.ORGANISATION, credit.kind == AccountKind.ORGANISATION)
-    row = session.execute(
-        select(
-            func.coalesce(func.sum(case((agency, literal(0)), else_=movements.c.minutes)), 0),
-            func.coalesce(func.sum(case((agency, movements.c.minutes), else_=literal(0))), 0),
-        )
-        .select_from(movements)
-        .join(debit, debit.id == movements.c.debit_account_id)
-        .join(credit, credit.id == movements.c.credit_account_id)
-        .where(window)
-    ).one()
-    return int(row[0]), int(row[1])
 
 
 # -- members ---------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from .enums import (
 from .exchange import Exchange
 from .listing import Listing
 from .member import Member, MemberSkill
+from .month_summary import MonthSummary
 from .notification import JobRun, Notification, OutboundEmail
 from .period import Period
 from .statement import Statement
@@ -54,6 +55,7 @@ __all__ = [
     "Member",
     "MemberSkill",
     "MemberStatus",
+    "MonthSummary",
     "Notification",
     "OutboundEmail",
     "Period",

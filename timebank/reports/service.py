@@ -78,6 +78,8 @@ from ..models import (
     Listing,
     ListingKind,
     Member,
+    MonthSummary,
+    Period,
     Timebank,
     Transfer,
     TransferPurpose,
@@ -454,9 +456,6 @@ class _Tally:
         slot = self.values[(int(timebank_id), int(index))]
         slot[name] = slot.get(name, 0) + int(value or 0)
 
-    def figures(self, timebank_id: int, index: int) -> Figures:
-        return Figures(month=self.months[index], **self.values.get((timebank_id, index), {}))
-
 
 def _count_hours(session: Session, tally: _Tally, movements: Subquery, window: _Window) -> None:
     """Net minutes per timebank, month and kind (person to person, agency, group activity)."""
@@ -653,37 +652,219 @@ def _reciprocity(session: Session, scope: Scope, month: date) -> dict[int, Recip
     return {int(tb): Reciprocity(active_members=int(active), both_ways=int(n or 0)) for tb, active, n in rows}
 
 
-def _categories(session: Session, movements: Subquery, month: date) -> tuple[CategoryMinutes, ...]:
-    """Net minutes per category in ``month``: an exchange's own category, an activity's."""
+def _category_minutes(session: Session, movements: Subquery, window: _Window) -> dict[tuple[int, int], list[list[Any]]]:
+    """Net minutes per timebank, month and category: the exchange's own category (its listing's
+    when it was recorded, or the one chosen; it never changes), or the activity's.
+
+    An activity attendee points at the movement's own transfer or at the pending transfer it
+    posted: two plain joins, not one join on "either id", which PostgreSQL can only run as a
+    nested loop over every attendee for every movement."""
+    by_transfer, by_pending = aliased(ActivityAttendee), aliased(ActivityAttendee)
     category_id = func.coalesce(Exchange.category_id, Activity.category_id)
-    total = func.sum(movements.c.minutes)
-    rows = session.execute(
-        select(Category.name, total)
+    inner = (
+        select(
+            movements.c.timebank_id,
+            window.day_index(movements.c.value_date).label("month"),
+            category_id.label("category_id"),
+            movements.c.minutes,
+        )
         .select_from(movements)
         .outerjoin(
             Exchange,
             and_(
                 movements.c.purpose == TransferPurpose.EXCHANGE,
+                Exchange.timebank_id == movements.c.timebank_id,
                 Exchange.pending_transfer_id == movements.c.source_pending_id,
             ),
         )
-        .outerjoin(ActivityAttendee, ActivityAttendee.transfer_id == movements.c.source_id)
-        .outerjoin(Activity, Activity.id == ActivityAttendee.activity_id)
-        .outerjoin(Category, Category.id == category_id)
-        .where(movements.c.value_date >= month, movements.c.value_date < next_month(month))
-        .group_by(Category.id, Category.name)
-        .having(total != 0)
-        .order_by(total.desc(), Category.name)
+        .outerjoin(by_transfer, by_transfer.transfer_id == movements.c.source_id)
+        .outerjoin(by_pending, by_pending.transfer_id == movements.c.source_pending_id)
+        .outerjoin(Activity, Activity.id == func.coalesce(by_transfer.activity_id, by_pending.activity_id))
+        .subquery("help_categories")
     )
-    return tuple(CategoryMinutes(name=name or UNCATEGORISED, minutes=int(minutes)) for name, minutes in rows)
+    total = func.sum(inner.c.minutes)
+    rows = session.execute(
+        select(inner.c.timebank_id, inner.c.month, inner.c.category_id, total)
+        .group_by(inner.c.timebank_id, inner.c.month, inner.c.category_id)
+        .having(total != 0)
+    )
+    found: dict[tuple[int, int], list[list[Any]]] = defaultdict(list)
+    for timebank_id, month, category, minutes in rows:
+        if month is not None:
+            found[(int(timebank_id), int(month))].append([None if category is None else int(category), int(minutes)])
+    return found
 
 
-def _tally(session: Session, scope: Scope, window: _Window) -> tuple[_Tally, Subquery]:
-    """Every per-month figure for the window, one grouped query per figure."""
+# -- the ledger's figures of a month: stored once a month is closed ---------------------------
+#
+# A closed month's transfers never change (append-only; nothing can be dated into a closed
+# month; a reversal is a new movement dated in the open month), so every figure counted only
+# from them -- hours by kind and category, active participants, the reciprocity of the three
+# months ending with it -- is final at the close. ``write_month_summary`` counts them then, with
+# the very queries below that count an open month, and stores one MonthSummary row; the reports
+# and the coordinator dashboard read closed months from those rows and count only the months
+# without one (the open month; closed months from before summaries existed, until
+# ``backfill_month_summaries`` has run), so their cost does not grow with the ledger's history.
+#
+# Figures that can still change after a close stay live, counted from their own (small,
+# indexed) tables for the months a page shows: exchanges approved (one can be reversed, or an
+# old one approved, later), activities held, members approved or leaving, requests listed and
+# met, and the time to a first match (an old request can be met any day).
+
+LEDGER_FIELDS = ("minutes", "person_to_person_minutes", "person_to_agency_minutes", "group_activity_minutes")
+
+
+@dataclass(frozen=True)
+class LedgerMonth:
+    """The ledger's figures of one timebank's month (see above). ``reciprocity`` is only known
+    for a stored month; ``categories`` are [category id or None, net minutes] pairs."""
+
+    minutes: int = 0
+    person_to_person_minutes: int = 0
+    person_to_agency_minutes: int = 0
+    group_activity_minutes: int = 0
+    active_participants: int = 0
+    categories: tuple[tuple[int | None, int], ...] = ()
+    reciprocity: Reciprocity | None = None
+
+    @classmethod
+    def stored(cls, row: MonthSummary) -> LedgerMonth:
+        return cls(
+            minutes=row.minutes,
+            person_to_person_minutes=row.person_to_person_minutes,
+            person_to_agency_minutes=row.person_to_agency_minutes,
+            group_activity_minutes=row.group_activity_minutes,
+            active_participants=row.active_participants,
+            categories=tuple((None if c is None else int(c), int(m or 0)) for c, m in row.categories),
+            reciprocity=Reciprocity(active_members=row.reciprocity_active, both_ways=row.reciprocity_both_ways),
+        )
+
+    def figures(self) -> dict[str, int]:
+        return {name: getattr(self, name) for name in (*LEDGER_FIELDS, "active_participants")}
+
+
+def _live_ledger_months(session: Session, scope: Scope, window: _Window) -> dict[tuple[int, date], LedgerMonth]:
+    """The ledger's figures counted from the transfers: three grouped queries for the window."""
     tally = _Tally(window.months)
     movements = help_movements(scope, window.day_within)
     _count_hours(session, tally, movements, window)
     _count_active(session, tally, scope, window)
+    categories = _category_minutes(session, movements, window)
+    keys = set(tally.values) | set(categories)
+    found = {}
+    for timebank_id, index in keys:
+        values = tally.values.get((timebank_id, index), {})
+        found[(timebank_id, window.months[index])] = LedgerMonth(
+            minutes=values.get("minutes", 0),
+            person_to_person_minutes=values.get("person_to_person_minutes", 0),
+            person_to_agency_minutes=values.get("person_to_agency_minutes", 0),
+            group_activity_minutes=values.get("group_activity_minutes", 0),
+            active_participants=values.get("active_participants", 0),
+            categories=tuple((c, m) for c, m in categories.get((timebank_id, index), [])),
+        )
+    return found
+
+
+def ledger_months(
+    session: Session, timebank_ids: Sequence[int], months: Sequence[date]
+) -> dict[tuple[int, date], LedgerMonth]:
+    """The ledger's figures for each (timebank, month) asked for: closed months from their
+    summaries, the rest counted live over the shortest run of months that covers them (the
+    same number of statements however many months are closed). Writes nothing."""
+    ids, months = list(timebank_ids), list(months)
+    if not ids or not months:
+        return {}
+    found = {
+        (row.timebank_id, row.month): LedgerMonth.stored(row)
+        for row in session.scalars(
+            select(MonthSummary).where(MonthSummary.timebank_id.in_(ids), MonthSummary.month.in_(months))
+        )
+    }
+    missing = [(tb, month) for tb in ids for month in months if (tb, month) not in found]
+    if missing:
+        live_ids = sorted({tb for tb, _ in missing})
+        indexes = sorted({months.index(month) for _, month in missing})
+        window = _Window(months[indexes[0] : indexes[-1] + 1], ("UTC",))  # days only: no zone needed
+        live = _live_ledger_months(session, _scope(live_ids), window)
+        for key in missing:
+            found[key] = live.get(key, LedgerMonth())
+    return found
+
+
+def category_names(session: Session, categories: Sequence[tuple[int | None, int]]) -> list[tuple[str, int]]:
+    """(name, net minutes) per category, most hours first, none with zero: summed over the
+    given pairs (several months may name the same category)."""
+    totals: dict[int | None, int] = defaultdict(int)
+    for category_id, minutes in categories:
+        totals[category_id] += minutes
+    ids = [c for c, minutes in totals.items() if c is not None and minutes != 0]
+    names = (
+        dict(session.execute(select(Category.id, Category.name).where(Category.id.in_(ids))).tuples().all())
+        if ids
+        else {}
+    )
+    named = [
+        (names.get(c, UNCATEGORISED) if c is not None else UNCATEGORISED, c is None, minutes)
+        for c, minutes in totals.items()
+        if minutes != 0
+    ]
+    named.sort(key=lambda item: (-item[2], item[1], item[0]))
+    return [(name, minutes) for name, _none, minutes in named]
+
+
+def _insert_ignoring_duplicates(session: Session, values: dict[str, Any]) -> None:
+    """INSERT .. ON CONFLICT (timebank_id, month) DO NOTHING: two writers of one month's summary
+    (a close and a backfill) both succeed, and the first row stays."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(MonthSummary).values(**values)
+    session.execute(statement.on_conflict_do_nothing(index_elements=["timebank_id", "month"]))
+
+
+def write_month_summary(session: Session, timebank_id: int, month: date) -> None:
+    """Count and store the ledger's figures of a CLOSED month (the caller makes sure it is: the
+    close's own transaction, or the backfill). Runs the same queries as a live month."""
+    month = month_start(month)
+    scope = _scope([timebank_id])
+    figures = _live_ledger_months(session, scope, _Window((month,), ("UTC",))).get((timebank_id, month), LedgerMonth())
+    reciprocity = _reciprocity(session, scope, month).get(timebank_id, Reciprocity())
+    _insert_ignoring_duplicates(
+        session,
+        {
+            "timebank_id": timebank_id,
+            "month": month,
+            **{name: getattr(figures, name) for name in (*LEDGER_FIELDS, "active_participants")},
+            "reciprocity_active": reciprocity.active_members,
+            "reciprocity_both_ways": reciprocity.both_ways,
+            "categories": [[c, m] for c, m in figures.categories],
+        },
+    )
+
+
+def backfill_month_summaries(session: Session) -> int:
+    """Write the summary of every closed month that has none (months closed before summaries
+    existed, or by a tool that closes without ``statements.service.close_and_record``), oldest
+    first, one commit each. Idempotent; safe beside the web app and the closing job."""
+    written = 0
+    missing = session.execute(
+        select(Period.timebank_id, Period.month)
+        .outerjoin(
+            MonthSummary, and_(MonthSummary.timebank_id == Period.timebank_id, MonthSummary.month == Period.month)
+        )
+        .where(MonthSummary.id.is_(None))
+        .order_by(Period.month, Period.timebank_id)
+    ).all()
+    for timebank_id, month in missing:
+        with write_transaction(session):
+            write_month_summary(session, timebank_id, month)
+        written += 1
+    return written
+
+
+def _record_tally(session: Session, scope: Scope, window: _Window) -> _Tally:
+    """The figures that can change after a close, live for the window, one grouped query each."""
+    tally = _Tally(window.months)
     _count_by_day(
         session,
         tally,
@@ -699,7 +880,16 @@ def _tally(session: Session, scope: Scope, window: _Window) -> tuple[_Tally, Sub
     )
     _count_members(session, tally, scope, window)
     _count_requests(session, tally, scope, window)
-    return tally, movements
+    return tally
+
+
+def _figures(tally: _Tally, ledger: dict[tuple[int, date], LedgerMonth], timebank_id: int, index: int) -> Figures:
+    month = tally.months[index]
+    return Figures(
+        month=month,
+        **tally.values.get((timebank_id, index), {}),
+        **ledger.get((timebank_id, month), LedgerMonth()).figures(),
+    )
 
 
 # -- the reports -------------------------------------------------------------------------------
@@ -716,20 +906,28 @@ def monthly_report(session: Session, viewer: Member, month: date, *, today: date
     month = _checked_month(month, today)
     window = _Window(tuple(months_ending(month, TREND_MONTHS)), (timebank.time_zone,))
     scope = _scope([timebank_id])
-    tally, movements = _tally(session, scope, window)
+    ledger = ledger_months(session, [timebank_id], window.months)
+    tally = _record_tally(session, scope, window)
     last = len(window.months) - 1
     durations = _minutes_to_match(session, scope, window, last).get(timebank_id, [])
+    this_month = ledger[(timebank_id, month)]
+    reciprocity = this_month.reciprocity
+    if reciprocity is None:  # an open month (or one closed before summaries): count it
+        reciprocity = _reciprocity(session, scope, month).get(timebank_id, Reciprocity())
     return MonthlyReport(
         timebank_id=timebank_id,
         timebank_name=timebank.name,
         organisation_name=timebank.organisation_name,
         month=month,
         today=today,
-        figures=tally.figures(timebank_id, last),
-        previous=tally.figures(timebank_id, last - 1),
-        trend=tuple(tally.figures(timebank_id, i) for i in range(len(window.months))),
-        categories=_categories(session, movements, month),
-        reciprocity=_reciprocity(session, scope, month).get(timebank_id, Reciprocity()),
+        figures=_figures(tally, ledger, timebank_id, last),
+        previous=_figures(tally, ledger, timebank_id, last - 1),
+        trend=tuple(_figures(tally, ledger, timebank_id, i) for i in range(len(window.months))),
+        categories=tuple(
+            CategoryMinutes(name=name, minutes=minutes)
+            for name, minutes in category_names(session, this_month.categories)
+        ),
+        reciprocity=reciprocity,
         requests_matched=len(durations),
         median_minutes_to_match=_median(durations),
         hour_value_pence=timebank.hour_value_pence,
@@ -745,15 +943,19 @@ def network_report(session: Session, viewer: Member, month: date, *, today: date
     zones = tuple(sorted({tb.time_zone for tb in timebanks})) or ("UTC",)
     window = _Window((month,), zones)
     scope = _scope(None)
-    tally, _ = _tally(session, scope, window)
+    ledger = ledger_months(session, [tb.id for tb in timebanks], window.months)
+    tally = _record_tally(session, scope, window)
     durations = _minutes_to_match(session, scope, window, 0)
-    reciprocity = _reciprocity(session, scope, month)
+    reciprocity = {tb.id: ledger[(tb.id, month)].reciprocity for tb in timebanks}
+    unknown = [tb_id for tb_id, found in reciprocity.items() if found is None]
+    if unknown:  # months not closed (or closed before summaries): counted live, for those only
+        reciprocity.update(_reciprocity(session, _scope(unknown), month))
     rows = tuple(
         NetworkRow(
             timebank_id=tb.id,
             name=tb.name,
-            figures=tally.figures(tb.id, 0),
-            reciprocity=reciprocity.get(tb.id, Reciprocity()),
+            figures=_figures(tally, ledger, tb.id, 0),
+            reciprocity=reciprocity.get(tb.id) or Reciprocity(),
             median_minutes_to_match=_median(durations.get(tb.id, [])),
             hour_value_pence=tb.hour_value_pence,
         )
@@ -995,11 +1197,13 @@ __all__ = [
     "NetworkReport",
     "NetworkRow",
     "Reciprocity",
+    "backfill_month_summaries",
     "checked_hour_value",
     "duration_words",
     "format_minutes",
     "format_pence",
     "hour_value_from_text",
+    "ledger_months",
     "month_choices",
     "monthly_report",
     "network_csv_rows",
@@ -1007,4 +1211,5 @@ __all__ = [
     "parse_month",
     "report_csv_rows",
     "set_hour_value",
+    "write_month_summary",
 ]

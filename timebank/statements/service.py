@@ -31,6 +31,7 @@ from ..ledger.close import POSTED, close_month
 from ..ledger.periods import latest_closed_month, month_start
 from ..members.service import HistoryLine, history_words
 from ..models import Account, AccountKind, Member, Period, Statement, Timebank, Transfer, TransferPurpose
+from ..reports.service import write_month_summary
 from .errors import InvalidMonth, StatementNotFound
 
 _MONTH = re.compile(r"(\d{4})-(\d{2})")
@@ -466,18 +467,16 @@ def close_for_coordinator(session: Session, coordinator: Member, month_text: str
         month = parse_month(month_text)
     except StatementNotFound as error:
         raise InvalidMonth("Choose the month to close.") from error
-    return close_and_record(
-        session, timebank.id, month, today=today_in(timebank.time_zone), actor=coordinator
-    )
+    return close_and_record(session, timebank.id, month, today=today_in(timebank.time_zone), actor=coordinator)
 
 
-def close_and_record(
-    session: Session, timebank_id: int, month: date, *, today: date, actor: Member | None
-) -> Period:
+def close_and_record(session: Session, timebank_id: int, month: date, *, today: date, actor: Member | None) -> Period:
     """``ledger.close_month`` with its audit event in the same transaction, written only by the
     call that closed the month. ``actor`` None: the scheduler closed it ("The system")."""
 
     def record(session: Session, period: Period) -> None:
+        # The month's report figures that can no longer change, stored with the close (or not).
+        write_month_summary(session, timebank_id, period.month)
         audit.record(
             session,
             action="period.closed",
