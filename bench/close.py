@@ -11,8 +11,10 @@ aggregate below, which computes the same statement figures for every account (an
 the same numbers: the script compares them). Target: close <= 2 x the aggregate.
 
 The close's time is also split into its statement query (``statement_rows``) and its checksum
-(``period_checksum``, a Python loop hashing each of the month's transfers), measured again
-after the close, so a miss can be pinned on one of them.
+(``period_checksum``: the database writes the lines of the month's statements and transfers,
+Python hashes them), measured again after the close, so a miss can be pinned on one of them.
+The rest of the close is its writes (the statement rows, with their foreign-key checks) and a
+few small reads and locks.
 
 The monthly report (``timebank.reports.service.monthly_report``: this month against the last,
 a 12-month trend of eight measures, hours by category, reciprocity, requests met and the median

@@ -26,6 +26,7 @@ value_date is in the month:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -36,10 +37,14 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import (
     ColumnElement,
     ColumnExpressionArgument,
+    Insert,
+    Integer,
     ScalarSelect,
     Select,
     String,
+    Table,
     and_,
+    bindparam,
     case,
     cast,
     func,
@@ -153,12 +158,9 @@ def _close(
     session.add(period)
     session.flush()
     # One INSERT .. SELECT: the figures never pass through Python.
-    figures = _statement_select(timebank_id, month, previous).subquery()
     session.execute(
-        insert(Statement).from_select(
-            ["period_id", *STATEMENT_FIELDS],
-            select(literal(period.id), *(figures.c[name] for name in STATEMENT_FIELDS)),
-        )
+        _insert_statements(previous is not None),
+        {**_statement_params(timebank_id, month, previous), "period_id": period.id},
     )
     period.checksum = period_checksum(session, period)
     session.flush()
@@ -188,16 +190,42 @@ def _previous_period(session: Session, timebank_id: int, month: date) -> Period 
 
 def statement_rows(session: Session, timebank_id: int, month: date) -> list[dict[str, int]]:
     """One row per account of the timebank, as ``close_month`` writes them."""
-    query = _statement_select(timebank_id, month, _previous_period(session, timebank_id, month))
-    return [{name: int(value) for name, value in row._mapping.items()} for row in session.execute(query)]
+    previous = _previous_period(session, timebank_id, month)
+    rows = session.execute(_statement_select(previous is not None), _statement_params(timebank_id, month, previous))
+    return [{name: int(value) for name, value in row._mapping.items()} for row in rows]
 
 
-def _statement_select(timebank_id: int, month: date, previous: Period | None) -> Select[Any]:
+def _statement_params(timebank_id: int, month: date, previous: Period | None) -> dict[str, Any]:
+    """The values of ``_statement_select``'s parameters."""
+    params: dict[str, Any] = {"timebank_id": timebank_id, "month": month, "end": next_month(month)}
+    if previous is not None:
+        params["previous_id"] = previous.id
+    return params
+
+
+@functools.cache
+def _insert_statements(carried: bool) -> Insert:
+    """``INSERT INTO statements .. SELECT`` the figures of ``_statement_select`` (parameter
+    ``period_id`` besides its own); built once, like the select."""
+    figures = _statement_select(carried).subquery()
+    # On the table, not the entity: ORM-enabled inserts take a dict of values as rows to insert.
+    table = Statement.__table__
+    assert isinstance(table, Table)
+    return insert(table).from_select(
+        ["period_id", *STATEMENT_FIELDS],
+        select(bindparam("period_id", type_=Integer), *(figures.c[name] for name in STATEMENT_FIELDS)),
+    )
+
+
+@functools.cache
+def _statement_select(carried: bool) -> Select[Any]:
     """One row per account of the timebank, from one grouped aggregate over the transfers: the
-    month's movements only when the previous statements give the opening balances, otherwise
-    the whole history before the month as well."""
-    end = next_month(month)
-    since = month if previous is not None else None
+    month's movements only when the previous statements give the opening balances (``carried``),
+    otherwise the whole history before the month as well.
+
+    Parameters: ``timebank_id``, ``month`` (its first day), ``end`` (the next month's first day)
+    and, when carried, ``previous_id`` (the previous period). Built once per shape and reused:
+    building this construct costs more than running it on a small month."""
     movements = union_all(
         *(
             select(
@@ -207,10 +235,10 @@ def _statement_select(timebank_id: int, month: date, previous: Period | None) ->
                 Transfer.value_date.label("value_date"),
                 Transfer.amount_minutes.label("amount"),
             ).where(
-                Transfer.timebank_id == timebank_id,
+                Transfer.timebank_id == bindparam("timebank_id"),
                 Transfer.phase.in_(POSTED),
-                Transfer.value_date < end,
-                *([Transfer.value_date >= since] if since is not None else []),
+                Transfer.value_date < bindparam("end"),
+                *([Transfer.value_date >= bindparam("month")] if carried else []),
             )
             for account_column, side in (
                 (Transfer.debit_account_id, "debit"),
@@ -219,13 +247,13 @@ def _statement_select(timebank_id: int, month: date, previous: Period | None) ->
         )
     ).subquery()
     signed = case((movements.c.side == "credit", movements.c.amount), else_=-movements.c.amount)
-    in_month = movements.c.value_date >= month
+    in_month = movements.c.value_date >= bindparam("month")
 
     def total(condition: ColumnElement[bool], value: ColumnElement[int]) -> ColumnElement[int]:
         return func.coalesce(func.sum(case((condition, value), else_=0)), 0)
 
     columns = [
-        total(movements.c.value_date < month, signed).label("opening_minutes"),
+        total(movements.c.value_date < bindparam("month"), signed).label("opening_minutes"),
         *(
             total(
                 and_(in_month, movements.c.side == side, movements.c.purpose.in_(purposes)),
@@ -235,28 +263,24 @@ def _statement_select(timebank_id: int, month: date, previous: Period | None) ->
         ),
         total(literal(True), signed).label("closing_minutes"),
     ]
-    totals = (
-        select(movements.c.account_id, *columns).group_by(movements.c.account_id).subquery()
-    )
-    earlier = aliased(Statement)
-    carried = func.coalesce(earlier.closing_minutes, 0)
-    query = (
-        select(
-            Account.id.label("account_id"),
-            (carried + func.coalesce(totals.c.opening_minutes, 0)).label("opening_minutes"),
+    totals = select(movements.c.account_id, *columns).group_by(movements.c.account_id).subquery()
+    query = select(Account.id.label("account_id")).outerjoin(totals, totals.c.account_id == Account.id)
+    carried_in: ColumnElement[int] = literal_column("0", Integer)
+    if carried:
+        earlier = aliased(Statement)
+        query = query.outerjoin(
+            earlier, and_(earlier.account_id == Account.id, earlier.period_id == bindparam("previous_id"))
+        )
+        carried_in = func.coalesce(earlier.closing_minutes, 0)
+    return (
+        query.add_columns(
+            (carried_in + func.coalesce(totals.c.opening_minutes, 0)).label("opening_minutes"),
             *(func.coalesce(totals.c[name], 0).label(name) for name in _COLUMNS),
-            (carried + func.coalesce(totals.c.closing_minutes, 0)).label("closing_minutes"),
+            (carried_in + func.coalesce(totals.c.closing_minutes, 0)).label("closing_minutes"),
         )
-        .outerjoin(totals, totals.c.account_id == Account.id)
-        .outerjoin(
-            earlier,
-            # period id 0 matches nothing: no earlier statements, all history is summed instead
-            and_(earlier.account_id == Account.id, earlier.period_id == (previous.id if previous else 0)),
-        )
-        .where(Account.timebank_id == timebank_id)
+        .where(Account.timebank_id == bindparam("timebank_id"))
         .order_by(Account.id)
     )
-    return query
 
 
 def period_checksum(session: Session, period: Period) -> str:
@@ -274,12 +298,28 @@ def period_checksum(session: Session, period: Period) -> str:
     return digest.hexdigest()
 
 
-def _checksum_text(session: Session, period: Period) -> tuple[str, str]:
+def _checksum_text(session: Session, period: Period) -> tuple[str, ...]:
     """The statement lines and the transfer lines of ``period_checksum``, each in order."""
+    params = {
+        "period_id": period.id,
+        "timebank_id": period.timebank_id,
+        "month": period.month,
+        "end": next_month(period.month),
+    }
+    queries = _checksum_queries(session.get_bind().dialect.name == "postgresql")
+    if len(queries) == 1:  # PostgreSQL: one row, one value per part
+        return tuple(str(value) for value in session.execute(queries[0], params).one())
+    connection = session.connection()  # plain rows of one string: no ORM loading to pay for
+    return tuple("".join(connection.execute(query, params).scalars()) for query in queries)
+
+
+@functools.cache
+def _checksum_queries(postgres: bool) -> tuple[Select[Any], ...]:
+    """The queries of ``_checksum_text`` (built once per database; parameters ``period_id``,
+    ``timebank_id``, ``month`` and ``end``)."""
     statement_lines = select(_line("statement", *(getattr(Statement, name) for name in STATEMENT_FIELDS))).where(
-        Statement.period_id == period.id
+        Statement.period_id == bindparam("period_id")
     )
-    postgres = session.get_bind().dialect.name == "postgresql"
     value_date = func.to_char(Transfer.value_date, "YYYY-MM-DD") if postgres else cast(Transfer.value_date, String)
     transfer_lines = select(
         _line(
@@ -293,29 +333,23 @@ def _checksum_text(session: Session, period: Period) -> tuple[str, str]:
             value_date,
         )
     ).where(
-        Transfer.timebank_id == period.timebank_id,
-        Transfer.value_date >= period.month,
-        Transfer.value_date < next_month(period.month),
+        Transfer.timebank_id == bindparam("timebank_id"),
+        Transfer.value_date >= bindparam("month"),
+        Transfer.value_date < bindparam("end"),
     )
     if postgres:
-        # One value per part, ordered inside the aggregate (string_agg(... ORDER BY ...)).
+        # string_agg(line, '' ORDER BY ...): the parts come back whole and in order.
         def joined(lines: Select[Any], order: ColumnExpressionArgument[Any]) -> ScalarSelect[Any]:
             line = lines.selected_columns[0]
             return lines.with_only_columns(
                 func.coalesce(func.string_agg(line, aggregate_order_by(literal_column("''"), order)), "")
             ).scalar_subquery()
 
-        row = session.execute(
-            select(joined(statement_lines, Statement.account_id), joined(transfer_lines, Transfer.id))
-        ).one()
-        return str(row[0]), str(row[1])
+        return (select(joined(statement_lines, Statement.account_id), joined(transfer_lines, Transfer.id)),)
     # SQLite (before 3.44) has no ORDER BY inside group_concat and does not promise an ordered
     # subquery keeps its order there, so the ordered lines come back one per row (in process,
     # as plain strings: nothing to convert).
-    return (
-        "".join(session.scalars(statement_lines.order_by(Statement.account_id))),
-        "".join(session.scalars(transfer_lines.order_by(Transfer.id))),
-    )
+    return statement_lines.order_by(Statement.account_id), transfer_lines.order_by(Transfer.id)
 
 
 def _line(tag: str, *fields: ColumnExpressionArgument[Any]) -> ColumnElement[str]:
