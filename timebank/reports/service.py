@@ -58,6 +58,7 @@ from sqlalchemy import (
     union_all,
 )
 from sqlalchemy.orm import Session, aliased
+from sqlalchemy.sql import Select
 from sqlalchemy.sql.selectable import Subquery
 
 from ..admin.service import require_admin
@@ -457,26 +458,31 @@ class _Tally:
         slot[name] = slot.get(name, 0) + int(value or 0)
 
 
-def _count_hours(session: Session, tally: _Tally, movements: Subquery, window: _Window) -> None:
+def _not_member_accounts(scope: Scope, *kinds: AccountKind) -> Select[tuple[int]]:
+    """The ids of the scope's organisation (and pool) accounts: two per timebank, found through
+    the partial index on non-member accounts. Movements are tested against this short list
+    instead of joining every account of the installation."""
+    wanted = kinds or (AccountKind.ORGANISATION, AccountKind.POOL)
+    return select(Account.id).where(
+        scope(Account.timebank_id), Account.kind != AccountKind.MEMBER, Account.kind.in_(wanted)
+    )
+
+
+def _count_hours(session: Session, tally: _Tally, movements: Subquery, scope: Scope, window: _Window) -> None:
     """Net minutes per timebank, month and kind (person to person, agency, group activity)."""
-    debit, credit = aliased(Account), aliased(Account)
-    agency = or_(debit.kind == AccountKind.ORGANISATION, credit.kind == AccountKind.ORGANISATION)
+    organisations = _not_member_accounts(scope, AccountKind.ORGANISATION)
+    agency = or_(movements.c.debit_account_id.in_(organisations), movements.c.credit_account_id.in_(organisations))
     kind = case(
         (movements.c.purpose == TransferPurpose.ACTIVITY, literal(GROUP)),
         (agency, literal(AGENCY)),
         else_=literal(PERSON),
     )
-    inner = (
-        select(
-            movements.c.timebank_id,
-            window.day_index(movements.c.value_date).label("month"),
-            kind.label("kind"),
-            movements.c.minutes,
-        )
-        .join(debit, debit.id == movements.c.debit_account_id)
-        .join(credit, credit.id == movements.c.credit_account_id)
-        .subquery("help_kinds")
-    )
+    inner = select(
+        movements.c.timebank_id,
+        window.day_index(movements.c.value_date).label("month"),
+        kind.label("kind"),
+        movements.c.minutes,
+    ).subquery("help_kinds")
     rows = session.execute(
         select(inner.c.timebank_id, inner.c.month, inner.c.kind, func.sum(inner.c.minutes)).group_by(
             inner.c.timebank_id, inner.c.month, inner.c.kind
@@ -510,12 +516,7 @@ def _help_sides(scope: Scope, start: date, end: date) -> Subquery:
             *where
         ),
     ).subquery("help_sides")
-    return (
-        select(sides)
-        .join(Account, Account.id == sides.c.account_id)
-        .where(Account.kind == AccountKind.MEMBER)
-        .subquery("member_sides")
-    )
+    return select(sides).where(sides.c.account_id.not_in(_not_member_accounts(scope))).subquery("member_sides")
 
 
 def _count_active(session: Session, tally: _Tally, scope: Scope, window: _Window) -> None:
@@ -747,7 +748,7 @@ def _live_ledger_months(session: Session, scope: Scope, window: _Window) -> dict
     """The ledger's figures counted from the transfers: three grouped queries for the window."""
     tally = _Tally(window.months)
     movements = help_movements(scope, window.day_within)
-    _count_hours(session, tally, movements, window)
+    _count_hours(session, tally, movements, scope, window)
     _count_active(session, tally, scope, window)
     categories = _category_minutes(session, movements, window)
     keys = set(tally.values) | set(categories)
