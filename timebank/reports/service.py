@@ -28,6 +28,11 @@ timebank and month), so the number of queries is the same for one timebank or fi
 ten transfers or five million. The median is the one figure finished in Python: SQLite has no
 ``percentile_cont``, so one query fetches just the per-request durations (a single column beside
 the timebank's id) and ``statistics.median`` takes the middle.
+
+Closed months: the figures that come only from the ledger (hours, by kind and category, active
+participants, reciprocity) are stored in a ``MonthSummary`` when the month closes and read from
+there (``ledger_months``; see "the ledger's figures of a month" below), so a page counts
+transfers only for its open month, however long the history.
 """
 
 from __future__ import annotations
