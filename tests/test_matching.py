@@ -550,6 +550,97 @@ def test_match_request_uses_the_same_number_of_queries_however_many_candidates(s
     assert many == few
 
 
+def _every_request_scored(session, member, limit):  # type: ignore[no-untyped-def]
+    """What the dashboard suggested before it chose candidates in SQL: every open request of the
+    timebank scored in Python. The tests below compare the real thing with it."""
+    from timebank.matching import service
+
+    today = TODAY
+    own = [
+        item
+        for item in service._open_listings(session, member.timebank_id, ListingKind.OFFER, today, exclude_member_id=0)
+        if item.member_id == member.id
+    ]
+    sources = service._offer_sources(member, own)
+    categories = service._categories(session, member.timebank_id)
+    scored = []
+    for need in service._open_listings(
+        session, member.timebank_id, ListingKind.REQUEST, today, exclude_member_id=member.id
+    ):
+        need_words = service._listing_words(need)
+        fit = service._best_fit(need, need_words, sources)
+        if fit is not None:
+            scored.append(service._request_suggestion(member, member, need, need_words, fit, categories, "dashboard"))
+    return service._limited(scored, limit)
+
+
+def _shown(suggestions):  # type: ignore[no-untyped-def]
+    return [(s.listing.id, s.score, s.reasons) for s in suggestions]
+
+
+def test_dashboard_suggestions_read_the_same_statements_however_many_requests_are_open(session, engine, factory):
+    world = factory.world()
+    cooking = category(session, world.timebank, "Cooking")
+    skill(session, world.bob, "Cooking", cooking)
+    offer(session, world.bob, "Home cooking", cooking, tags="soup")
+
+    def add_requests(n: int) -> None:
+        for _ in range(n):
+            asker = person(factory, session, world.timebank, None)
+            request(session, asker, "Cooking a meal", cooking)
+            request(session, asker, "Soup for a neighbour")
+
+    def run() -> None:
+        suggestions_for(session, world.bob, limit=5)
+
+    add_requests(3)
+    few = _statements_for(session, engine, run)
+    add_requests(30)
+    many = _statements_for(session, engine, run)
+    assert many == few
+    assert _shown(suggestions_for(session, world.bob)) == _shown(_every_request_scored(session, world.bob, 5))
+
+
+def test_a_strong_match_is_suggested_however_many_newer_weak_ones_there_are(session, factory, monkeypatch):
+    """Only the newest requests are looked at (per way of fitting), so a large timebank's dashboard
+    reads a fixed amount; a request that fits by category and words is never crowded out."""
+    from timebank.matching import service
+
+    monkeypatch.setattr(service, "NEWEST", 3)
+    monkeypatch.setattr(service, "PER_CATEGORY", 3)
+    world = factory.world()
+    tb = world.timebank
+    cooking, lifts = category(session, tb, "Cooking"), category(session, tb, "Lifts")
+    offer(session, world.bob, "Cooking for neighbours", cooking, tags="soup")
+    strong = request(session, world.alice, "Soup and cooking", cooking)  # the oldest
+    for n in range(6):  # newer, and each fits only one way
+        asker = person(factory, session, tb, f"Asker {n}")
+        request(session, asker, "Soup kitchen run", lifts)  # words, not category
+        request(session, asker, "Baking bread", cooking)  # category, not words
+
+    suggestions = suggestions_for(session, world.bob, limit=1)
+    assert [s.listing.id for s in suggestions] == [strong.id]
+    assert suggestions[0].reasons[:2] == [
+        "Is about cooking, which you offer",
+        "The request mentions 'soup' and 'cooking', like your offer",
+    ]
+
+
+def test_requests_that_only_look_like_a_fit_in_sql_do_not_hide_the_real_ones(session, engine, factory):
+    """SQL's ceiling counts a stem found inside any word ("shop" in "workshop"); Python's scoring
+    then drops those, and more are read until the real ones are found."""
+    world = factory.world()
+    skill(session, world.bob, "Shopping")
+    for _ in range(45):
+        request(session, person(factory, session, world.timebank, None), "Workshop bench")
+    # Asked by the newest member, so it comes after every look-alike in the tie order.
+    real = request(session, person(factory, session, world.timebank, "Last"), "Shopping on Fridays")
+
+    suggestions = suggestions_for(session, world.bob, limit=1)
+    assert [s.listing.id for s in suggestions] == [real.id]
+    assert _shown(suggestions) == _shown(_every_request_scored(session, world.bob, 1))
+
+
 # --- the page ------------------------------------------------------------------------------------
 
 

@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Literal
 
-from sqlalchemy import case, func, or_, select
+from sqlalchemy import ColumnElement, Select, case, false, func, literal, or_, select, true, union
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from ..clock import today_in
@@ -341,6 +341,21 @@ def _categories(session: Session, timebank_id: int) -> dict[int, str]:
     return {category_id: name for category_id, name in rows}
 
 
+def _open_conditions(
+    timebank_id: int, kind: ListingKind, today: date, exclude_member_id: int
+) -> list[ColumnElement[bool]]:
+    """Open, unexpired listings of one kind by approved members (the query joins Member)."""
+    return [
+        ListingModel.timebank_id == timebank_id,
+        ListingModel.kind == kind,
+        ListingModel.status == ListingStatus.OPEN,
+        or_(ListingModel.ends_on.is_(None), ListingModel.ends_on >= today),
+        Member.timebank_id == timebank_id,
+        Member.status == MemberStatus.APPROVED,
+        ListingModel.member_id != exclude_member_id,
+    ]
+
+
 def _open_listings(
     session: Session, timebank_id: int, kind: ListingKind, today: date, *, exclude_member_id: int
 ) -> list[ListingModel]:
@@ -349,15 +364,7 @@ def _open_listings(
         session.scalars(
             select(ListingModel)
             .join(Member, Member.id == ListingModel.member_id)
-            .where(
-                ListingModel.timebank_id == timebank_id,
-                ListingModel.kind == kind,
-                ListingModel.status == ListingStatus.OPEN,
-                or_(ListingModel.ends_on.is_(None), ListingModel.ends_on >= today),
-                Member.timebank_id == timebank_id,
-                Member.status == MemberStatus.APPROVED,
-                ListingModel.member_id != exclude_member_id,
-            )
+            .where(*_open_conditions(timebank_id, kind, today, exclude_member_id))
             .options(joinedload(ListingModel.member))
             .order_by(ListingModel.id)
         ).unique()
@@ -367,6 +374,211 @@ def _open_listings(
 def _limited(scored: list[Suggestion], limit: int) -> list[Suggestion]:
     scored.sort(key=lambda s: (-s.score, s.member.id, s.listing.id if s.listing else 0))
     return scored[: max(limit, 0)]
+
+
+# --- open requests that could fit, best first, without reading them all -------------------------
+#
+# A large timebank has thousands of open requests; loading and scoring each in Python was most of
+# the member dashboard's time, and grew with the timebank. Two steps keep it to a fixed amount:
+#
+# 1. Which requests are looked at: the newest ``NEWEST`` open requests of the timebank, and per
+#    category the giver offers in, the newest ``PER_CATEGORY`` open requests in it and the newest
+#    ``PER_CATEGORY`` in it that also share a word. Each walks an index newest first and stops,
+#    so the work does not grow with the timebank, and a request that fits by category and words
+#    is not crowded out by newer ones that fit only one way. Where a timebank has fewer open
+#    requests than that (most do), this is every request, and the result is exactly what scoring
+#    every request gave.
+# 2. In what order: SQL ranks that window by a *ceiling* on each request's score, built from the
+#    same parts and weights, and Python scores exactly (``_best_fit``, ``_request_suggestion``:
+#    the one scoring rule) only the best few, in batches, until no request left unscored could
+#    still beat, or tie and come before, the last one kept. SQL never decides a score.
+#
+# The ceiling is never below the real score:
+# - category: the request is in the category of one of the giver's sources (the score uses the
+#   best single source, whose category is one of these);
+# - text: how many of the sources' word stems occur anywhere in the request's lowercased title,
+#   description and tags (every word with a stem contains it: ``text.stem`` only cuts words
+#   short, except that "-ies" becomes "y", so a final "y" is left out of the pattern);
+# - availability and area: as ``_score_pair`` has them (slots are whole comma-separated items;
+#   areas compared trimmed and lowercased).
+
+NEWEST = 200  # the newest open requests looked at, whatever they are about
+PER_CATEGORY = 100  # and the newest per category the giver offers in (and with a shared word)
+_FIRST_BATCH = 20  # requests scored exactly before checking whether more could enter
+
+
+def _stem_pattern(stem: str) -> str:
+    """The part of a stem that every word it came from contains."""
+    return stem[:-1] if stem.endswith("y") and len(stem) > 1 else stem
+
+
+def _count(conditions: Sequence[ColumnElement[bool]]) -> ColumnElement[int]:
+    total: ColumnElement[int] = literal(0)
+    for condition in conditions:
+        total = total + case((condition, 1), else_=0)
+    return total
+
+
+def _capped(value: ColumnElement[int], cap: int) -> ColumnElement[int]:
+    return case((value > cap, cap), else_=value)
+
+
+@dataclass(frozen=True)
+class _Ceiling:
+    """A request's score ceiling, as the counts SQL read (words and slots not yet capped)."""
+
+    listing_id: int
+    member_id: int
+    category: int
+    words: int
+    slots: int
+    area: int
+
+    def score(self) -> float:
+        """The ceiling, with the same weights and arithmetic as the real score."""
+        scored = _Scored()
+        scored.parts["category"] = float(self.category)
+        scored.parts["text"] = min(1.0, self.words / WEIGHTS.text_words_for_full_fit)
+        scored.parts["availability"] = min(1.0, self.slots / WEIGHTS.slots_for_full_fit)
+        scored.parts["area"] = float(self.area)
+        return scored.score()
+
+
+def _ceiling_query(
+    giver: Member, sources: Sequence[_Source], timebank_id: int, today: date
+) -> Select[tuple[int, int, int, int, int, int]]:
+    """The window of open requests that could fit the sources (see the notes above), by score
+    ceiling, highest first, then in the order ties are shown (member, then listing)."""
+    haystack = func.lower(ListingModel.title + " " + ListingModel.description + " " + ListingModel.tags)
+    stems = sorted({stem for source in sources for stem in source.words})
+    # Stems are [a-z0-9] only (``text.words``): nothing to escape in LIKE.
+    word_hits = [haystack.like(f"%{_stem_pattern(stem)}%") for stem in stems]
+    any_word = or_(*word_hits) if word_hits else false()
+    category_ids = sorted({source.category_id for source in sources if source.category_id is not None})
+    in_category = ListingModel.category_id.in_(category_ids) if category_ids else false()
+
+    def newest(limit: int, *conditions: ColumnElement[bool]) -> Select[tuple[int]]:
+        # Only listing columns, so it walks ix_listings_timebank_kind_status_(category_)id.
+        window = (
+            select(ListingModel.id)
+            .where(
+                ListingModel.timebank_id == timebank_id,
+                ListingModel.kind == ListingKind.REQUEST,
+                ListingModel.status == ListingStatus.OPEN,
+                *conditions,
+            )
+            .order_by(ListingModel.id.desc())
+            .limit(limit)
+            .subquery()
+        )
+        return select(window.c.id)
+
+    windows = [newest(NEWEST)]
+    for category_id in category_ids:
+        windows.append(newest(PER_CATEGORY, ListingModel.category_id == category_id))
+        if word_hits:
+            windows.append(newest(PER_CATEGORY, ListingModel.category_id == category_id, any_word))
+    looked_at = union(*windows)
+
+    padded = literal(",") + Member.availability + literal(",")
+    slots = _count([padded.like(f"%,{slot},%") for slot in sorted(availability.parse(giver.availability))])
+    area = giver.area.strip()
+    # An area SQL may lower differently from Python counts as perhaps the same for everyone,
+    # which costs only time.
+    same_area: ColumnElement[bool]
+    if not area:
+        same_area = false()
+    elif area.isascii():
+        same_area = func.lower(func.trim(Member.area)) == area.casefold()
+    else:
+        same_area = true()
+    parts = (
+        select(
+            ListingModel.id.label("listing_id"),
+            ListingModel.member_id.label("member_id"),
+            case((in_category, 1), else_=0).label("category"),
+            _count(word_hits).label("words"),
+            slots.label("slots"),
+            case((same_area, 1), else_=0).label("area"),
+        )
+        .join(Member, Member.id == ListingModel.member_id)
+        .where(
+            ListingModel.id.in_(looked_at),
+            # The rest of ``_open_conditions``: the windows have the listing's own.
+            or_(ListingModel.ends_on.is_(None), ListingModel.ends_on >= today),
+            Member.timebank_id == timebank_id,
+            Member.status == MemberStatus.APPROVED,
+            ListingModel.member_id != giver.id,
+        )
+        # Worked out once per request, not again for the ordering below.
+        .cte("ceilings")
+        .prefix_with("MATERIALIZED", dialect="postgresql")
+    )
+    # Whole numbers, so equal ceilings are equal in SQL too (the weights are in hundredths).
+    scale = 100 * WEIGHTS.text_words_for_full_fit * WEIGHTS.slots_for_full_fit
+    ceiling = (
+        parts.c.category * round(WEIGHTS.category * scale)
+        + _capped(parts.c.words, WEIGHTS.text_words_for_full_fit)
+        * round(WEIGHTS.text * scale / WEIGHTS.text_words_for_full_fit)
+        + _capped(parts.c.slots, WEIGHTS.slots_for_full_fit)
+        * round(WEIGHTS.availability * scale / WEIGHTS.slots_for_full_fit)
+        + parts.c.area * round(WEIGHTS.area * scale)
+    )
+    return (
+        select(parts.c.listing_id, parts.c.member_id, parts.c.category, parts.c.words, parts.c.slots, parts.c.area)
+        .where(or_(parts.c.category > 0, parts.c.words > 0))  # fits by category or words
+        .order_by(ceiling.desc(), parts.c.member_id, parts.c.listing_id)
+    )
+
+
+def _best_requests(
+    session: Session,
+    viewer: Member,
+    giver: Member,
+    sources: Sequence[_Source],
+    categories: dict[int, str],
+    today: date,
+    limit: int,
+    perspective: Perspective,
+) -> list[Suggestion]:
+    """The ``limit`` open requests that fit the giver's sources best, scored as ``_request_suggestion``
+    scores them; see the notes above for why only a few are read."""
+    if limit <= 0 or giver.timebank_id is None:
+        return []
+    query = _ceiling_query(giver, sources, giver.timebank_id, today)
+    scored: list[Suggestion] = []
+    offset, batch = 0, max(_FIRST_BATCH, limit)
+    while True:
+        rows = [_Ceiling(*row) for row in session.execute(query.offset(offset).limit(batch + 1))]
+        page, following = rows[:batch], rows[batch] if len(rows) > batch else None
+        requests = session.scalars(
+            select(ListingModel)
+            .where(ListingModel.id.in_([row.listing_id for row in page]))
+            .options(joinedload(ListingModel.member))
+        ).unique()
+        for request in requests:
+            request_words = _listing_words(request)
+            fit = _best_fit(request, request_words, sources)
+            if fit is not None:
+                scored.append(_request_suggestion(viewer, giver, request, request_words, fit, categories, perspective))
+        best = _limited(scored, limit)
+        if following is None or _settled(best, limit, following):
+            return best
+        scored = best
+        offset, batch = offset + batch, batch * 4
+
+
+def _settled(best: list[Suggestion], limit: int, following: _Ceiling) -> bool:
+    """Whether no request from ``following`` on can enter ``best``: their ceilings are at most
+    ``following``'s, and one equal to it comes after it in the tie order."""
+    if len(best) < limit:
+        return False
+    last = best[-1]
+    ceiling = following.score()
+    assert last.listing is not None
+    return last.score > ceiling or (
+        last.score == ceiling and (last.member.id, last.listing.id) < (following.member_id, following.listing_id)
+    )
 
 
 # --- the three questions -----------------------------------------------------------------------
@@ -436,14 +648,7 @@ def match_offer(
     today = _today(session, offer.timebank_id, today)
     categories = _categories(session, offer.timebank_id)
     source = _Source("offer", offer.id, offer.category_id, _listing_words(offer), offer)
-    suggestions = []
-    for request in _open_listings(session, offer.timebank_id, ListingKind.REQUEST, today, exclude_member_id=offerer.id):
-        request_words = _listing_words(request)
-        fit = _best_fit(request, request_words, [source])
-        if fit is None:
-            continue
-        suggestions.append(_request_suggestion(viewer, offerer, request, request_words, fit, categories, "offer"))
-    return _limited(suggestions, limit)
+    return _best_requests(session, viewer, offerer, [source], categories, today, limit, "offer")
 
 
 def suggestions_for(session: Session, member: Member, limit: int = 5, *, today: date | None = None) -> list[Suggestion]:
@@ -467,14 +672,7 @@ def suggestions_for(session: Session, member: Member, limit: int = 5, *, today: 
     sources = _offer_sources(member, own_offers)
     if not sources:
         return []
-    suggestions = []
-    for request in _open_listings(session, member.timebank_id, ListingKind.REQUEST, today, exclude_member_id=member.id):
-        request_words = _listing_words(request)
-        fit = _best_fit(request, request_words, sources)
-        if fit is None:
-            continue
-        suggestions.append(_request_suggestion(member, member, request, request_words, fit, categories, "dashboard"))
-    return _limited(suggestions, limit)
+    return _best_requests(session, member, member, sources, categories, today, limit, "dashboard")
 
 
 def _request_suggestion(
