@@ -22,6 +22,10 @@ class Listing(Base):
     __table_args__ = (
         Index("ix_listings_timebank_status_kind", "timebank_id", "status", "kind"),
         Index("ix_listings_status_ends_on", "status", "ends_on"),
+        # Dashboard suggestions read only the newest open requests, overall and per category,
+        # walking these newest first (matching/service.py, ``_ceiling_query``).
+        Index("ix_listings_timebank_kind_status_id", "timebank_id", "kind", "status", "id"),
+        Index("ix_listings_timebank_kind_status_category_id", "timebank_id", "kind", "status", "category_id", "id"),
         # PostgreSQL full-text search; the expression must match listings.service's query
         # exactly for the planner to use it. SQLite searches with LIKE and has no such index.
         Index("ix_listings_search", text(SEARCH_DOCUMENT), postgresql_using="gin").ddl_if(dialect="postgresql"),
