@@ -369,42 +369,49 @@ def verdict(ok: bool) -> str:
     return "met" if ok else "NOT met"
 
 
-# The indexes the benchmarks showed missing (bench/FINDINGS.md), now in the models and migration
-# 0006. Databases generated or migrated before they were added lack them: ``--proposed-indexes``
-# adds them under the same names (IF NOT EXISTS: nothing to do on an up-to-date schema).
-PROPOSED_INDEXES = {
-    "ix_exchanges_listing_id": "CREATE INDEX IF NOT EXISTS ix_exchanges_listing_id ON exchanges (listing_id)",
-    "ix_exchanges_pending_transfer_id": (
-        "CREATE INDEX IF NOT EXISTS ix_exchanges_pending_transfer_id ON exchanges (pending_transfer_id)"
-    ),
-    "ix_activity_attendees_transfer_id": (
-        "CREATE INDEX IF NOT EXISTS ix_activity_attendees_transfer_id ON activity_attendees (transfer_id)"
-    ),
-}
-
-
-def add_proposed_indexes(url: str) -> None:
-    from sqlalchemy import create_engine, text
-
-    engine = create_engine(sa_url(url))
-    with engine.begin() as connection:
-        for statement in PROPOSED_INDEXES.values():
-            connection.execute(text(statement))
-        connection.execute(text("ANALYZE"))
-    engine.dispose()
-
-
-def proposed_indexes_present(url: str) -> list[str]:
+def bring_up_to_date(url: str) -> dict[str, Any]:
+    """Give a benchmark database generated under an older schema what production gets from a
+    migration and its backfill: the models' missing tables and indexes (``create_all`` and
+    ``Index.create`` with checkfirst), then ``flask timebank backfill-month-summaries``' work and
+    ANALYZE. Returns what it did (saved with the pages results)."""
     from sqlalchemy import create_engine, inspect
 
+    from timebank.models import Base
+
     engine = create_engine(sa_url(url))
+    added: list[str] = []
     try:
         inspector = inspect(engine)
-        return sorted(
-            str(index["name"])
-            for table in ("exchanges", "activity_attendees")
-            for index in inspector.get_indexes(table)
-            if index["name"] in PROPOSED_INDEXES
-        )
+        tables = set(inspector.get_table_names())
+        Base.metadata.create_all(engine)  # only the tables that are missing
+        added += sorted(set(Base.metadata.tables) - tables)
+        for table in Base.metadata.sorted_tables:
+            if table.name not in tables:
+                continue
+            present = {index["name"] for index in inspector.get_indexes(table.name)}
+            for index in table.indexes:
+                if index.name not in present:
+                    index.create(engine, checkfirst=True)
+                    added.append(str(index.name))
     finally:
         engine.dispose()
+    from timebank.extensions import db
+    from timebank.reports.service import backfill_month_summaries
+
+    app = make_app(url)
+    with app.app_context():
+        started = time.perf_counter()
+        summaries = backfill_month_summaries(db.session())
+        seconds = time.perf_counter() - started
+        db.session.remove()
+        db.engine.dispose()
+    if url.startswith("postgresql") and (added or summaries):
+        import psycopg
+
+        with psycopg.connect(url, autocommit=True) as connection:
+            connection.execute("ANALYZE")
+    done = {"added": added, "month_summaries_written": summaries, "backfill_seconds": round(seconds, 1)}
+    if added or summaries:
+        print(f"Brought {url} up to date: added {', '.join(added) or 'nothing'}; {summaries} month summaries "
+              f"backfilled in {seconds:.1f} s")
+    return done

@@ -224,7 +224,6 @@ def people(url: str, users: int) -> dict[str, Any]:
         "participants": list(active),
         "transfers": transfers,
         "timebank_transfers": timebank_transfers,
-        "extra_indexes": common.proposed_indexes_present(url),
     }
 
 
@@ -454,12 +453,6 @@ def run(url: str, size_name: str, users: int, seconds: float, workers: int, tool
         f"Signed in as the {len(who['participants'])} most active participants and the coordinator of the "
         f"largest timebank ({who['members']} members, {who['timebank_transfers']} of the transfers)."
     )
-    if who["extra_indexes"]:
-        notes.append(
-            "With the indexes the benchmarks asked for (now in migration 0006): " + ", ".join(who["extra_indexes"])
-        )
-    else:
-        notes.append("WITHOUT the indexes the benchmarks asked for (a database migrated before them).")
     notes.append(
         f"Load generator: {tool}; bare route /healthz (SELECT 1 through the app); "
         f"gunicorn.conf.py with WEB_CONCURRENCY={workers}, sync workers, TIMEBANK_ENV=production, "
@@ -488,15 +481,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=10.0, help="measured seconds per page")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
     parser.add_argument("--tool", choices=("wrk", "python"), default="wrk" if shutil.which("wrk") else "python")
-    parser.add_argument("--proposed-indexes", action="store_true", help="add the indexes asked for first")
     parser.add_argument("--no-save", action="store_true")
     args = parser.parse_args(argv)
     common.SAVE = not args.no_save
     url = common.data_url(args.db, args.size)
-    if args.proposed_indexes:
-        common.ensure_generated(url, common.size(args.size))
-        common.add_proposed_indexes(url)
+    common.ensure_generated(url, common.size(args.size))
+    upgraded = common.bring_up_to_date(url)
     result = run(url, args.size, args.users, args.seconds, args.workers, args.tool)
+    result["brought_up_to_date"] = upgraded
+    result["notes"].append(
+        "Schema as the models have it (tables and indexes added since generation: "
+        f"{', '.join(upgraded['added']) or 'none'}); month summaries backfilled as after migration 0007 "
+        f"({upgraded['month_summaries_written']} written now, {upgraded['backfill_seconds']} s)."
+    )
     print(f"\nPages on {args.db}, {args.size} ({result['transfers']} transfers); target: >= {THROUGHPUT_TARGET} x bare")
     print(
         common.table(
