@@ -369,11 +369,9 @@ def verdict(ok: bool) -> str:
     return "met" if ok else "NOT met"
 
 
-def bring_up_to_date(url: str) -> dict[str, Any]:
-    """Give a benchmark database generated under an older schema what production gets from a
-    migration and its backfill: the models' missing tables and indexes (``create_all`` and
-    ``Index.create`` with checkfirst), then ``flask timebank backfill-month-summaries``' work and
-    ANALYZE. Returns what it did (saved with the pages results)."""
+def _missing_schema(url: str) -> list[str]:
+    """Create the models' tables and indexes that a database generated under an older schema
+    lacks (what migrations since then add); the names of what was added."""
     from sqlalchemy import create_engine, inspect
 
     from timebank.models import Base
@@ -391,27 +389,70 @@ def bring_up_to_date(url: str) -> dict[str, Any]:
             present = {index["name"] for index in inspector.get_indexes(table.name)}
             for index in table.indexes:
                 if index.name not in present:
-                    index.create(engine, checkfirst=True)
-                    added.append(str(index.name))
+                    index.create(engine, checkfirst=True)  # honours ddl_if (PostgreSQL-only indexes)
+            now = {index["name"] for index in inspect(engine).get_indexes(table.name)}
+            added += sorted(str(name) for name in now - present)
     finally:
         engine.dispose()
-    from timebank.extensions import db
-    from timebank.reports.service import backfill_month_summaries
+    return added
 
-    app = make_app(url)
+
+def _copy_database(source: str, target: str) -> None:
+    if source.startswith("sqlite:///"):
+        import shutil
+
+        shutil.copyfile(source.removeprefix("sqlite:///"), target.removeprefix("sqlite:///"))
+        return
+    for attempt in range(30):  # CREATE DATABASE .. TEMPLATE needs the source without connections
+        try:
+            pg_recreate(database_name(target), template=database_name(source))
+            return
+        except Exception as error:  # e.g. "source database is being accessed by other users"
+            if attempt == 29:
+                raise
+            print(f"waiting to copy {database_name(source)}: {error}".splitlines()[0])
+            time.sleep(10)
+
+
+def as_in_production(url: str) -> tuple[str, dict[str, Any]]:
+    """The generated database as a running installation would have it: a copy (``<name>_closed``;
+    the generated one stays as made, for ``close.py``) with the models' current schema and every
+    finished month closed by the scheduler's own job (``jobs.months.close_due_months``: statements,
+    checksums and month summaries, month by month and timebank by timebank), then ANALYZE. Made
+    once and reused. Returns the copy's URL and what making it took."""
+    from datetime import UTC, datetime
+
+    from timebank.extensions import db
+    from timebank.jobs.months import close_due_months
+
+    copy = url.replace(".sqlite", "-closed.sqlite") if url.startswith("sqlite") else url + "_closed"
+    marker = DATA_DIR / f"{database_name(copy).removesuffix('.sqlite')}.ready.json"
+    if marker.exists() and generated(copy):
+        return copy, json.loads(marker.read_text())
+    started = time.perf_counter()
+    _copy_database(url, copy)
+    copied = time.perf_counter() - started
+    added = _missing_schema(copy)
+    app = make_app(copy)
     with app.app_context():
         started = time.perf_counter()
-        summaries = backfill_month_summaries(db.session())
-        seconds = time.perf_counter() - started
+        result = close_due_months(db.session(), now=datetime(TODAY.year, TODAY.month, TODAY.day, 12, tzinfo=UTC))
+        closing = time.perf_counter() - started
         db.session.remove()
         db.engine.dispose()
-    if url.startswith("postgresql") and (added or summaries):
+    if copy.startswith("postgresql"):
         import psycopg
 
-        with psycopg.connect(url, autocommit=True) as connection:
+        with psycopg.connect(copy, autocommit=True) as connection:
             connection.execute("ANALYZE")
-    done = {"added": added, "month_summaries_written": summaries, "backfill_seconds": round(seconds, 1)}
-    if added or summaries:
-        print(f"Brought {url} up to date: added {', '.join(added) or 'nothing'}; {summaries} month summaries "
-              f"backfilled in {seconds:.1f} s")
-    return done
+    done = {
+        "copy_seconds": round(copied, 1),
+        "schema_added": added,
+        "closing_seconds": round(closing, 1),
+        "closing": result.summary.split(":")[0],
+        "closing_problems": list(result.problems),
+    }
+    print(f"Made {copy}: {done}")
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    marker.write_text(json.dumps(done))
+    return copy, done

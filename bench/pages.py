@@ -486,13 +486,14 @@ def main(argv: list[str] | None = None) -> int:
     common.SAVE = not args.no_save
     url = common.data_url(args.db, args.size)
     common.ensure_generated(url, common.size(args.size))
-    upgraded = common.bring_up_to_date(url)
+    url, made = common.as_in_production(url)
     result = run(url, args.size, args.users, args.seconds, args.workers, args.tool)
-    result["brought_up_to_date"] = upgraded
+    result["as_in_production"] = made
     result["notes"].append(
-        "Schema as the models have it (tables and indexes added since generation: "
-        f"{', '.join(upgraded['added']) or 'none'}); month summaries backfilled as after migration 0007 "
-        f"({upgraded['month_summaries_written']} written now, {upgraded['backfill_seconds']} s)."
+        "On a copy of the generated data as a running installation has it: the models' schema "
+        f"(added since generation: {', '.join(made['schema_added']) or 'nothing'}) and every finished month "
+        f"closed by the scheduler's job ({made['closing']}, {made['closing_seconds']} s: statements, checksums, "
+        "month summaries)."
     )
     print(f"\nPages on {args.db}, {args.size} ({result['transfers']} transfers); target: >= {THROUGHPUT_TARGET} x bare")
     print(
