@@ -414,6 +414,14 @@ def _copy_database(source: str, target: str) -> None:
             time.sleep(10)
 
 
+def _analyze(url: str) -> None:
+    if url.startswith("postgresql"):
+        import psycopg
+
+        with psycopg.connect(url, autocommit=True) as connection:
+            connection.execute("ANALYZE")
+
+
 def as_in_production(url: str) -> tuple[str, dict[str, Any]]:
     """The generated database as a running installation would have it: a copy (``<name>_closed``;
     the generated one stays as made, for ``close.py``) with the models' current schema and every
@@ -428,7 +436,13 @@ def as_in_production(url: str) -> tuple[str, dict[str, Any]]:
     copy = url.replace(".sqlite", "-closed.sqlite") if url.startswith("sqlite") else url + "_closed"
     marker = DATA_DIR / f"{database_name(copy).removesuffix('.sqlite')}.ready.json"
     if marker.exists() and generated(copy):
-        return copy, json.loads(marker.read_text())
+        done = json.loads(marker.read_text())
+        added = _missing_schema(copy)  # migrations since the copy was made
+        if added:
+            done["schema_added"] = sorted({*done["schema_added"], *added})
+            _analyze(copy)
+            marker.write_text(json.dumps(done))
+        return copy, done
     started = time.perf_counter()
     _copy_database(url, copy)
     copied = time.perf_counter() - started
@@ -440,11 +454,7 @@ def as_in_production(url: str) -> tuple[str, dict[str, Any]]:
         closing = time.perf_counter() - started
         db.session.remove()
         db.engine.dispose()
-    if copy.startswith("postgresql"):
-        import psycopg
-
-        with psycopg.connect(copy, autocommit=True) as connection:
-            connection.execute("ANALYZE")
+    _analyze(copy)
     done = {
         "copy_seconds": round(copied, 1),
         "schema_added": added,
