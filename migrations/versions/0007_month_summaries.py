@@ -1,4 +1,5 @@
-"""month summaries: the report figures of closed months, stored at the close
+"""month summaries: the report figures of closed months, stored at the close; listings indexes
+for the dashboard suggestions' newest open requests
 
 Revision ID: 0007_month_summaries
 Revises: 0006_notifications_api
@@ -36,7 +37,15 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_month_summaries')),
     sa.UniqueConstraint('timebank_id', 'month', name=op.f('uq_month_summaries_timebank_id'))
     )
+    # Dashboard suggestions walk the newest open requests, overall and per category (matching).
+    with op.batch_alter_table('listings', schema=None) as batch_op:
+        batch_op.create_index('ix_listings_timebank_kind_status_id', ['timebank_id', 'kind', 'status', 'id'], unique=False)
+        batch_op.create_index('ix_listings_timebank_kind_status_category_id', ['timebank_id', 'kind', 'status', 'category_id', 'id'], unique=False)
 
 
 def downgrade():
+    with op.batch_alter_table('listings', schema=None) as batch_op:
+        batch_op.drop_index('ix_listings_timebank_kind_status_category_id')
+        batch_op.drop_index('ix_listings_timebank_kind_status_id')
+
     op.drop_table('month_summaries')

@@ -667,6 +667,7 @@ def _category_minutes(session: Session, movements: Subquery, window: _Window) ->
     nested loop over every attendee for every movement."""
     by_transfer, by_pending = aliased(ActivityAttendee), aliased(ActivityAttendee)
     category_id = func.coalesce(Exchange.category_id, Activity.category_id)
+    activity = movements.c.purpose == TransferPurpose.ACTIVITY
     inner = (
         select(
             movements.c.timebank_id,
@@ -683,8 +684,8 @@ def _category_minutes(session: Session, movements: Subquery, window: _Window) ->
                 Exchange.pending_transfer_id == movements.c.source_pending_id,
             ),
         )
-        .outerjoin(by_transfer, by_transfer.transfer_id == movements.c.source_id)
-        .outerjoin(by_pending, by_pending.transfer_id == movements.c.source_pending_id)
+        .outerjoin(by_transfer, and_(activity, by_transfer.transfer_id == movements.c.source_id))
+        .outerjoin(by_pending, and_(activity, by_pending.transfer_id == movements.c.source_pending_id))
         .outerjoin(Activity, Activity.id == func.coalesce(by_transfer.activity_id, by_pending.activity_id))
         .subquery("help_categories")
     )
