@@ -8,9 +8,9 @@ Ten threads, each with its own engine and connection, are released together by a
 * two requests carry the same idempotency key: a double-click.
 
 The same race runs twice: with row locking, every rule must hold; with row locking switched
-off, the rules must demonstrably break. In both runs the ledger's limit check and its "is this
-pending already resolved?" read are slowed by the same gate, which holds each thread after
-its reads until every racer has read (or a short time has passed). Without locks every thread
+off, the rules must demonstrably break. In both runs the ledger's closed-month check (the last
+thing every write does before writing) and its limit check are slowed by the same gate, which
+holds each thread after its reads until every racer has read (or a short time has passed). Without locks every thread
 therefore reads the same, stale accounts before any of them writes: the race is reliable,
 not lucky. With locks the gate only makes each locked section a little longer.
 """
@@ -131,16 +131,17 @@ class Gate:
 
 @pytest.fixture
 def slowed_ledger(monkeypatch: pytest.MonkeyPatch) -> Callable[[], Gate]:
-    """Install a fresh gate after the limit check and after the resolution read."""
+    """Install a fresh gate after the closed-month check and after the limit check. (Whether a
+    pending transfer is already resolved is not read: the unique pending_id decides.)"""
 
     def install() -> Gate:
         gate = Gate(RACERS, GATE_SECONDS)
         monkeypatch.setattr(limits, "check_debit", gate.after(original_check_debit))
-        monkeypatch.setattr(transfers, "resolution_of", gate.after(original_resolution_of))
+        monkeypatch.setattr(transfers, "check_open", gate.after(original_check_open))
         return gate
 
     original_check_debit = limits.check_debit
-    original_resolution_of = transfers.resolution_of
+    original_check_open = transfers.check_open
     return install
 
 

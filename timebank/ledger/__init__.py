@@ -30,7 +30,7 @@ from .errors import (
     TransferNotReversible,
 )
 from .limits import Limits, limits_for
-from .locking import configure_engine, lock_accounts, set_row_locking, write_transaction
+from .locking import configure_engine, lock_accounts, lock_timebank, set_row_locking, write_transaction
 from .money import format_hours, format_minutes, validate_amount
 from .periods import close_period, ensure_open, is_closed, month_start
 from .transfers import create_transfer, post_pending, resolution_of, reverse_transfer, void_pending
@@ -69,6 +69,7 @@ __all__ = [
     "is_closed",
     "limits_for",
     "lock_accounts",
+    "lock_timebank",
     "month_start",
     "post_pending",
     "resolution_of",

@@ -1,22 +1,31 @@
-"""Transactions and row locks for ledger writes (DESIGN.md rule 8).
+"""Transactions and row locks for ledger writes (DESIGN.md rules 8 and 9).
 
 PostgreSQL: the touched account rows are locked with ``SELECT … FOR NO KEY UPDATE`` in ascending
 id order (one global order, so two writers can never deadlock) before any limit is checked.
 SQLite ignores FOR UPDATE, so a ledger write there must start with ``BEGIN IMMEDIATE``, which
 takes the database's write lock before the first read. ``write_transaction`` arranges both.
+
+Closed months (rule 9) against a concurrent month close: a ledger write first takes a shared
+lock on its timebank's row (``lock_timebank``: FOR KEY SHARE, which ledger writes share with one
+another), and the month close takes FOR UPDATE on the same row (close.py). So a close waits for
+every write in flight, and a write that began while a close ran waits for the close to commit.
+Either way, the latest closed month read by any later statement of the write (it comes with the
+account locks, ``lock_accounts_for_posting``) is the one that counts.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from datetime import date
 from typing import Any
 
-from sqlalchemy import Engine, event, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Engine, Select, bindparam, event, func, select
+from sqlalchemy.orm import Session, joinedload
 
-from ..models import Account
-from .errors import AccountNotFound, LedgerUsageError
+from ..models import Account, Period, Timebank
+from .errors import AccountNotFound, LedgerUsageError, TimebankNotFound
 
 SQLITE_BEGIN_OPTION = "timebank_sqlite_begin"
 
@@ -32,8 +41,15 @@ def set_row_locking(enabled: bool) -> None:
 
 def configure_engine(engine: Engine) -> None:
     """Make SQLite behave: foreign keys on, WAL, a busy timeout, and our own BEGIN so a write
-    transaction can ask for IMMEDIATE. PostgreSQL needs nothing here."""
-    if engine.dialect.name != "sqlite" or getattr(engine, "_timebank_configured", False):
+    transaction can ask for IMMEDIATE. PostgreSQL: note whether a transaction has written yet
+    (``write_transaction`` may then carry on in it)."""
+    if getattr(engine, "_timebank_configured", False):
+        return
+    if engine.dialect.name == "postgresql":
+        engine._timebank_configured = True  # type: ignore[attr-defined]
+        _note_writes(engine)
+        return
+    if engine.dialect.name != "sqlite":
         return
     engine._timebank_configured = True  # type: ignore[attr-defined]
 
@@ -56,14 +72,55 @@ def configure_engine(engine: Engine) -> None:
         connection.exec_driver_sql(f"BEGIN {mode}")
 
 
+_WROTE = "timebank_transaction_wrote"
+
+
+def _note_writes(engine: Engine) -> None:
+    @event.listens_for(engine, "begin")
+    def _begun(connection: Any) -> None:
+        connection.info[_WROTE] = False
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _sending(connection: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if not statement.startswith("SELECT"):
+            connection.info[_WROTE] = True
+
+
+def _only_read_so_far(session: Session) -> bool:
+    """PostgreSQL, read committed, and the open transaction has read but written nothing (and
+    the session holds nothing to write): carrying on in it is the same as beginning anew, since
+    every statement sees what is committed when it starts. SQLite cannot: its write lock must be
+    taken by the BEGIN."""
+    if session.get_bind().dialect.name != "postgresql":
+        return False
+    if session.in_nested_transaction() or session.new or session.dirty or session.deleted:
+        return False
+    connection = session.connection()
+    return (
+        connection.info.get(_WROTE) is False
+        and connection.get_execution_options().get("isolation_level") is None
+        and connection.default_isolation_level == "READ COMMITTED"
+    )
+
+
 @contextmanager
 def write_transaction(session: Session) -> Iterator[Session]:
     """Run a block as one all-or-nothing write: commit at the end, roll back on any error."""
-    if session.in_transaction():
+    if session.in_transaction() and not _only_read_so_far(session):
         # A read transaction (e.g. loading the signed-in member) may be open. End it so the
-        # write transaction begins with the write lock on SQLite.
-        session.commit()
-    session.connection(execution_options={SQLITE_BEGIN_OPTION: "IMMEDIATE"})
+        # write transaction begins with the write lock on SQLite (and what the session held to
+        # write is committed first, as it always was). Without expiring what it loaded: the
+        # signed-in member would only be read again, unlocked, a moment later. What a write
+        # decides on is read again inside it, locked (the rows it changes, with
+        # populate_existing; the timebank, ``lock_timebank``).
+        expire = session.expire_on_commit
+        session.expire_on_commit = False
+        try:
+            session.commit()
+        finally:
+            session.expire_on_commit = expire
+    if not session.in_transaction():
+        session.connection(execution_options={SQLITE_BEGIN_OPTION: "IMMEDIATE"})
     try:
         yield session
         session.commit()
@@ -72,9 +129,52 @@ def write_transaction(session: Session) -> Iterator[Session]:
         raise
 
 
+def lock_timebank(session: Session, timebank_id: int) -> Timebank:
+    """The timebank, read afresh, with a lock shared by ledger writes and exclusive of a month
+    close (PostgreSQL: FOR KEY SHARE; SQLite: the write lock is already held), kept to the end of
+    the transaction. Taken once per transaction: later calls answer from the session."""
+    _require_write_lock(session)
+    transaction = session.get_transaction()
+    held: tuple[object, set[int]] | None = session.info.get(_TIMEBANK_LOCKS)
+    if held is None or held[0] is not transaction:
+        held = (transaction, set())
+        session.info[_TIMEBANK_LOCKS] = held
+    if timebank_id in held[1]:
+        timebank = session.get(Timebank, timebank_id)
+    else:
+        timebank = session.scalar(_timebank_query(row_locking_enabled), {"id": timebank_id})
+    if timebank is None:
+        raise TimebankNotFound(f"There is no timebank {timebank_id}.")
+    held[1].add(timebank_id)
+    return timebank
+
+
+def holds_timebank_lock(session: Session, timebank_id: int) -> bool:
+    held = session.info.get(_TIMEBANK_LOCKS)
+    return held is not None and held[0] is session.get_transaction() and timebank_id in held[1]
+
+
 def lock_accounts(session: Session, account_ids: Iterable[int]) -> dict[int, Account]:
     """Load the accounts, locked for this transaction, in ascending id order."""
-    ids = sorted(set(account_ids))
+    accounts, _latest = _lock_accounts(session, account_ids, None)
+    return accounts
+
+
+def lock_accounts_for_posting(
+    session: Session, timebank_id: int, account_ids: Iterable[int]
+) -> tuple[dict[int, Account], date | None]:
+    """``lock_accounts``, and the timebank's latest closed month read in the same statement (one
+    round trip for both). Only after ``lock_timebank``: that lock is what makes the month read
+    here the one that counts until commit (see the module's docstring)."""
+    if not holds_timebank_lock(session, timebank_id):
+        raise LedgerUsageError("Lock the timebank (lock_timebank) before posting into its ledger.")
+    return _lock_accounts(session, account_ids, timebank_id)
+
+
+_TIMEBANK_LOCKS = "timebank_ledger_locks"
+
+
+def _require_write_lock(session: Session) -> None:
     connection = session.connection()
     if (
         connection.dialect.name == "sqlite"
@@ -82,17 +182,60 @@ def lock_accounts(session: Session, account_ids: Iterable[int]) -> dict[int, Acc
         and connection.get_execution_options().get(SQLITE_BEGIN_OPTION) != "IMMEDIATE"
     ):
         raise LedgerUsageError("Ledger writes on SQLite must run inside write_transaction().")
-    query = select(Account).where(Account.id.in_(ids)).order_by(Account.id)
-    query = query.execution_options(populate_existing=True)
-    if row_locking_enabled:
+
+
+def _lock_accounts(
+    session: Session, account_ids: Iterable[int], closed_of: int | None
+) -> tuple[dict[int, Account], date | None]:
+    ids = sorted(set(account_ids))
+    _require_write_lock(session)
+    # The caller's pending changes are flushed first only when this read depends on them (a new
+    # account, a changed one): otherwise they go with the transfer's, in one flush, not two.
+    flush_first = bool(session.new or session.deleted) or any(isinstance(o, Account) for o in session.dirty)
+    rows = session.execute(
+        _accounts_query(row_locking_enabled, closed_of is not None),
+        {"ids": ids, "timebank_id": closed_of},
+        execution_options={"autoflush": flush_first},
+    )
+    accounts: dict[int, Account] = {}
+    latest_month: date | None = None
+    for row in rows:
+        accounts[row[0].id] = row[0]
+        if closed_of is not None:
+            latest_month = row[1]
+    missing = [account_id for account_id in ids if account_id not in accounts]
+    if missing:
+        raise AccountNotFound(f"There is no account {missing[0]}.")
+    return accounts, latest_month
+
+
+@functools.cache
+def _timebank_query(locking: bool) -> Select[tuple[Timebank]]:
+    query = select(Timebank).where(Timebank.id == bindparam("id")).execution_options(populate_existing=True)
+    return query.with_for_update(read=True, key_share=True) if locking else query
+
+
+@functools.cache
+def _accounts_query(locking: bool, with_latest_closed: bool) -> Select[Any]:
+    """Built once (building it costs more than running it)."""
+    columns: list[Any] = [Account]
+    if with_latest_closed:
+        latest = select(func.max(Period.month)).where(Period.timebank_id == bindparam("timebank_id"))
+        columns.append(latest.scalar_subquery())
+    # Reading the accounts afresh would forget their members; what follows a ledger write
+    # (telling the members) needs them, so they come along, unlocked.
+    query = (
+        select(*columns)
+        .where(Account.id.in_(bindparam("ids", expanding=True)))
+        .order_by(Account.id)
+        .options(joinedload(Account.member))
+        .execution_options(populate_existing=True)
+    )
+    if locking:
         # FOR NO KEY UPDATE, not FOR UPDATE: inserting a row that references an account (an
         # exchange, a transfer) takes FOR KEY SHARE on it, and FOR UPDATE conflicts with that.
         # Two writers that had both inserted such a row would then each wait for the other's key
         # share: a deadlock the ascending order cannot prevent (the torture test found it). NO KEY
         # UPDATE still excludes every other ledger writer; we never change an account's id.
-        query = query.with_for_update(key_share=True)
-    accounts = {account.id: account for account in session.scalars(query)}
-    missing = [account_id for account_id in ids if account_id not in accounts]
-    if missing:
-        raise AccountNotFound(f"There is no account {missing[0]}.")
-    return accounts
+        query = query.with_for_update(key_share=True, of=Account)
+    return query

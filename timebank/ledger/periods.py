@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..clock import month_start
-from ..models import Period
+from ..models import Period, Timebank
 from .errors import ClosedPeriod
 
 
@@ -26,7 +26,12 @@ def is_closed(session: Session, timebank_id: int, day: date) -> bool:
 
 
 def ensure_open(session: Session, timebank_id: int, day: date) -> None:
-    if is_closed(session, timebank_id, day):
+    check_open(latest_closed_month(session, timebank_id), day)
+
+
+def check_open(latest_closed: date | None, day: date) -> None:
+    """Refuse ``day`` if it is in a closed month, given the timebank's latest closed month."""
+    if latest_closed is not None and month_start(day) <= latest_closed:
         raise ClosedPeriod(
             f"{day:%B %Y} is closed: nothing can be added to it. "
             "Record the change in the current month instead."
@@ -40,6 +45,8 @@ def close_period(session: Session, timebank_id: int, month: date, closed_by_id: 
     the ledger needs to enforce rule 9.
     """
     month = month_start(month)
+    # Exclusive of the ledger writes' shared lock on the timebank row, as close_month (locking.py).
+    session.scalar(select(Timebank.id).where(Timebank.id == timebank_id).with_for_update())
     existing = session.scalar(select(Period).where(Period.timebank_id == timebank_id, Period.month == month))
     if existing is not None:
         return existing

@@ -1,9 +1,16 @@
 """Creating, posting, voiding and reversing transfers (DESIGN.md rules 1-9).
 
 Every function here must run inside ``write_transaction`` (or the caller's own transaction
-that began the same way); it locks the touched accounts, checks every rule, appends the
-transfer rows and updates the accounts' cached totals, all in that one transaction. A rule
-violation raises a typed ``LedgerError`` before anything is written.
+that began the same way); it locks the timebank (shared) and the touched accounts, checks every
+rule, appends the transfer row and updates the accounts' cached totals, all in that one
+transaction. A rule violation raises a typed ``LedgerError`` before anything is written.
+
+"Once only" is the database's to decide: the row goes in with INSERT .. ON CONFLICT DO NOTHING,
+and the unique keys (the idempotency key per timebank; ``pending_id``: a pending transfer
+resolves once; ``reverses_id``: a transfer is reversed once) skip a second one. Only then, or
+when a rule refuses the write, is the earlier row looked up (``_earlier``): the same key with the
+same content returns the first result (rule 7), before any other answer, as it always did;
+another key on an already resolved or reversed transfer is the matching typed error.
 """
 
 from __future__ import annotations
@@ -14,10 +21,11 @@ from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import flag_modified
 
-from ..models import Account, Timebank, Transfer, TransferPhase, TransferPurpose
+from ..db import attach, insert_once
+from ..models import Account, Timebank, Transfer, TransferPhase, TransferPurpose, utcnow
 from . import limits
 from .errors import (
     AccountsInDifferentTimebanks,
@@ -27,15 +35,14 @@ from .errors import (
     PendingTransferAlreadyPosted,
     PendingTransferAlreadyVoided,
     SameAccount,
-    TimebankNotFound,
     TransferAlreadyReversed,
     TransferNotFound,
     TransferNotPending,
     TransferNotReversible,
 )
-from .locking import lock_accounts
+from .locking import lock_accounts_for_posting, lock_timebank
 from .money import validate_amount
-from .periods import ensure_open
+from .periods import check_open
 
 MAX_KEY_LENGTH = 200
 
@@ -78,7 +85,7 @@ def create_transfer(
     ``pending=True`` only reserves them (phase PENDING) until ``post_pending`` or
     ``void_pending``; otherwise they post at once (phase SINGLE).
     """
-    timebank = _timebank(session, timebank_id)
+    timebank = lock_timebank(session, timebank_id)
     validate_amount(amount_minutes, timebank.granularity_minutes)
     if debit_account_id == credit_account_id:
         raise SameAccount("A transfer needs two different accounts.")
@@ -94,15 +101,8 @@ def create_transfer(
         target_id=None,
     )
     _validate_key(idempotency_key)
-    accounts = lock_accounts(session, [debit_account_id, credit_account_id])
-    replay = _replayed(session, timebank_id, idempotency_key, request)
-    if replay is not None:
-        return replay
+    accounts, latest_closed = lock_accounts_for_posting(session, timebank_id, [debit_account_id, credit_account_id])
     debit, credit = accounts[debit_account_id], accounts[credit_account_id]
-    _ensure_in_timebank(timebank, debit, credit)
-    ensure_open(session, timebank_id, value_date)
-    limits.check_debit(debit, timebank, amount_minutes)
-    limits.check_credit(credit, timebank, amount_minutes)
     transfer = Transfer(
         timebank_id=timebank_id,
         debit_account_id=debit_account_id,
@@ -116,13 +116,23 @@ def create_transfer(
         request_fingerprint=request.fingerprint(),
         created_by_id=created_by_id,
     )
+    try:
+        _ensure_in_timebank(timebank, debit, credit)
+        check_open(latest_closed, value_date)
+        limits.check_debit(debit, timebank, amount_minutes)
+        limits.check_credit(credit, timebank, amount_minutes)
+    except LedgerError as refusal:
+        return _earlier(session, transfer, refusal)
+    if not _insert(session, transfer):
+        return _earlier(session, transfer)
     if pending:
         debit.debits_pending += amount_minutes
         credit.credits_pending += amount_minutes
     else:
         debit.debits_posted += amount_minutes
         credit.credits_posted += amount_minutes
-    return _append(session, transfer, request)
+    _totals_changed(debit, credit)
+    return transfer
 
 
 def post_pending(
@@ -162,7 +172,7 @@ def reverse_transfer(
     created_by_id: int | None = None,
 ) -> Transfer:
     """Correct a posted movement with a new one the other way (rule 3). Once per transfer."""
-    timebank = _timebank(session, timebank_id)
+    timebank = lock_timebank(session, timebank_id)
     original = _transfer(session, timebank_id, transfer_id)
     request = _Request(
         operation="reverse",
@@ -176,23 +186,11 @@ def reverse_transfer(
         target_id=original.id,
     )
     _validate_key(idempotency_key)
-    accounts = lock_accounts(session, [original.debit_account_id, original.credit_account_id])
-    replay = _replayed(session, timebank_id, idempotency_key, request)
-    if replay is not None:
-        return replay
-    if original.phase not in (TransferPhase.SINGLE, TransferPhase.POST):
-        raise TransferNotReversible("Only credits that have moved can be reversed.")
-    if original.purpose == TransferPurpose.REVERSAL:
-        raise TransferNotReversible("A reversal cannot itself be reversed; record a new transfer.")
-    if session.scalar(select(Transfer.id).where(Transfer.reverses_id == original.id)) is not None:
-        raise TransferAlreadyReversed("This transfer has already been reversed.")
-    ensure_open(session, timebank_id, value_date)
+    accounts, latest_closed = lock_accounts_for_posting(
+        session, timebank_id, [original.debit_account_id, original.credit_account_id]
+    )
     debit = accounts[original.credit_account_id]
     credit = accounts[original.debit_account_id]
-    limits.check_debit(debit, timebank, original.amount_minutes)
-    limits.check_credit(credit, timebank, original.amount_minutes)
-    debit.debits_posted += original.amount_minutes
-    credit.credits_posted += original.amount_minutes
     reversal = Transfer(
         timebank_id=timebank_id,
         debit_account_id=debit.id,
@@ -207,7 +205,22 @@ def reverse_transfer(
         request_fingerprint=request.fingerprint(),
         created_by_id=created_by_id,
     )
-    return _append(session, reversal, request)
+    try:
+        if original.phase not in (TransferPhase.SINGLE, TransferPhase.POST):
+            raise TransferNotReversible("Only credits that have moved can be reversed.")
+        if original.purpose == TransferPurpose.REVERSAL:
+            raise TransferNotReversible("A reversal cannot itself be reversed; record a new transfer.")
+        check_open(latest_closed, value_date)
+        limits.check_debit(debit, timebank, original.amount_minutes)
+        limits.check_credit(credit, timebank, original.amount_minutes)
+    except LedgerError as refusal:
+        return _earlier(session, reversal, refusal)
+    if not _insert(session, reversal):
+        return _earlier(session, reversal)
+    debit.debits_posted += original.amount_minutes
+    credit.credits_posted += original.amount_minutes
+    _totals_changed(debit, credit)
+    return reversal
 
 
 def resolution_of(session: Session, pending_id: int) -> Transfer | None:
@@ -224,7 +237,9 @@ def _resolve(
     idempotency_key: str,
     created_by_id: int | None,
 ) -> Transfer:
-    _timebank(session, timebank_id)
+    lock_timebank(session, timebank_id)
+    # Transfers never change, so one already in the session (the exchange loads its own) is
+    # as good as a fresh read.
     pending = _transfer(session, timebank_id, pending_id)
     request = _Request(
         operation=str(phase),
@@ -238,24 +253,9 @@ def _resolve(
         target_id=pending.id,
     )
     _validate_key(idempotency_key)
-    accounts = lock_accounts(session, [pending.debit_account_id, pending.credit_account_id])
-    replay = _replayed(session, timebank_id, idempotency_key, request)
-    if replay is not None:
-        return replay
-    if pending.phase != TransferPhase.PENDING:
-        raise TransferNotPending("Only a pending transfer can be posted or voided.")
-    _raise_if_resolved(resolution_of(session, pending.id))
-    # The reservation already passed the limit checks when it was made (rule 6), but the
-    # POST or VOID row is a new row dated value_date, and nothing may be added to a closed
-    # month (rule 9), so the period must be open either way.
-    ensure_open(session, timebank_id, value_date)
-    debit = accounts[pending.debit_account_id]
-    credit = accounts[pending.credit_account_id]
-    debit.debits_pending -= pending.amount_minutes
-    credit.credits_pending -= pending.amount_minutes
-    if phase == TransferPhase.POST:
-        debit.debits_posted += pending.amount_minutes
-        credit.credits_posted += pending.amount_minutes
+    accounts, latest_closed = lock_accounts_for_posting(
+        session, timebank_id, [pending.debit_account_id, pending.credit_account_id]
+    )
     resolution = Transfer(
         timebank_id=timebank_id,
         debit_account_id=pending.debit_account_id,
@@ -270,7 +270,38 @@ def _resolve(
         request_fingerprint=request.fingerprint(),
         created_by_id=created_by_id,
     )
-    return _append(session, resolution, request)
+    try:
+        if pending.phase != TransferPhase.PENDING:
+            raise TransferNotPending("Only a pending transfer can be posted or voided.")
+        # The reservation already passed the limit checks when it was made (rule 6), but the
+        # POST or VOID row is a new row dated value_date, and nothing may be added to a closed
+        # month (rule 9), so the period must be open either way.
+        check_open(latest_closed, value_date)
+    except LedgerError as refusal:
+        return _earlier(session, resolution, refusal)
+    if not _insert(session, resolution):
+        return _earlier(session, resolution)
+    debit = accounts[pending.debit_account_id]
+    credit = accounts[pending.credit_account_id]
+    debit.debits_pending -= pending.amount_minutes
+    credit.credits_pending -= pending.amount_minutes
+    if phase == TransferPhase.POST:
+        debit.debits_posted += pending.amount_minutes
+        credit.credits_posted += pending.amount_minutes
+    _totals_changed(debit, credit)
+    return resolution
+
+
+_TOTALS = ("debits_posted", "credits_posted", "debits_pending", "credits_pending")
+
+
+def _totals_changed(*accounts: Account) -> None:
+    """Write all four cached totals of each account, changed or not: then both accounts' UPDATEs
+    have the same shape and go to the database as one batch (one round trip on PostgreSQL),
+    not as two statements. The rows are locked, so writing a total unchanged changes nothing."""
+    for account in accounts:
+        for total in _TOTALS:
+            flag_modified(account, total)
 
 
 def _raise_if_resolved(resolution: Transfer | None) -> None:
@@ -281,59 +312,74 @@ def _raise_if_resolved(resolution: Transfer | None) -> None:
     raise PendingTransferAlreadyVoided("These hours have already been cancelled.")
 
 
-def _append(session: Session, transfer: Transfer, request: _Request) -> Transfer:
-    """Insert the row. A unique index that catches a race becomes the matching typed error."""
-    try:
-        with session.begin_nested():
-            session.add(transfer)
-            session.flush()
-    except IntegrityError as exc:
-        raise _integrity_to_ledger_error(session, transfer, request) from exc
-    return transfer
+_COLUMNS = (
+    "timebank_id",
+    "debit_account_id",
+    "credit_account_id",
+    "amount_minutes",
+    "phase",
+    "purpose",
+    "pending_id",
+    "reverses_id",
+    "value_date",
+    "memo",
+    "idempotency_key",
+    "request_fingerprint",
+    "created_by_id",
+    "created_at",
+)
 
 
-def _integrity_to_ledger_error(session: Session, transfer: Transfer, request: _Request) -> LedgerError:
-    """Only reachable when another transaction won a race the locks do not cover (the same
-    key used for different accounts), or when row locking is switched off in tests."""
-    if transfer.pending_id is not None:
-        resolution = resolution_of(session, transfer.pending_id)
-        if resolution is not None:
-            try:
-                _raise_if_resolved(resolution)
-            except LedgerError as error:
-                return error
-    if transfer.reverses_id is not None:
-        return TransferAlreadyReversed("This transfer has already been reversed.")
-    return IdempotencyConflict(
-        "This request key was already used for a different request. Start again with a new one."
-    )
+def _insert(session: Session, transfer: Transfer) -> bool:
+    """Append the row unless a unique key already holds one (see the module's docstring).
+    True: it is in, and ``transfer`` is now that row in the session."""
+    transfer.created_at = utcnow()
+    if session.new:
+        session.flush()  # the rows it refers to, if the caller has just made them
+    inserted = insert_once(session, "transfers", [{column: getattr(transfer, column) for column in _COLUMNS}])
+    if not inserted:
+        return False
+    transfer.id = inserted[0].id
+    attach(session, transfer)
+    return True
 
 
-def _replayed(session: Session, timebank_id: int, key: str, request: _Request) -> Transfer | None:
-    """Rule 7: the same key with the same content returns the first result; other content is a
-    conflict. Looked up after the accounts are locked, so a concurrent twin has committed."""
+def _earlier(session: Session, transfer: Transfer, refusal: LedgerError | None = None) -> Transfer:
+    """The write was refused (``refusal``) or a unique key skipped it: what an earlier row says.
+
+    The same key with the same content is a replay and returns the first result; with other
+    content it is a conflict. Then a pending transfer already resolved, or a transfer already
+    reversed, under another key. Otherwise the refusal stands."""
     existing = session.scalar(
-        select(Transfer).where(Transfer.timebank_id == timebank_id, Transfer.idempotency_key == key)
-    )
-    if existing is None:
-        return None
-    if existing.request_fingerprint != request.fingerprint():
-        raise IdempotencyConflict(
-            "This request key was already used for a different request. Start again with a new one."
+        select(Transfer).where(
+            Transfer.timebank_id == transfer.timebank_id, Transfer.idempotency_key == transfer.idempotency_key
         )
-    return existing
+    )
+    if existing is not None:
+        if existing.request_fingerprint != transfer.request_fingerprint:
+            raise IdempotencyConflict(
+                "This request key was already used for a different request. Start again with a new one."
+            )
+        return existing
+    if transfer.pending_id is not None:
+        _raise_if_resolved(resolution_of(session, transfer.pending_id))
+    if transfer.reverses_id is not None and (refusal is None or _is_reversed(session, transfer)):
+        raise TransferAlreadyReversed("This transfer has already been reversed.")
+    if refusal is not None:
+        raise refusal
+    raise IdempotencyConflict("This request key was already used for a different request. Start again with a new one.")
+
+
+def _is_reversed(session: Session, transfer: Transfer) -> bool:
+    return (
+        transfer.reverses_id is not None
+        and session.scalar(select(Transfer.id).where(Transfer.reverses_id == transfer.reverses_id)) is not None
+    )
 
 
 def _validate_key(key: str) -> None:
     if not isinstance(key, str) or not key.strip() or len(key) > MAX_KEY_LENGTH:
         raise InvalidIdempotencyKey(f"Every write needs a request key of 1 to {MAX_KEY_LENGTH} characters.")
-
-
-def _timebank(session: Session, timebank_id: int) -> Timebank:
-    timebank = session.get(Timebank, timebank_id)
-    if timebank is None:
-        raise TimebankNotFound(f"There is no timebank {timebank_id}.")
-    return timebank
 
 
 def _transfer(session: Session, timebank_id: int, transfer_id: int) -> Transfer:
