@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import ColumnElement, and_, bindparam, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload, selectinload
 
@@ -416,13 +416,14 @@ def cancel_exchange(
     the time waits for confirmation (the reserved hours are released)."""
     reason = _reason(reason, required=False)
     with ledger.write_transaction(session):
+        timebank = _locked_timebank_of(session, actor)
         exchange = _visible(session, actor, exchange_id)
         was_reserving = exchange.status == ExchangeStatus.RECORDED
         _step(exchange, actor, "cancel")
         exchange.decided_by_id = actor.id
         exchange.decision_reason = reason
         if was_reserving:
-            _release(session, exchange, actor, _today(_timebank_of(session, actor), today))
+            _release(session, exchange, actor, _today(timebank, today))
         _audit(session, exchange, actor, "cancelled", {"reason": reason})
     return exchange
 
@@ -449,7 +450,7 @@ def record_exchange_in_transaction(
 ) -> Exchange:
     """``record_exchange`` for a caller that already holds ``ledger.write_transaction`` and
     records several exchanges all-or-nothing (a coordinator's timesheet import). Commits nothing."""
-    timebank = _timebank_of(session, actor)
+    timebank = _locked_timebank_of(session, actor)
     _check_request_key(request.request_key)
     existing = _replay(session, timebank, request.request_key, request.fingerprint())
     if existing is not None:
@@ -486,7 +487,7 @@ def record_time(
     """Record the time of an accepted exchange, once the help happened. Either side may.
     Sending the same record again (a double click) finds the record already made."""
     with ledger.write_transaction(session):
-        timebank = _timebank_of(session, actor)
+        timebank = _locked_timebank_of(session, actor)
         exchange = _visible(session, actor, exchange_id)
         if _is_same_record(exchange, actor, record):
             return exchange
@@ -582,7 +583,7 @@ def _record(
 def confirm_exchange(session: Session, actor: Member, exchange_id: int, *, today: date | None = None) -> Exchange:
     """The other side agrees the time. Then, if the policy needs no coordinator, it is approved."""
     with ledger.write_transaction(session):
-        timebank = _timebank_of(session, actor)
+        timebank = _locked_timebank_of(session, actor)
         exchange = _visible(session, actor, exchange_id)
         _step(exchange, actor, "confirm")
         exchange.confirmed_by_id = actor.id
@@ -619,7 +620,7 @@ def settle_dispute(
         return reject_exchange(session, actor, exchange_id, reason, today=today, only_from=ExchangeStatus.DISPUTED)
     note = _reason(reason, required=False)
     with ledger.write_transaction(session):
-        timebank = _timebank_of(session, actor)
+        timebank = _locked_timebank_of(session, actor)
         exchange = _visible(session, actor, exchange_id)
         _step(exchange, actor, "settle")
         _audit(session, exchange, actor, "settled", {"hours_stand": True, "note": note})
@@ -629,7 +630,7 @@ def settle_dispute(
 
 def approve_exchange(session: Session, actor: Member, exchange_id: int, *, today: date | None = None) -> Exchange:
     with ledger.write_transaction(session):
-        timebank = _timebank_of(session, actor)
+        timebank = _locked_timebank_of(session, actor)
         exchange = _visible(session, actor, exchange_id)
         _require_coordinator(actor)
         _approve(session, timebank, exchange, actor, _today(timebank, today))
@@ -648,7 +649,7 @@ def reject_exchange(
     """A coordinator says no: the reservation is released and the members see why."""
     reason = _reason(reason, required=True)
     with ledger.write_transaction(session):
-        timebank = _timebank_of(session, actor)
+        timebank = _locked_timebank_of(session, actor)
         exchange = _visible(session, actor, exchange_id)
         _require_coordinator(actor)
         if only_from is not None and exchange.status != only_from:
@@ -862,7 +863,7 @@ def reverse_exchange(
     request can never move credits twice."""
     reason = _reason(reason, required=True)
     with ledger.write_transaction(session):
-        timebank = _timebank_of(session, actor)
+        timebank = _locked_timebank_of(session, actor)
         exchange = _visible(session, actor, exchange_id)
         _require_coordinator(actor)
         _step(exchange, actor, "reverse")
@@ -951,15 +952,27 @@ def _visible(session: Session, viewer: Member, exchange_id: int, *, for_update: 
     people pressing buttons at once take turns (SQLite: the write lock already serialises)."""
     if not is_storable_id(exchange_id):
         raise ExchangeNotFound("There is no such exchange.")
-    query = select(Exchange).where(Exchange.id == exchange_id)
-    if for_update:
-        query = query.with_for_update().execution_options(populate_existing=True)
-    exchange = session.scalar(query)
+    exchange = session.scalar(_EXCHANGE_FOR_UPDATE if for_update else _EXCHANGE, {"id": exchange_id})
     if exchange is None or exchange.timebank_id != viewer.timebank_id:
         raise ExchangeNotFound("There is no such exchange.")
     if not (viewer.is_coordinator or party_account(exchange, viewer) is not None):
         raise ExchangeNotFound("There is no such exchange.")
     return exchange
+
+
+_EXCHANGE = select(Exchange).where(Exchange.id == bindparam("id"))
+# For a step: in the same statement, what the step goes on to use: both sides' accounts and
+# members (whoever is told) and the reservation (the ledger's pending transfer, which never
+# changes). Only the exchange is locked here; the ledger locks the accounts itself. Built once.
+_EXCHANGE_FOR_UPDATE = (
+    _EXCHANGE.options(
+        joinedload(Exchange.provider_account).joinedload(Account.member),
+        joinedload(Exchange.recipient_account).joinedload(Account.member),
+        joinedload(Exchange.pending_transfer),
+    )
+    .with_for_update(of=Exchange)
+    .execution_options(populate_existing=True)
+)
 
 
 def _step(exchange: Exchange, actor: Member, action: str) -> None:
@@ -1065,6 +1078,15 @@ def _timebank_of(session: Session, actor: Member) -> Timebank:
     timebank = session.get(Timebank, actor.timebank_id)
     assert timebank is not None
     return timebank
+
+
+def _locked_timebank_of(session: Session, actor: Member) -> Timebank:
+    """``_timebank_of`` for a step that may write to the ledger: read afresh with the ledger's
+    shared lock on it (a month close waits), taken first, before the exchange's and the
+    accounts' locks, so every writer takes its locks in the same order."""
+    if actor.timebank_id is None or actor.status != MemberStatus.APPROVED:
+        raise NotAllowed("Only approved members of a timebank can do this.")
+    return ledger.lock_timebank(session, actor.timebank_id)
 
 
 def _account_of(member: Member) -> Account:

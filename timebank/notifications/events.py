@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 from ..ledger import format_minutes
 from ..models import Account, Exchange, ExchangeStatus, Member, MemberStatus, Role, Timebank
 from ..timebanks.policy import needs_coordinator_approval
-from .service import notify, resolve_exchange_actions
+from .service import Note, notify, notify_all, resolve_exchange_actions
 
 DASHBOARD_PATH = "/dashboard"
 SIGN_IN_PATH = "/login"
@@ -48,6 +48,7 @@ def exchange_event(session: Session, exchange: Exchange, actor: Member, verb: st
     handler = _HANDLERS.get(verb)
     if handler is not None:
         handler(teller)
+        notify_all(session, teller.notes)  # everyone told, in one go
 
 
 def membership_decided(session: Session, member: Member, *, approved: bool) -> None:
@@ -104,6 +105,7 @@ class _Teller:
         self.verb = verb
         self.provider: Account = exchange.provider_account
         self.recipient: Account = exchange.recipient_account
+        self.notes: list[Note] = []  # what ``tell`` decided, written together at the end
 
     # -- who ---------------------------------------------------------------------------------
 
@@ -172,16 +174,17 @@ class _Teller:
     # -- telling -----------------------------------------------------------------------------
 
     def tell(self, member: Member, message: str, *, needs_action: bool = False, email: bool = True) -> None:
-        notify(
-            self.session,
-            member,
-            f"exchange.{self.verb}",
-            message,
-            link=exchange_path(self.exchange.id),
-            exchange_id=self.exchange.id,
-            needs_action=needs_action,
-            dedupe_key=f"exchange:{self.exchange.id}:{self.verb}",
-            email=email,
+        self.notes.append(
+            Note(
+                member,
+                f"exchange.{self.verb}",
+                message,
+                link=exchange_path(self.exchange.id),
+                exchange_id=self.exchange.id,
+                needs_action=needs_action,
+                dedupe_key=f"exchange:{self.exchange.id}:{self.verb}",
+                email=email,
+            )
         )
 
     def tell_coordinators(self, message: str) -> None:

@@ -6,8 +6,10 @@ the notification and its queued email exist exactly when the event does. Email i
 from here: an ``OutboundEmail`` row is queued and ``delivery.deliver_outbox`` sends it later.
 
 Idempotency: a ``dedupe_key`` is unique per member (and the queued email's key is derived from
-it), written with INSERT .. ON CONFLICT DO NOTHING on SQLite and PostgreSQL alike, so a job that
-runs twice, or two processes at once, tell a member once.
+it), written with INSERT .. ON CONFLICT DO NOTHING on SQLite and PostgreSQL alike (``db.py``),
+so a job that runs twice, or two processes at once, tell a member once. An event that tells
+several people (``notify_all``) writes all their notifications in one statement and all their
+emails in another, and reads none of them back.
 
 "Needs your action": a notification written with ``needs_action=True`` stays in that section
 until the exchange it is about moves on. Every event on an exchange first resolves the
@@ -19,15 +21,16 @@ it: the action is still needed.
 
 from __future__ import annotations
 
-import functools
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import TextClause, bindparam, func, select, text, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.event import listens_for
 from sqlalchemy.orm import ORMExecuteState, Session
 from sqlalchemy.sql.expression import ColumnExpressionArgument, ScalarSelect, Select
 
+from ..db import attach, insert_once
 from ..ids import is_storable_id
 from ..ledger import write_transaction
 from ..models import Base, Member, Notification, OutboundEmail, utcnow
@@ -80,6 +83,20 @@ def wants_email(member: Member, kind: str, *, needs_action: bool) -> bool:
     return bool(member.email_exchange_updates)
 
 
+@dataclass(frozen=True)
+class Note:
+    """One thing to tell one member (``notify``'s arguments), for telling several at once."""
+
+    member: Member
+    kind: str
+    message: str
+    link: str = ""
+    exchange_id: int | None = None
+    needs_action: bool = False
+    dedupe_key: str | None = None
+    email: bool = True
+
+
 def notify(
     session: Session,
     member: Member,
@@ -95,42 +112,87 @@ def notify(
     """Tell a member something: an in-app notification and, if ``email`` and their preferences
     allow, a queued email. Runs in the caller's transaction (no commit). Returns None, writing
     nothing, when the member already has a notification with this ``dedupe_key``."""
-    session.flush()
-    notification_id = _insert_once(
-        session,
-        Notification,
-        {
-            "member_id": member.id,
-            "timebank_id": member.timebank_id,
-            "kind": kind[:40],
-            "message": _clip(message, MAX_MESSAGE),
-            "link": link[:MAX_LINK],
-            "exchange_id": exchange_id,
-            "needs_action": needs_action,
-            "dedupe_key": dedupe_key[:MAX_KEY] if dedupe_key else None,
-            "created_at": utcnow(),
-        },
-        conflict_columns=["member_id", "dedupe_key"],
-    )
-    if notification_id is None:
-        return None
-    notification = session.get(Notification, notification_id)
-    assert notification is not None
-    if email and wants_email(member, kind, needs_action=needs_action):
-        from .emails import render_notification_email
+    note = Note(member, kind, message, link, exchange_id, needs_action, dedupe_key, email)
+    return notify_all(session, [note])[0]
 
-        rendered = render_notification_email(member, notification)
-        queue_email(
+
+def notify_all(session: Session, notes: Sequence[Note]) -> list[Notification | None]:
+    """``notify`` for several notes at once: every notification in one INSERT, every email they
+    call for in a second (an event tells both sides of an exchange, or every coordinator).
+    Returns, note by note, the notification written, or None where its ``dedupe_key`` was taken."""
+    if not notes:
+        return []
+    keys = [(note.member.id, note.dedupe_key) for note in notes]
+    if len(notes) > 1 and (None in (key for _member, key in keys) or len(set(keys)) < len(keys)):
+        # What comes back is matched to the notes by (member, dedupe_key): without one each,
+        # they go in one at a time.
+        return [notify_all(session, [note])[0] for note in notes]
+    session.flush()  # the exchange (or whatever else) the notifications point at
+    now = utcnow()
+    rows = [
+        {
+            "member_id": note.member.id,
+            "timebank_id": note.member.timebank_id,
+            "kind": note.kind[:40],
+            "message": _clip(note.message, MAX_MESSAGE),
+            "link": note.link[:MAX_LINK],
+            "exchange_id": note.exchange_id,
+            "needs_action": note.needs_action,
+            "dedupe_key": note.dedupe_key[:MAX_KEY] if note.dedupe_key else None,
+            "created_at": now,
+        }
+        for note in notes
+    ]
+    inserted = {
+        (row.member_id, row.dedupe_key): row.id
+        for row in insert_once(
             session,
-            member=member,
-            kind=kind,
-            subject=rendered.subject,
-            text_body=rendered.text,
-            html_body=rendered.html,
-            dedupe_key=f"notification-{notification.id}",
-            notification_id=notification.id,
+            "notifications",
+            rows,
+            conflict=["member_id", "dedupe_key"],
+            returning=("id", "member_id", "dedupe_key"),
         )
-    return notification
+    }
+    written: list[Notification | None] = []
+    emails: list[_Email] = []
+    for note, row in zip(notes, rows, strict=True):
+        new_id = inserted.get((row["member_id"], row["dedupe_key"]))
+        if new_id is None:
+            written.append(None)
+            continue
+        # Built from what was just written, not read back.
+        notification = attach(session, Notification(id=new_id, read_at=None, **row))
+        written.append(notification)
+        if note.email and wants_email(note.member, note.kind, needs_action=note.needs_action):
+            from .emails import render_notification_email
+
+            rendered = render_notification_email(note.member, notification)
+            emails.append(
+                _Email(
+                    member=note.member,
+                    kind=note.kind,
+                    subject=rendered.subject,
+                    text_body=rendered.text,
+                    html_body=rendered.html,
+                    dedupe_key=f"notification-{notification.id}",
+                    notification_id=notification.id,
+                )
+            )
+    _queue(session, emails, rows_wanted=False)
+    return written
+
+
+@dataclass(frozen=True)
+class _Email:
+    member: Member | None
+    kind: str
+    subject: str
+    text_body: str
+    html_body: str = ""
+    to_address: str | None = None
+    headers: dict[str, str] | None = None
+    dedupe_key: str | None = None
+    notification_id: int | None = None
 
 
 def queue_email(
@@ -149,42 +211,75 @@ def queue_email(
     """Put one email in the outbox (the caller's transaction; nothing is sent here). ``headers``
     are extra headers, e.g. List-Unsubscribe for a digest. Returns None, queueing nothing, when an
     email with this ``dedupe_key`` was queued before, or there is nobody to send it to."""
-    address = to_address or (member.email if member is not None else None)
-    if not address:
-        return None
-    header_lines = "\n".join(f"{name}: {value}" for name, value in (headers or {}).items())
-    email_id = _insert_once(
-        session,
-        OutboundEmail,
-        {
-            "member_id": member.id if member is not None else None,
-            "notification_id": notification_id,
-            "kind": kind[:40],
-            "to_address": address,
-            "subject": _clip(subject, MAX_SUBJECT),
-            "text_body": text_body,
-            "html_body": html_body,
-            "headers": header_lines,
-            "dedupe_key": dedupe_key[:MAX_KEY] if dedupe_key else None,
-            "created_at": utcnow(),
-            "attempts": 0,
-            "last_error": "",
-        },
-        conflict_columns=["dedupe_key"],
-    )
-    return session.get(OutboundEmail, email_id) if email_id is not None else None
+    email = _Email(member, kind, subject, text_body, html_body, to_address, headers, dedupe_key, notification_id)
+    return _queue(session, [email])[0]
+
+
+def _queue(session: Session, emails: Sequence[_Email], *, rows_wanted: bool = True) -> list[OutboundEmail | None]:
+    """Every email in one INSERT; each one's row, or None when it was not queued (without
+    ``rows_wanted``, an empty list: nobody will look at them)."""
+    now = utcnow()
+    rows: list[dict[str, Any] | None] = []
+    for email in emails:
+        address = email.to_address or (email.member.email if email.member is not None else None)
+        if not address:
+            rows.append(None)
+            continue
+        rows.append(
+            {
+                "member_id": email.member.id if email.member is not None else None,
+                "notification_id": email.notification_id,
+                "kind": email.kind[:40],
+                "to_address": address,
+                "subject": _clip(email.subject, MAX_SUBJECT),
+                "text_body": email.text_body,
+                "html_body": email.html_body,
+                "headers": "\n".join(f"{name}: {value}" for name, value in (email.headers or {}).items()),
+                "dedupe_key": email.dedupe_key[:MAX_KEY] if email.dedupe_key else None,
+                "created_at": now,
+                "attempts": 0,
+                "last_error": "",
+            }
+        )
+    wanted = [row for row in rows if row is not None]
+    keys = [row["dedupe_key"] for row in wanted]
+    if len(wanted) > 1 and (None in keys or len(set(keys)) < len(keys)):
+        one_by_one = [_queue(session, [email])[0] for email in emails]  # matched by key: one at a time
+        return one_by_one if rows_wanted else []
+    inserted = {
+        row.dedupe_key: row.id
+        for row in insert_once(
+            session, "outbound_emails", wanted, conflict=["dedupe_key"], returning=("id", "dedupe_key")
+        )
+    }
+    if not rows_wanted:
+        return []
+    queued: list[OutboundEmail | None] = []
+    for row in rows:
+        new_id = inserted.get(row["dedupe_key"]) if row is not None else None
+        queued.append(
+            attach(session, OutboundEmail(id=new_id, claimed_at=None, claim_token=None, sent_at=None, **row))
+            if row is not None and new_id is not None
+            else None
+        )
+    return queued
 
 
 def resolve_exchange_actions(session: Session, exchange_id: int) -> int:
     """The exchange moved on: what its needs-action notifications asked for is done or overtaken.
     They become read history. Returns how many were resolved. Caller's transaction."""
-    result = session.execute(
-        update(Notification)
-        .where(Notification.exchange_id == exchange_id, Notification.needs_action.is_(True))
-        .values(needs_action=False, read_at=func.coalesce(Notification.read_at, utcnow()))
-        .execution_options(synchronize_session=False)
-    )
+    # On the table, not the entity: nothing in the session needs flushing first (these rows are
+    # never changed through the session), and the ORM's bulk UPDATE costs several times the SQL.
+    result = session.execute(_RESOLVE_ACTIONS, {"of_exchange": exchange_id, "now": utcnow()})
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+_notifications = Base.metadata.tables["notifications"]
+_RESOLVE_ACTIONS = (
+    update(_notifications)
+    .where(_notifications.c.exchange_id == bindparam("of_exchange"), _notifications.c.needs_action.is_(True))
+    .values(needs_action=False, read_at=func.coalesce(_notifications.c.read_at, bindparam("now")))
+)
 
 
 # -- reading ---------------------------------------------------------------------------------
@@ -318,32 +413,6 @@ def preferences_of(member: Member) -> EmailPreferences:
 
 
 # -- helpers ---------------------------------------------------------------------------------
-
-
-def _insert_once(
-    session: Session,
-    model: type[Notification] | type[OutboundEmail],
-    values: dict[str, Any],
-    *,
-    conflict_columns: list[str],
-) -> int | None:
-    """INSERT .. ON CONFLICT DO NOTHING RETURNING id: the new row's id, or None when the unique
-    key already exists (also when a concurrent transaction just wrote it: the database decides)."""
-    statement = _insert_once_statement(model.__tablename__, tuple(values), tuple(conflict_columns))
-    new_id = session.execute(statement, values).scalar()
-    return int(new_id) if new_id is not None else None
-
-
-@functools.cache
-def _insert_once_statement(table_name: str, columns: tuple[str, ...], conflict: tuple[str, ...]) -> TextClause:
-    """The same SQL on SQLite (3.35+) and PostgreSQL, built once: the dialects' own ON CONFLICT
-    constructs cannot be cached by SQLAlchemy, and were compiled again on every notification."""
-    table = Base.metadata.tables[table_name]
-    sql = (
-        f"INSERT INTO {table_name} ({', '.join(columns)}) VALUES ({', '.join(':' + c for c in columns)}) "
-        f"ON CONFLICT ({', '.join(conflict)}) DO NOTHING RETURNING id"
-    )
-    return text(sql).bindparams(*(bindparam(c, type_=table.c[c].type) for c in columns))
 
 
 def _clip(text: str, limit: int) -> str:
