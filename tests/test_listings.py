@@ -562,6 +562,28 @@ def test_search_ranks_better_matches_first_on_postgresql_and_newest_first_on_sql
         assert titles == ["Odd jobs", "Garden"]
 
 
+def test_a_search_with_very_many_matches_shows_the_newest_first_and_asks_for_another_word(
+    client, auth, factory, session, monkeypatch
+):
+    """Ranking reads every match again, so past ``RANKED_UP_TO`` matches the order is newest first
+    on PostgreSQL too, and the page says so."""
+    from timebank.listings import service
+
+    world = factory.world()
+    _listing(session, world.alice, title="Garden", description="garden garden: a big garden", tags="garden")
+    _listing(session, world.bob, title="Odd jobs", description="Some help in the garden too.")
+    auth.login(world.alice)
+    assert "Add another word" not in client.get("/listings?q=garden").get_data(as_text=True)
+    monkeypatch.setattr(service, "RANKED_UP_TO", 1)
+    page = search_listings(session, world.alice, ListingFilters(query="garden"))
+    assert [item.title for item in page.items] == ["Odd jobs", "Garden"]
+    assert page.total == 2
+    monkeypatch.setattr("timebank.listings.routes.RANKED_UP_TO", 1)
+    text = client.get("/listings?q=garden").get_data(as_text=True)
+    assert "Many offers and requests use this word, so the newest come first." in text
+    assert _titles(text) == ["Odd jobs", "Garden"]
+
+
 def test_filters_by_kind_and_category(client, auth, factory, session):
     world = factory.world()
     _search_fixture(session, world)

@@ -18,6 +18,7 @@ from ..models import Listing, Member, Timebank
 from .errors import InvalidListing
 from .forms import ListingForm, ListingSearchForm, default_kind, listing_form_data
 from .service import (
+    RANKED_UP_TO,
     can_manage,
     close_listing,
     create_listing,
@@ -58,7 +59,10 @@ def index() -> ResponseReturnValue:
         status = 422
         filters = ListingSearchForm(formdata=MultiDict()).filters()
     page = search_listings(session, viewer, filters, request.args.get("page", 1, type=int))
-    return render_template("listings/index.html", form=form, page=page, filters=filters), status
+    return (
+        render_template("listings/index.html", form=form, page=page, filters=filters, ranked_up_to=RANKED_UP_TO),
+        status,
+    )
 
 
 def _form_for(session: Session, viewer: Member, formdata: MultiDict[str, str] | None, **kwargs: object) -> ListingForm:

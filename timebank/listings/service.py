@@ -17,7 +17,8 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import ColumnElement, Select, and_, desc, false, func, literal, literal_column, or_, select
+from sqlalchemy import ColumnElement, Select, and_, cast, desc, false, func, literal, literal_column, or_, select
+from sqlalchemy.dialects.postgresql import TSQUERY
 from sqlalchemy.orm import Session, joinedload
 
 from ..audit.service import record as audit
@@ -28,7 +29,7 @@ from ..members import availability as slots
 from ..members.directory import area_condition
 from ..members.visibility import acting_for, sees_everything, visible_area
 from ..models import Category, Listing, ListingKind, ListingStatus, Member, MemberStatus, Timebank
-from ..models.listing import SEARCH_DOCUMENT
+from ..models.listing import SEARCH_DOCUMENT, search_document_in_timebank, timebank_search_word
 from ..pagination import DEFAULT_PER_PAGE, Page, clamp_page
 from ..text_search import contains_pattern, search_words
 from .errors import InvalidListing, ListingNotAllowed, ListingNotFound, ListingStateConflict
@@ -356,12 +357,13 @@ def my_listings(session: Session, viewer: Member) -> list[Listing]:
 
 # --- Search ---------------------------------------------------------------------------------
 
-# The text searched on PostgreSQL, written out so it matches the expression index the search
-# needs (one index, created by a migration):
-#   CREATE INDEX ix_listings_search ON listings USING gin ((to_tsvector('english',
-#       coalesce(title, '') || ' ' || coalesce(description, '') || ' ' || coalesce(tags, ''))))
-# The same expression as the GIN index on listings (models/listing.py), so PostgreSQL uses it.
+# The text searched on PostgreSQL (models/listing.py). Matches are found through the GIN index
+# ix_listings_timebank_search, whose expression is the text plus the listing's timebank as a word,
+# so the query must use exactly ``search_document_in_timebank`` for the planner to use it; ranking
+# reads the text alone.
 SEARCH_DOCUMENT_SQL = SEARCH_DOCUMENT
+# Qualified: the search joins members, which have a timebank_id too.
+SEARCH_DOCUMENT_IN_TIMEBANK_SQL = search_document_in_timebank("listings.timebank_id")
 
 
 def _document() -> ColumnElement[object]:
@@ -411,7 +413,11 @@ def _search_statement(
     if words:
         if session.get_bind().dialect.name == "postgresql":
             query = func.websearch_to_tsquery(literal_column("'english'"), " ".join(words))
-            statement = statement.where(_document().op("@@")(query))
+            # Matched on the document with the timebank's own word, so that the index reads
+            # only this timebank's matches (models/listing.py); ranked on the text alone.
+            assert viewer.timebank_id is not None  # search_listings returns early without one
+            in_timebank = query.op("&&")(cast(literal(timebank_search_word(viewer.timebank_id)), TSQUERY))
+            statement = statement.where(literal_column(SEARCH_DOCUMENT_IN_TIMEBANK_SQL).op("@@")(in_timebank))
             rank = func.ts_rank(_document(), query)
         else:
             for word in words:
@@ -424,6 +430,13 @@ def _search_statement(
                     )
                 )
     return statement, rank
+
+
+# Ranking reads every match's text again (ts_rank has no index), so a search that matches a large
+# part of a big timebank would cost as much as the timebank is large. Beyond this many matches the
+# words are common ones, and ranks tell little apart (one mention of "gardening" ranks the same in
+# each): they are shown newest first, as on SQLite, and the page asks for fewer, better words.
+RANKED_UP_TO = 200
 
 
 def search_listings(
@@ -439,22 +452,32 @@ def search_listings(
     filters; newest first, or best match first when there are search words.
 
     Search words: on PostgreSQL full text (English stemming, every word must match, ranked by
-    ts_rank); on SQLite every word must appear, in any case, in the title, description or tags.
-    A page number outside the results is moved to the nearest page that exists."""
+    ts_rank, up to ``RANKED_UP_TO`` results); on SQLite every word must appear, in any case, in the
+    title, description or tags. A page number outside the results is moved to the nearest page
+    that exists."""
     if viewer.timebank_id is None:
         return Page(items=[], page=1, per_page=per_page, total=0)
     timebank = _timebank_of(session, viewer)
     statement, rank = _search_statement(session, viewer, filters, _today(timebank, today))
-    total = session.scalar(select(func.count()).select_from(statement.subquery())) or 0
+    counted = statement.with_only_columns(Listing.id).subquery()
+    total = session.scalar(select(func.count()).select_from(counted)) or 0
     number = clamp_page(page, total, per_page)
-    ordering: list[ColumnElement[object]] = [desc(Listing.created_at), desc(Listing.id)]
-    if rank is not None:
-        ordering.insert(0, desc(rank))
-    listings = session.scalars(
-        statement.options(joinedload(Listing.member), joinedload(Listing.category))
-        .order_by(*ordering)
+    ranked = rank is not None and total <= RANKED_UP_TO
+    # The page's ids first, then their rows with owner and category: joined before the LIMIT,
+    # every match's owner and category would be read.
+    chosen = (
+        statement.with_only_columns(Listing.id, (rank if ranked and rank is not None else literal(0)).label("rank"))
+        .order_by(None)
+        .order_by(desc("rank"), desc(Listing.created_at), desc(Listing.id))
         .offset((number - 1) * per_page)
         .limit(per_page)
+        .subquery()
+    )
+    listings = session.scalars(
+        select(Listing)
+        .join(chosen, chosen.c.id == Listing.id)
+        .options(joinedload(Listing.member), joinedload(Listing.category))
+        .order_by(desc(chosen.c.rank), desc(Listing.created_at), desc(Listing.id))
     ).all()
     return Page(
         items=[summarise(viewer, listing) for listing in listings], page=number, per_page=per_page, total=total

@@ -17,6 +17,16 @@ SEARCH_DOCUMENT = (
 )
 
 
+def search_document_in_timebank(timebank_id: str = "timebank_id") -> str:
+    """``SEARCH_DOCUMENT`` plus the word ``timebank#<id>`` (``timebank_search_word``)."""
+    return f"({SEARCH_DOCUMENT} || array_to_tsvector(ARRAY['timebank#' || {timebank_id}::text]))"
+
+
+def timebank_search_word(timebank_id: int) -> str:
+    """The tsquery that matches only listings of this timebank in ``search_document_in_timebank``."""
+    return f"'timebank#{int(timebank_id)}'"
+
+
 class Listing(Base):
     __tablename__ = "listings"
     __table_args__ = (
@@ -26,9 +36,15 @@ class Listing(Base):
         # walking these newest first (matching/service.py, ``_ceiling_query``).
         Index("ix_listings_timebank_kind_status_id", "timebank_id", "kind", "status", "id"),
         Index("ix_listings_timebank_kind_status_category_id", "timebank_id", "kind", "status", "category_id", "id"),
-        # PostgreSQL full-text search; the expression must match listings.service's query
-        # exactly for the planner to use it. SQLite searches with LIKE and has no such index.
+        # PostgreSQL full-text search over every timebank's listings (searches now use the next
+        # one; this one can go in a later migration). SQLite searches with LIKE, without an index.
         Index("ix_listings_search", text(SEARCH_DOCUMENT), postgresql_using="gin").ddl_if(dialect="postgresql"),
+        # The text plus the listing's timebank as one more word that no text can make
+        # ("timebank#7": the parser splits at "#"), so a search reads only its own timebank's
+        # matches. listings.service's query must use ``search_document_in_timebank()`` exactly.
+        Index(
+            "ix_listings_timebank_search", text(search_document_in_timebank()), postgresql_using="gin"
+        ).ddl_if(dialect="postgresql"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
