@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from ..exchanges import views
@@ -57,8 +57,10 @@ def build_dashboard(session: Session, member: Member, timebank: Timebank) -> Das
 
 
 # Finished exchanges are "done" on every page (views._group), and the dashboard shows only what
-# needs the member or waits for others, so it never loads a member's whole history.
+# needs the member or waits for others, so it never loads a member's whole history. Named as the
+# statuses still under way (not "not done"), so the (account, status) indexes find just those.
 _DONE = (*FINAL, ExchangeStatus.APPROVED)
+_UNDER_WAY = tuple(status for status in ExchangeStatus if status not in _DONE)
 
 
 def _unfinished_exchanges(session: Session, member: Member) -> list[Exchange]:
@@ -71,8 +73,10 @@ def _unfinished_exchanges(session: Session, member: Member) -> list[Exchange]:
             select(Exchange)
             .where(
                 Exchange.timebank_id == member.timebank_id,
-                or_(Exchange.provider_account_id == account_id, Exchange.recipient_account_id == account_id),
-                Exchange.status.not_in(_DONE),
+                or_(
+                    and_(Exchange.provider_account_id == account_id, Exchange.status.in_(_UNDER_WAY)),
+                    and_(Exchange.recipient_account_id == account_id, Exchange.status.in_(_UNDER_WAY)),
+                ),
             )
             .options(
                 joinedload(Exchange.provider_account),

@@ -30,6 +30,10 @@ class Exchange(Base):
         # exchanges by listing and by reservation; without these they scan every exchange.
         Index("ix_exchanges_listing_id", "listing_id"),
         Index("ix_exchanges_pending_transfer_id", "pending_transfer_id"),
+        # The member dashboard's exchanges still under way, on either side: only those, however
+        # long the member's history or large the timebank (dashboard/service.py).
+        Index("ix_exchanges_provider_account_status", "provider_account_id", "status"),
+        Index("ix_exchanges_recipient_account_status", "recipient_account_id", "status"),
         # A resubmitted form (double-click, retry) finds the exchange it already made.
         UniqueConstraint("timebank_id", "request_key"),
     )
