@@ -216,3 +216,29 @@ def test_the_backfill_command_writes_the_missing_summaries(session, factory, run
     assert "Wrote 0 month summaries" in again.output
     stored = _summaries(session, bank.id)
     assert list(stored) == [date(2026, 1, 1)] and stored[date(2026, 1, 1)].minutes == 30
+
+
+def test_a_young_timebank_counts_only_its_open_month_once_its_first_months_are_closed(session, factory, monkeypatch):  # type: ignore[no-untyped-def]
+    builder = Builder(session, factory)
+    bank = factory.timebank("Northgate")
+    coordinator = builder.member(bank, "Nora", Role.COORDINATOR)
+    giver, taker = builder.member(bank, "Gus"), builder.member(bank, "Tia")
+    builder.help(coordinator, builder.account(giver), builder.account(taker), 30, date(2026, 2, 15))
+    builder.help(coordinator, builder.account(taker), builder.account(giver), 45, date(2026, 4, 2))
+    before = reports.monthly_report(session, coordinator, APRIL, today=TODAY)
+    for month in months_to_close(session, bank.id, TODAY):  # February and March
+        close_and_record(session, bank.id, month, today=TODAY, actor=None)
+
+    counted: list[tuple[date, ...]] = []
+    live = reports._live_ledger_months
+
+    def spy(session, scope, window):  # type: ignore[no-untyped-def]
+        counted.append(window.months)
+        return live(session, scope, window)
+
+    monkeypatch.setattr(reports, "_live_ledger_months", spy)
+    session.expire_all()
+    after = reports.monthly_report(session, coordinator, APRIL, today=TODAY)
+    assert counted == [(APRIL,)]  # not the ten empty months before February
+    assert after == before
+    assert [f.minutes for f in after.trend] == [0] * 9 + [30, 0, 45]

@@ -777,16 +777,26 @@ def ledger_months(
 ) -> dict[tuple[int, date], LedgerMonth]:
     """The ledger's figures for each (timebank, month) asked for: closed months from their
     summaries, the rest counted live over the shortest run of months that covers them (the
-    same number of statements however many months are closed). Writes nothing."""
+    same number of statements however many months are closed). Writes nothing.
+
+    Months before a timebank's first closed month hold no transfers (months close in order,
+    from the month of the first transfer, and nothing can be dated before a closed month), so
+    they are known to be empty without counting: a young timebank's open month is counted
+    alone, not with the empty months before its first close."""
     ids, months = list(timebank_ids), list(months)
     if not ids or not months:
         return {}
-    found = {
-        (row.timebank_id, row.month): LedgerMonth.stored(row)
-        for row in session.scalars(
-            select(MonthSummary).where(MonthSummary.timebank_id.in_(ids), MonthSummary.month.in_(months))
+    first_closed = select(func.min(Period.month)).where(Period.timebank_id == MonthSummary.timebank_id)
+    found: dict[tuple[int, date], LedgerMonth] = {}
+    for row, first in session.execute(
+        select(MonthSummary, first_closed.scalar_subquery()).where(
+            MonthSummary.timebank_id.in_(ids), MonthSummary.month.in_(months)
         )
-    }
+    ).tuples():
+        found[(row.timebank_id, row.month)] = LedgerMonth.stored(row)
+        for month in months:
+            if month < first:
+                found[(row.timebank_id, month)] = LedgerMonth(reciprocity=Reciprocity())
     missing = [(tb, month) for tb in ids for month in months if (tb, month) not in found]
     if missing:
         live_ids = sorted({tb for tb, _ in missing})
