@@ -621,7 +621,7 @@ def settle_dispute(
     note = _reason(reason, required=False)
     with ledger.write_transaction(session):
         timebank = _locked_timebank_of(session, actor)
-        exchange = _visible(session, actor, exchange_id)
+        exchange = _visible(session, actor, exchange_id, posting=True)
         _step(exchange, actor, "settle")
         _audit(session, exchange, actor, "settled", {"hours_stand": True, "note": note})
         _approve(session, timebank, exchange, actor, _today(timebank, today))
@@ -631,7 +631,7 @@ def settle_dispute(
 def approve_exchange(session: Session, actor: Member, exchange_id: int, *, today: date | None = None) -> Exchange:
     with ledger.write_transaction(session):
         timebank = _locked_timebank_of(session, actor)
-        exchange = _visible(session, actor, exchange_id)
+        exchange = _visible(session, actor, exchange_id, posting=True)
         _require_coordinator(actor)
         _approve(session, timebank, exchange, actor, _today(timebank, today))
     return exchange
@@ -650,7 +650,7 @@ def reject_exchange(
     reason = _reason(reason, required=True)
     with ledger.write_transaction(session):
         timebank = _locked_timebank_of(session, actor)
-        exchange = _visible(session, actor, exchange_id)
+        exchange = _visible(session, actor, exchange_id, posting=True)
         _require_coordinator(actor)
         if only_from is not None and exchange.status != only_from:
             raise InvalidTransition("settle", exchange.status)
@@ -864,7 +864,7 @@ def reverse_exchange(
     reason = _reason(reason, required=True)
     with ledger.write_transaction(session):
         timebank = _locked_timebank_of(session, actor)
-        exchange = _visible(session, actor, exchange_id)
+        exchange = _visible(session, actor, exchange_id, posting=True)
         _require_coordinator(actor)
         _step(exchange, actor, "reverse")
         posted = posted_transfer(session, exchange)
@@ -947,12 +947,17 @@ def _fingerprint(*values: object) -> str:
     return hashlib.sha256("|".join(str(v) for v in values).encode()).hexdigest()
 
 
-def _visible(session: Session, viewer: Member, exchange_id: int, *, for_update: bool = True) -> Exchange:
+def _visible(
+    session: Session, viewer: Member, exchange_id: int, *, for_update: bool = True, posting: bool = False
+) -> Exchange:
     """Load the exchange if the viewer may see it; for a write, lock its row first so two
-    people pressing buttons at once take turns (SQLite: the write lock already serialises)."""
+    people pressing buttons at once take turns (SQLite: the write lock already serialises).
+    ``posting``: the step surely writes to the ledger, whose account lock brings both sides'
+    accounts and members, so they are not loaded here as well."""
     if not is_storable_id(exchange_id):
         raise ExchangeNotFound("There is no such exchange.")
-    exchange = session.scalar(_EXCHANGE_FOR_UPDATE if for_update else _EXCHANGE, {"id": exchange_id})
+    query = _EXCHANGE if not for_update else _EXCHANGE_FOR_POSTING if posting else _EXCHANGE_FOR_UPDATE
+    exchange = session.scalar(query, {"id": exchange_id})
     if exchange is None or exchange.timebank_id != viewer.timebank_id:
         raise ExchangeNotFound("There is no such exchange.")
     if not (viewer.is_coordinator or party_account(exchange, viewer) is not None):
@@ -970,6 +975,11 @@ _EXCHANGE_FOR_UPDATE = (
         joinedload(Exchange.recipient_account).joinedload(Account.member),
         joinedload(Exchange.pending_transfer),
     )
+    .with_for_update(of=Exchange)
+    .execution_options(populate_existing=True)
+)
+_EXCHANGE_FOR_POSTING = (
+    _EXCHANGE.options(joinedload(Exchange.pending_transfer))
     .with_for_update(of=Exchange)
     .execution_options(populate_existing=True)
 )
