@@ -1,5 +1,6 @@
 """month summaries: the report figures of closed months, stored at the close; listings indexes
-for the dashboard suggestions' newest open requests
+for the dashboard suggestions' newest open requests and for search within one timebank;
+exchanges by (account, status) for the member dashboard's exchanges under way
 
 Revision ID: 0007_month_summaries
 Revises: 0006_notifications_api
@@ -10,6 +11,12 @@ Existing closed months get their summaries from ``flask timebank backfill-month-
 """
 from alembic import op
 import sqlalchemy as sa
+
+# Must stay identical to timebank.models.listing.search_document_in_timebank() (the query uses it).
+TIMEBANK_SEARCH_DOCUMENT = (
+    "(to_tsvector('english', coalesce(title, '') || ' ' || coalesce(description, '') || ' ' || coalesce(tags, ''))"
+    " || array_to_tsvector(ARRAY['timebank#' || timebank_id::text]))"
+)
 
 
 # revision identifiers, used by Alembic.
@@ -41,9 +48,21 @@ def upgrade():
     with op.batch_alter_table('listings', schema=None) as batch_op:
         batch_op.create_index('ix_listings_timebank_kind_status_id', ['timebank_id', 'kind', 'status', 'id'], unique=False)
         batch_op.create_index('ix_listings_timebank_kind_status_category_id', ['timebank_id', 'kind', 'status', 'category_id', 'id'], unique=False)
+    # The member dashboard's exchanges still under way, on either side.
+    with op.batch_alter_table('exchanges', schema=None) as batch_op:
+        batch_op.create_index('ix_exchanges_provider_account_status', ['provider_account_id', 'status'], unique=False)
+        batch_op.create_index('ix_exchanges_recipient_account_status', ['recipient_account_id', 'status'], unique=False)
+    # Listings search within one timebank (PostgreSQL full text; SQLite searches with LIKE).
+    if op.get_bind().dialect.name == "postgresql":
+        op.create_index("ix_listings_timebank_search", "listings", [sa.text(TIMEBANK_SEARCH_DOCUMENT)], postgresql_using="gin")
 
 
 def downgrade():
+    if op.get_bind().dialect.name == "postgresql":
+        op.drop_index("ix_listings_timebank_search", table_name="listings")
+    with op.batch_alter_table('exchanges', schema=None) as batch_op:
+        batch_op.drop_index('ix_exchanges_recipient_account_status')
+        batch_op.drop_index('ix_exchanges_provider_account_status')
     with op.batch_alter_table('listings', schema=None) as batch_op:
         batch_op.drop_index('ix_listings_timebank_kind_status_category_id')
         batch_op.drop_index('ix_listings_timebank_kind_status_id')

@@ -34,7 +34,7 @@ def utcnow() -> datetime:
 # ("coalesce(title, '')" comes back as "COALESCE(title, ''::character varying)::text"), so
 # autogenerate would drop and re-create them on every run. The migrations test checks them
 # by name instead.
-EXPRESSION_INDEXES = frozenset({"ix_listings_search"})
+EXPRESSION_INDEXES = frozenset({"ix_listings_search", "ix_listings_timebank_search"})
 
 
 def include_in_autogenerate(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:
