@@ -403,7 +403,7 @@ def _limited(scored: list[Suggestion], limit: int) -> list[Suggestion]:
 #   areas compared trimmed and lowercased).
 
 NEWEST = 200  # the newest open requests looked at, whatever they are about
-PER_CATEGORY = 100  # and the newest per category the giver offers in (and with a shared word)
+PER_CATEGORY = 200  # and the newest per category the giver offers in (and with a shared word)
 _FIRST_BATCH = 20  # requests scored exactly before checking whether more could enter
 
 
