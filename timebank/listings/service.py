@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import ColumnElement, Select, and_, cast, desc, false, func, literal, literal_column, or_, select
+from sqlalchemy import ColumnElement, Select, and_, case, cast, desc, false, func, literal, literal_column, or_, select
 from sqlalchemy.dialects.postgresql import TSQUERY
 from sqlalchemy.orm import Session, joinedload
 
@@ -459,26 +459,35 @@ def search_listings(
         return Page(items=[], page=1, per_page=per_page, total=0)
     timebank = _timebank_of(session, viewer)
     statement, rank = _search_statement(session, viewer, filters, _today(timebank, today))
-    counted = statement.with_only_columns(Listing.id).subquery()
-    total = session.scalar(select(func.count()).select_from(counted)) or 0
-    number = clamp_page(page, total, per_page)
-    ranked = rank is not None and total <= RANKED_UP_TO
-    # The page's ids first, then their rows with owner and category: joined before the LIMIT,
-    # every match's owner and category would be read.
-    chosen = (
-        statement.with_only_columns(Listing.id, (rank if ranked and rank is not None else literal(0)).label("rank"))
-        .order_by(None)
-        .order_by(desc("rank"), desc(Listing.created_at), desc(Listing.id))
-        .offset((number - 1) * per_page)
-        .limit(per_page)
-        .subquery()
-    )
-    listings = session.scalars(
-        select(Listing)
-        .join(chosen, chosen.c.id == Listing.id)
-        .options(joinedload(Listing.member), joinedload(Listing.category))
-        .order_by(desc(chosen.c.rank), desc(Listing.created_at), desc(Listing.id))
-    ).all()
+    # One pass over the matches gives both the page and the count: the page's ids are chosen
+    # with the total beside each (a window count), then only their rows are read with owner and
+    # category. Ranked only when there are few enough matches (``RANKED_UP_TO``).
+    total_of_all = func.count().over()
+    rank_key = case((total_of_all <= RANKED_UP_TO, rank), else_=0) if rank is not None else literal(0)
+    order = (desc(Listing.created_at), desc(Listing.id))
+
+    def page_of_ids(number: int) -> tuple[list[Listing], int]:
+        chosen = (
+            statement.with_only_columns(Listing.id, total_of_all.label("total"), rank_key.label("rank"))
+            .order_by(desc("rank"), *order)
+            .offset((number - 1) * per_page)
+            .limit(per_page)
+            .subquery()
+        )
+        rows = session.execute(
+            select(Listing, chosen.c.total)
+            .join(chosen, chosen.c.id == Listing.id)
+            .options(joinedload(Listing.member), joinedload(Listing.category))
+            .order_by(desc(chosen.c.rank), *order)
+        ).all()
+        return [row[0] for row in rows], int(rows[0][1]) if rows else 0
+
+    number = page if page is not None and page > 1 else 1
+    listings, total = page_of_ids(number)
+    if not listings and number > 1:  # past the last page: count, and show the last one
+        counted = statement.with_only_columns(Listing.id).subquery()
+        number = clamp_page(number, session.scalar(select(func.count()).select_from(counted)) or 0, per_page)
+        listings, total = page_of_ids(number)
     return Page(
         items=[summarise(viewer, listing) for listing in listings], page=number, per_page=per_page, total=total
     )
