@@ -12,8 +12,9 @@ from flask import Flask
 from flask.cli import AppGroup
 from sqlalchemy import func, select
 
+from .clock import today_in
 from .extensions import db
-from .ledger import LedgerError, check_ledger, close_month
+from .ledger import LedgerError, check_ledger
 from .models import Statement, Timebank
 
 timebank_cli = AppGroup("timebank", help="Run and check a Timebank installation.")
@@ -34,13 +35,18 @@ def check_ledger_command() -> None:
 @click.option("--timebank", "slug", required=True, help="The timebank's slug.")
 @click.option("--month", required=True, type=click.DateTime(formats=["%Y-%m"]), help="The month to close (YYYY-MM).")
 def close_month_command(slug: str, month: datetime) -> None:
-    """Close a finished month: make it read-only and write each account's statement."""
+    """Close a finished month: make it read-only and write each account's statement (with its
+    audit event and month summary, as the scheduler and the coordinator's button do)."""
+    from .statements.service import close_and_record
+
     session = db.session()
     timebank = session.scalar(select(Timebank).where(Timebank.slug == slug))
     if timebank is None:
         raise click.ClickException(f"There is no timebank {slug!r}.")
     try:
-        period = close_month(session, timebank.id, month.date())
+        period = close_and_record(
+            session, timebank.id, month.date(), today=today_in(timebank.time_zone), actor=None
+        )
     except LedgerError as exc:
         raise click.ClickException(exc.message) from exc
     statements = session.scalar(select(func.count(Statement.id)).where(Statement.period_id == period.id))

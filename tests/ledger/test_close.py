@@ -31,7 +31,18 @@ from timebank.exchanges.service import RecordRequest, record_exchange, reverse_e
 from timebank.extensions import db
 from timebank.ledger.close import EarlierMonthOpen, MonthNotOver, close_month, verify_closed_months
 from timebank.ledger.periods import month_start
-from timebank.models import Account, Activity, ActivityDirection, Member, Period, Statement, Transfer, TransferPurpose
+from timebank.models import (
+    Account,
+    Activity,
+    ActivityDirection,
+    AuditEvent,
+    Member,
+    MonthSummary,
+    Period,
+    Statement,
+    Transfer,
+    TransferPurpose,
+)
 from timebank.timebanks.service import create_timebank
 
 # The fast fixtures of test_rules.py: a plain session on an empty ledger (SQLite and
@@ -251,6 +262,18 @@ def test_close_month_command_closes_the_named_timebanks_month(app: Flask, runner
     assert result.exit_code == 0, result.output
     assert f"{TWO_MONTHS_AGO:%B %Y} of {timebank.slug} is closed: 2 statements" in result.output
     assert ledger.is_closed(app_session, timebank.id, TWO_MONTHS_AGO)
+    # The same close as the scheduler's: its audit event and the month's report summary with it.
+    app_session.rollback()
+    assert app_session.scalar(
+        select(func.count(AuditEvent.id)).where(
+            AuditEvent.timebank_id == timebank.id, AuditEvent.action == "period.closed"
+        )
+    ) == 1
+    assert app_session.scalar(
+        select(func.count(MonthSummary.id)).where(
+            MonthSummary.timebank_id == timebank.id, MonthSummary.month == TWO_MONTHS_AGO.replace(day=1)
+        )
+    ) == 1
     refused = runner.invoke(args=["timebank", "close-month", "--timebank", timebank.slug, "--month", f"{TODAY:%Y-%m}"])
     assert refused.exit_code == 1 and "not over yet" in refused.output
     unknown = runner.invoke(args=["timebank", "close-month", "--timebank", "nowhere", "--month", month])
