@@ -103,8 +103,7 @@ def _posting(records: list[dict[str, Any]]) -> list[str]:
                     "floor ms each",
                     "ratio",
                     "target",
-                    "without notifications /s",
-                    "its ratio",
+                    "service without notifications /s",
                 ],
                 [
                     [
@@ -117,13 +116,31 @@ def _posting(records: list[dict[str, Any]]) -> list[str]:
                         x["ratio"],
                         common.verdict(x["target_met"]),
                         x.get("quiet_per_s", "-"),
-                        x.get("quiet_ratio", "-"),
                     ]
                     for x in r["rows"]
                 ],
             )
         )
         problems = r.get("error_count", 0), len(r.get("ledger_problems", []))
+        trips = r.get("round_trips_per_approval")
+        written = r.get("rows_written")
+        if trips:
+            lines += [
+                "",
+                "Statements sent per approval: "
+                + ", ".join(f"{path} {count:g}" for path, count in trips.items())
+                + " (service-quiet: the service with its notifications step switched off).",
+            ]
+        if written:
+            lines += [
+                "",
+                "Rows each path wrote (the run fails unless service and floor wrote the same): "
+                + "; ".join(
+                    f"{path}: " + ", ".join(f"{count} {table}" for table, count in tables.items())
+                    for path, tables in written.items()
+                )
+                + ".",
+            ]
         lines += [
             "",
             "check_ledger passed; every exchange approved once."
