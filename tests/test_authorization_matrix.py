@@ -202,6 +202,7 @@ EXPECTED: dict[str, Policy] = {
     "coordinator.decline": COORDINATOR_OBJECT,
     "coordinator.exchanges_queue": COORDINATOR,
     "coordinator.dashboard": COORDINATOR,
+    "coordinator.outreach": COORDINATOR,
     "coordinator.approve_exchange": COORDINATOR_OBJECT,
     "coordinator.reject_exchange": COORDINATOR_OBJECT,
     "coordinator.settle_exchange": COORDINATOR_OBJECT,

@@ -41,6 +41,7 @@ from timebank.coordinator.dashboard import (
     CoordinatorDashboard,
     MonthHours,
     build_coordinator_dashboard,
+    outreach_page,
 )
 from timebank.coordinator.errors import NotACoordinator
 from timebank.exchanges.service import (
@@ -73,6 +74,7 @@ from timebank.models import (
 from timebank.timebanks.service import organisation_account
 
 TODAY = date(2026, 3, 18)
+DASHBOARD_STATEMENTS = 18  # see test_the_number_of_queries_does_not_grow_with_members_or_exchanges
 LONG_AGO = datetime(2024, 6, 1, 12, 0)
 
 
@@ -366,11 +368,40 @@ def test_requests_open_over_two_weeks_without_a_match_are_listed(board, world): 
 def test_the_outreach_list_has_quiet_and_never_active_participants(board):  # type: ignore[no-untyped-def]
     # Dan and Gina never exchanged (Dan's only record is still disputed); Erin's last posted
     # exchange was 9 October. Fay's was 57 days ago. Hank is a coordinator.
-    assert [(q.name, q.last_exchange) for q in board.outreach] == [
+    assert board.outreach.count == 3
+    assert [(q.name, q.last_exchange) for q in board.outreach.top] == [
         ("Dan", None),
         ("Gina", None),
         ("Erin", date(2025, 10, 9)),
     ]
+
+
+def _quiet_newcomers(session: Session, world: Ledger, count: int) -> None:
+    """Participants who never exchanged, named to sort between Dan and Gina."""
+    b = Builder(session, Factory(session))
+    for number in range(count):
+        b.member(world.timebank, f"Extra {number}")
+    session.commit()
+
+
+def test_the_outreach_count_is_complete_and_the_dashboard_names_the_longest_quiet(session, world):  # type: ignore[no-untyped-def]
+    _quiet_newcomers(session, world, 6)
+    board = build_coordinator_dashboard(session, world.coordinator, TODAY)
+    assert board.outreach.count == 9
+    assert [q.name for q in board.outreach.top] == ["Dan", "Extra 0", "Extra 1", "Extra 2", "Extra 3"]
+
+
+def test_the_outreach_page_lists_everyone_a_page_at_a_time(session, world):  # type: ignore[no-untyped-def]
+    _quiet_newcomers(session, world, 25)
+    first = outreach_page(session, world.coordinator, TODAY, None)
+    assert (first.total, first.page, first.pages, len(first.items)) == (28, 1, 2, 20)
+    assert first.items[0].name == "Dan" and first.items[1].name == "Extra 0"
+    last = outreach_page(session, world.coordinator, TODAY, 99)  # past the end: the last page
+    assert last.page == 2
+    assert [q.name for q in last.items][-3:] == ["Extra 9", "Gina", "Erin"]
+    assert [q.last_exchange for q in last.items][-1] == date(2025, 10, 9)
+    with pytest.raises(NotACoordinator):
+        outreach_page(session, world.members["Alice"], TODAY, 1)
 
 
 def test_new_members_are_those_approved_in_the_last_30_days(board):  # type: ignore[no-untyped-def]
@@ -442,6 +473,9 @@ def test_the_number_of_queries_does_not_grow_with_members_or_exchanges(session, 
     with counting_statements(session) as after:
         build_coordinator_dashboard(session, world.coordinator, TODAY)
     assert len(after) == len(before)
+    # The round-trip budget: two per waiting list (count, oldest), one per section otherwise.
+    queries = [statement for statement in before if not statement.startswith("BEGIN")]  # SQLite's own
+    assert len(queries) == DASHBOARD_STATEMENTS, "\n\n".join(queries)
 
 
 # -- the page --------------------------------------------------------------------------------
@@ -516,3 +550,28 @@ def test_another_timebanks_coordinator_sees_an_empty_dashboard_of_their_own(clie
     assert "Alice" not in page and "Quiet" not in page and "Cora" not in page
     assert "Exchanges to approve: 0" in page
     assert "No data yet" in page  # no hours at all: the month chart is not drawn
+
+
+def test_the_dashboard_links_to_the_whole_outreach_list_when_it_shows_only_part(client, session, factory):  # type: ignore[no-untyped-def]
+    cora, quiet, oscar = _live_ledger(session, factory)
+    _sign_in(client, cora)
+    page = client.get("/coordinator/dashboard").get_data(as_text=True)
+    assert "No exchange for 60 days: 1" in page
+    assert 'href="/coordinator/dashboard/outreach"' not in page  # the one quiet member is shown
+    b = Builder(session, factory)
+    for number in range(6):
+        b.member(cora.timebank, f"Extra {number}")
+    session.commit()
+    page = client.get("/coordinator/dashboard").get_data(as_text=True)
+    assert "No exchange for 60 days: 7" in page
+    assert 'href="/coordinator/dashboard/outreach"' in page
+    response = client.get("/coordinator/dashboard/outreach?page=1")
+    assert response.status_code == 200
+    listing = response.get_data(as_text=True)
+    assert f'href="/members/{quiet.id}"' in listing and "Extra 5" in listing
+    assert "&lt;b&gt;Quiet&lt;/b&gt; &amp; Co" in listing and "<b>Quiet</b>" not in listing
+    assert "Showing 1–7 of 7 people" in listing
+    _sign_in(client, oscar)  # another timebank's coordinator sees only their own (nobody)
+    other = client.get("/coordinator/dashboard/outreach").get_data(as_text=True)
+    assert "Quiet" not in other and "Extra" not in other
+    assert "Everyone has exchanged time" in other

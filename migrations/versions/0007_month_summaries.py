@@ -1,6 +1,8 @@
 """month summaries: the report figures of closed months, stored at the close; listings indexes
 for the dashboard suggestions' newest open requests and for search within one timebank;
-exchanges by (account, status) for the member dashboard's exchanges under way
+exchanges by (account, status) for the member dashboard's exchanges under way; transfers'
+partial indexes of posted help by (timebank, day) and (account, day) and of reversals by
+(timebank, day), for the open month's figures and the coordinator dashboard's outreach
 
 Revision ID: 0007_month_summaries
 Revises: 0006_notifications_api
@@ -17,6 +19,9 @@ TIMEBANK_SEARCH_DOCUMENT = (
     "(to_tsvector('english', coalesce(title, '') || ' ' || coalesce(description, '') || ' ' || coalesce(tags, ''))"
     " || array_to_tsvector(ARRAY['timebank#' || timebank_id::text]))"
 )
+
+# Must stay identical to timebank.models.transfer.HELP_POSTED (the partial indexes' rows).
+HELP_POSTED = "phase IN ('single', 'post') AND purpose IN ('exchange', 'activity')"
 
 
 # revision identifiers, used by Alembic.
@@ -52,6 +57,20 @@ def upgrade():
     with op.batch_alter_table('exchanges', schema=None) as batch_op:
         batch_op.create_index('ix_exchanges_provider_account_status', ['provider_account_id', 'status'], unique=False)
         batch_op.create_index('ix_exchanges_recipient_account_status', ['recipient_account_id', 'status'], unique=False)
+    # Hours of help of a timebank's days (open month) and of an account's days (outreach).
+    help_posted = {"postgresql_where": sa.text(HELP_POSTED), "sqlite_where": sa.text(HELP_POSTED)}
+    with op.batch_alter_table('transfers', schema=None) as batch_op:
+        batch_op.create_index(
+            'ix_transfers_help_day', ['timebank_id', 'value_date'], unique=False,
+            postgresql_include=['id', 'pending_id', 'purpose', 'debit_account_id', 'credit_account_id', 'amount_minutes'],
+            **help_posted,
+        )
+        batch_op.create_index(
+            'ix_transfers_reversal_day', ['timebank_id', 'value_date'], unique=False,
+            postgresql_where=sa.text("purpose = 'reversal'"), sqlite_where=sa.text("purpose = 'reversal'"),
+        )
+        batch_op.create_index('ix_transfers_help_debit_day', ['debit_account_id', 'value_date'], unique=False, **help_posted)
+        batch_op.create_index('ix_transfers_help_credit_day', ['credit_account_id', 'value_date'], unique=False, **help_posted)
     # Listings search within one timebank (PostgreSQL full text; SQLite searches with LIKE).
     if op.get_bind().dialect.name == "postgresql":
         op.create_index("ix_listings_timebank_search", "listings", [sa.text(TIMEBANK_SEARCH_DOCUMENT)], postgresql_using="gin")
@@ -60,6 +79,11 @@ def upgrade():
 def downgrade():
     if op.get_bind().dialect.name == "postgresql":
         op.drop_index("ix_listings_timebank_search", table_name="listings")
+    with op.batch_alter_table('transfers', schema=None) as batch_op:
+        batch_op.drop_index('ix_transfers_help_credit_day')
+        batch_op.drop_index('ix_transfers_help_debit_day')
+        batch_op.drop_index('ix_transfers_reversal_day')
+        batch_op.drop_index('ix_transfers_help_day')
     with op.batch_alter_table('exchanges', schema=None) as batch_op:
         batch_op.drop_index('ix_exchanges_recipient_account_status')
         batch_op.drop_index('ix_exchanges_provider_account_status')

@@ -18,9 +18,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Select, and_, case, exists, func, or_, select
+from sqlalchemy import Select, and_, case, exists, func, or_, select, union_all
 from sqlalchemy.orm import Session, joinedload
 
 from ..charts import ChartData
@@ -41,6 +41,7 @@ from ..models import (
     Timebank,
     Transfer,
 )
+from ..pagination import DEFAULT_PER_PAGE, Page, clamp_page
 from ..reports.movements import HELP, POSTED
 from ..reports.service import category_names, ledger_months
 from .service import require_coordinator
@@ -162,7 +163,7 @@ class CoordinatorDashboard:
     person_to_agency_minutes: int
     near_limits: list[NearLimit]
     stale_requests: list[StaleRequest]
-    outreach: list[QuietMember]
+    outreach: Waiting[QuietMember]  # the longest quiet first; every one on outreach_page
     new_members: list[PersonItem]
     balance_counts: list[int]  # members per BALANCE_BUCKETS entry
 
@@ -307,6 +308,9 @@ def _member_accounts(timebank_id: int) -> Select[tuple[Account, Member]]:
         .where(
             Account.timebank_id == timebank_id,
             Account.kind == AccountKind.MEMBER,
+            # Also said of the member (the same timebank as their account), so both sides are
+            # read through their timebank index instead of scanning every member.
+            Member.timebank_id == timebank_id,
             Member.status == MemberStatus.APPROVED,
         )
     )
@@ -361,38 +365,62 @@ def _stale_requests(session: Session, timebank: Timebank, today: date) -> list[S
     return [StaleRequest(*row) for row in rows]
 
 
-def _outreach(session: Session, timebank_id: int, today: date) -> list[QuietMember]:
+def _quiet_members(timebank_id: int, today: date) -> Select[tuple[int, str, date | None]]:
     """Approved participants with no posted exchange or activity in the last OUTREACH_DAYS days
-    (or none ever), longest quiet first."""
-    sides = (
-        select(Transfer.debit_account_id.label("account_id"), Transfer.value_date)
-        .where(Transfer.timebank_id == timebank_id, Transfer.phase.in_(POSTED), Transfer.purpose.in_(HELP))
-        .union_all(
-            select(Transfer.credit_account_id, Transfer.value_date).where(
-                Transfer.timebank_id == timebank_id, Transfer.phase.in_(POSTED), Transfer.purpose.in_(HELP)
-            )
-        )
-        .subquery("help_sides")
-    )
-    last = (
-        select(sides.c.account_id, func.max(sides.c.value_date).label("last_day"))
-        .group_by(sides.c.account_id)
-        .subquery("last_help")
-    )
+    (or none ever), longest quiet first: (member id, name, last day of help or None).
+
+    Each account is probed in the partial indexes of help by (account, day) (``Transfer``'s
+    ix_transfers_help_*_day), so the cost grows with the timebank's members, never with its
+    history: "none recently" is one probe per side, the last day one more for the quiet."""
+
+    def help_of(side: Any) -> Any:
+        return (side == Account.id, Transfer.phase.in_(POSTED), Transfer.purpose.in_(HELP))
+
     cutoff = today - timedelta(days=OUTREACH_DAYS)
-    rows = session.execute(
-        select(Member.id, Member.display_name, last.c.last_day)
+    recent = [
+        exists().where(*help_of(side), Transfer.value_date > cutoff)
+        for side in (Transfer.debit_account_id, Transfer.credit_account_id)
+    ]
+    sides = union_all(
+        *(
+            select(Transfer.value_date).where(*help_of(side)).correlate(Account)
+            for side in (Transfer.debit_account_id, Transfer.credit_account_id)
+        )
+    ).subquery("help_days")
+    last_day = select(func.max(sides.c.value_date)).scalar_subquery().label("last_day")
+    return (
+        select(Member.id, Member.display_name, last_day)
         .join(Account, Account.member_id == Member.id)
-        .outerjoin(last, last.c.account_id == Account.id)
         .where(
             Member.timebank_id == timebank_id,
             Member.status == MemberStatus.APPROVED,
             Member.role == Role.PARTICIPANT,
-            or_(last.c.last_day.is_(None), last.c.last_day <= cutoff),
+            Account.timebank_id == timebank_id,
+            ~recent[0],
+            ~recent[1],
         )
-        .order_by(case((last.c.last_day.is_(None), 0), else_=1), last.c.last_day, Member.display_name, Member.id)
+        .order_by(last_day.asc().nulls_first(), Member.display_name, Member.id)
     )
-    return [QuietMember(*row) for row in rows]
+
+
+def _outreach(session: Session, timebank_id: int, today: date) -> Waiting[QuietMember]:
+    """How many participants are quiet and the TOP_ITEMS quiet longest, in one statement."""
+    quiet = _quiet_members(timebank_id, today)
+    rows = session.execute(quiet.add_columns(func.count().over()).limit(TOP_ITEMS)).all()
+    return Waiting(
+        count=rows[0][-1] if rows else 0,
+        top=[QuietMember(member_id, name, last) for member_id, name, last, _total in rows],
+    )
+
+
+def outreach_page(session: Session, coordinator: Member, today: date, page: int | None) -> Page[QuietMember]:
+    """Every quiet participant, a page at a time (the dashboard shows the first few)."""
+    timebank_id = require_coordinator(coordinator)
+    quiet = _quiet_members(timebank_id, today)
+    total = session.scalar(select(func.count()).select_from(quiet.order_by(None).subquery())) or 0
+    number = clamp_page(page, total, DEFAULT_PER_PAGE)
+    rows = session.execute(quiet.offset((number - 1) * DEFAULT_PER_PAGE).limit(DEFAULT_PER_PAGE))
+    return Page(items=[QuietMember(*row) for row in rows], page=number, per_page=DEFAULT_PER_PAGE, total=total)
 
 
 def _new_members(session: Session, timebank: Timebank, today: date) -> list[PersonItem]:
@@ -427,6 +455,7 @@ def _balance_counts(session: Session, timebank_id: int) -> list[int]:
         .where(
             Account.timebank_id == timebank_id,
             Account.kind == AccountKind.MEMBER,
+            Member.timebank_id == timebank_id,  # read through the timebank's index, as above
             Member.status == MemberStatus.APPROVED,
         )
     ).one()

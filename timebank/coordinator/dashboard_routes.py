@@ -3,7 +3,7 @@ health, with charts drawn on the server. The numbers come from ``coordinator/das
 
 from __future__ import annotations
 
-from flask import render_template
+from flask import render_template, request
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
@@ -24,5 +24,19 @@ def dashboard() -> ResponseReturnValue:
     return render_template(
         "coordinator/dashboard.html",
         board=service.build_coordinator_dashboard(db.session(), coordinator, today),
+        settings=service,
+    )
+
+
+@bp.get("/dashboard/outreach")
+@coordinator_required
+def outreach() -> ResponseReturnValue:
+    """Every participant on the dashboard's outreach list, a page at a time."""
+    coordinator: Member = current_user._get_current_object()
+    assert coordinator.timebank is not None
+    today = today_in(coordinator.timebank.time_zone)
+    return render_template(
+        "coordinator/outreach.html",
+        page=service.outreach_page(db.session(), coordinator, today, request.args.get("page", 1, type=int)),
         settings=service,
     )

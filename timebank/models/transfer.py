@@ -20,12 +20,17 @@ from sqlalchemy import (
     String,
     UniqueConstraint,
     event,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .account import Account
 from .base import Base, utcnow
 from .enums import TransferPhase, TransferPurpose, str_enum
+
+# Posted help (reports.movements: HELP and POSTED), the rows of the partial indexes below. The
+# queries' own IN lists must name the same values for the planner to use them.
+HELP_POSTED = "phase IN ('single', 'post') AND purpose IN ('exchange', 'activity')"
 
 # SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL gets a 64-bit id.
 BIG_ID = BigInteger().with_variant(Integer, "sqlite")
@@ -45,6 +50,47 @@ class Transfer(Base):
         Index("ix_transfers_debit_account_created", "debit_account_id", "id"),
         Index("ix_transfers_credit_account_created", "credit_account_id", "id"),
         Index("ix_transfers_timebank_value_date", "timebank_id", "value_date"),
+        # Hours of help (reports.movements.help_movements): a timebank's posted help of some
+        # days, read from the index alone (the open month on the dashboard and reports), and
+        # the reversals of those days without reading the month's other movements.
+        Index(
+            "ix_transfers_help_day",
+            "timebank_id",
+            "value_date",
+            postgresql_include=[
+                "id",
+                "pending_id",
+                "purpose",
+                "debit_account_id",
+                "credit_account_id",
+                "amount_minutes",
+            ],
+            postgresql_where=text(HELP_POSTED),
+            sqlite_where=text(HELP_POSTED),
+        ),
+        Index(
+            "ix_transfers_reversal_day",
+            "timebank_id",
+            "value_date",
+            postgresql_where=text("purpose = 'reversal'"),
+            sqlite_where=text("purpose = 'reversal'"),
+        ),
+        # An account's days of help, on either side: "no help since" is one probe per account
+        # (the coordinator dashboard's outreach), whatever the account's history.
+        Index(
+            "ix_transfers_help_debit_day",
+            "debit_account_id",
+            "value_date",
+            postgresql_where=text(HELP_POSTED),
+            sqlite_where=text(HELP_POSTED),
+        ),
+        Index(
+            "ix_transfers_help_credit_day",
+            "credit_account_id",
+            "value_date",
+            postgresql_where=text(HELP_POSTED),
+            sqlite_where=text(HELP_POSTED),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BIG_ID, primary_key=True)
@@ -68,12 +114,8 @@ class Transfer(Base):
 
     debit_account: Mapped[Account] = relationship(foreign_keys=[debit_account_id])
     credit_account: Mapped[Account] = relationship(foreign_keys=[credit_account_id])
-    pending: Mapped[Transfer | None] = relationship(
-        foreign_keys=[pending_id], remote_side=[id]
-    )
-    reverses: Mapped[Transfer | None] = relationship(
-        foreign_keys=[reverses_id], remote_side=[id]
-    )
+    pending: Mapped[Transfer | None] = relationship(foreign_keys=[pending_id], remote_side=[id])
+    reverses: Mapped[Transfer | None] = relationship(foreign_keys=[reverses_id], remote_side=[id])
 
     def __repr__(self) -> str:
         route = f"{self.debit_account_id}->{self.credit_account_id}"
