@@ -42,7 +42,7 @@ from ..models import (
     Transfer,
 )
 from ..pagination import DEFAULT_PER_PAGE, Page, clamp_page
-from ..reports.movements import HELP, POSTED
+from ..reports.movements import posted_help
 from ..reports.service import category_names, ledger_months
 from .service import require_coordinator
 
@@ -374,7 +374,7 @@ def _quiet_members(timebank_id: int, today: date) -> Select[tuple[int, str, date
     history: "none recently" is one probe per side, the last day one more for the quiet."""
 
     def help_of(side: Any) -> Any:
-        return (side == Account.id, Transfer.phase.in_(POSTED), Transfer.purpose.in_(HELP))
+        return (side == Account.id, *posted_help(Transfer))
 
     cutoff = today - timedelta(days=OUTREACH_DAYS)
     recent = [

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, literal_column, select
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.selectable import Subquery
 
@@ -18,6 +18,18 @@ HELP = (TransferPurpose.EXCHANGE, TransferPurpose.ACTIVITY)
 POSTED = (TransferPhase.SINGLE, TransferPhase.POST)
 
 Condition = Callable[[Any], ColumnElement[bool]]
+
+
+def written_in(column: Any, values: tuple[Any, ...]) -> ColumnElement[bool]:
+    """``column IN ('a', 'b')`` with the values written into the SQL, not bound: PostgreSQL then
+    uses the partial indexes of posted help and of reversals (``models.transfer``) in cached
+    (generic) plans too, which know no bound value. Only for the fixed enum values above."""
+    return column.in_([literal_column(f"'{value.value}'") for value in values])
+
+
+def posted_help(transfer: Any) -> list[ColumnElement[bool]]:
+    """The conditions that make ``transfer`` (Transfer or an alias) a posted movement of help."""
+    return [written_in(transfer.phase, POSTED), written_in(transfer.purpose, HELP)]
 
 
 def help_movements(timebanks: Condition, days: Callable[[Any], ColumnElement[bool]] | None = None) -> Subquery:
@@ -39,8 +51,7 @@ def help_movements(timebanks: Condition, days: Callable[[Any], ColumnElement[boo
         Transfer.value_date.label("value_date"),
     ).where(
         timebanks(Transfer.timebank_id),
-        Transfer.phase.in_(POSTED),
-        Transfer.purpose.in_(HELP),
+        *posted_help(Transfer),
         *dated(Transfer.value_date),
     )
     original = aliased(Transfer)
@@ -58,9 +69,8 @@ def help_movements(timebanks: Condition, days: Callable[[Any], ColumnElement[boo
         .join(original, original.id == Transfer.reverses_id)
         .where(
             timebanks(Transfer.timebank_id),
-            Transfer.purpose == TransferPurpose.REVERSAL,
-            original.phase.in_(POSTED),
-            original.purpose.in_(HELP),
+            written_in(Transfer.purpose, (TransferPurpose.REVERSAL,)),
+            *posted_help(original),
             *dated(Transfer.value_date),
         )
     )

@@ -91,7 +91,7 @@ from ..models import (
     TransferPurpose,
 )
 from .errors import InvalidReportRequest
-from .movements import HELP, POSTED, help_movements
+from .movements import help_movements, posted_help
 
 HOUR = 60
 TREND_MONTHS = 12  # the trend charts: the report month and the eleven before it
@@ -504,8 +504,7 @@ def _help_sides(scope: Scope, start: date, end: date) -> Subquery:
     ``end``: gave = 1 on the credited (providing) side, received = 1 on the debited side."""
     where = (
         scope(Transfer.timebank_id),
-        Transfer.phase.in_(POSTED),
-        Transfer.purpose.in_(HELP),
+        *posted_help(Transfer),
         Transfer.value_date >= start,
         Transfer.value_date < end,
     )
