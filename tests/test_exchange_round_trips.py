@@ -29,18 +29,18 @@ from timebank.exchanges.service import (
 )
 from timebank.models import Member, Notification, OutboundEmail, Transfer
 
-# The statements of one approval: the timebank (shared lock), the exchange (locked, with both
-# sides and the reservation), the accounts (locked, with the latest closed month), the POST row,
-# the exchange's needs-action notifications resolved, the audit row, both accounts' totals (one
-# batch), the exchange, both notifications, both emails.
+# The statements of one approval: the timebank (shared lock), the exchange (locked, with the
+# reservation), the accounts (locked, with their members and the latest closed month), the POST
+# row, both accounts' totals (one batch), the exchange's needs-action notifications resolved,
+# the audit row, the exchange, both notifications, both emails.
 APPROVAL = [
     "SELECT timebanks",
     "SELECT exchanges",
     "SELECT accounts",
     "INSERT transfers",
+    "UPDATE accounts",
     "UPDATE notifications",
     "INSERT audit_events",
-    "UPDATE accounts",
     "UPDATE exchanges",
     "INSERT notifications",
     "INSERT outbound_emails",

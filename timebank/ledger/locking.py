@@ -206,7 +206,24 @@ def _lock_accounts(
     missing = [account_id for account_id in ids if account_id not in accounts]
     if missing:
         raise AccountNotFound(f"There is no account {missing[0]}.")
+    _keep_until_the_end(session, accounts.values())
     return accounts, latest_month
+
+
+_KEPT = "timebank_locked_accounts"
+
+
+def _keep_until_the_end(session: Session, accounts: Iterable[Account]) -> None:
+    """Hold the locked accounts for the rest of the transaction. The session only holds objects
+    weakly unless they have changes to flush, and the cached totals are written with a Core
+    UPDATE (transfers.py), so without this the accounts (and their members) would be forgotten
+    and read again, unlocked, by whatever tells the members afterwards."""
+    transaction = session.get_transaction()
+    kept: tuple[object, list[Account]] | None = session.info.get(_KEPT)
+    if kept is None or kept[0] is not transaction:
+        kept = (transaction, [])
+        session.info[_KEPT] = kept
+    kept[1].extend(accounts)
 
 
 @functools.cache

@@ -20,12 +20,12 @@ import json
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import flag_modified
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ..db import attach, insert_once
-from ..models import Account, Timebank, Transfer, TransferPhase, TransferPurpose, utcnow
+from ..models import Account, Base, Timebank, Transfer, TransferPhase, TransferPurpose, utcnow
 from . import limits
 from .errors import (
     AccountsInDifferentTimebanks,
@@ -126,12 +126,9 @@ def create_transfer(
     if not _insert(session, transfer):
         return _earlier(session, transfer)
     if pending:
-        debit.debits_pending += amount_minutes
-        credit.credits_pending += amount_minutes
+        _add_to_totals(session, (debit, "debits_pending", amount_minutes), (credit, "credits_pending", amount_minutes))
     else:
-        debit.debits_posted += amount_minutes
-        credit.credits_posted += amount_minutes
-    _totals_changed(debit, credit)
+        _add_to_totals(session, (debit, "debits_posted", amount_minutes), (credit, "credits_posted", amount_minutes))
     return transfer
 
 
@@ -217,9 +214,11 @@ def reverse_transfer(
         return _earlier(session, reversal, refusal)
     if not _insert(session, reversal):
         return _earlier(session, reversal)
-    debit.debits_posted += original.amount_minutes
-    credit.credits_posted += original.amount_minutes
-    _totals_changed(debit, credit)
+    _add_to_totals(
+        session,
+        (debit, "debits_posted", original.amount_minutes),
+        (credit, "credits_posted", original.amount_minutes),
+    )
     return reversal
 
 
@@ -283,25 +282,48 @@ def _resolve(
         return _earlier(session, resolution)
     debit = accounts[pending.debit_account_id]
     credit = accounts[pending.credit_account_id]
-    debit.debits_pending -= pending.amount_minutes
-    credit.credits_pending -= pending.amount_minutes
+    amount = pending.amount_minutes
+    moves = [(debit, "debits_pending", -amount), (credit, "credits_pending", -amount)]
     if phase == TransferPhase.POST:
-        debit.debits_posted += pending.amount_minutes
-        credit.credits_posted += pending.amount_minutes
-    _totals_changed(debit, credit)
+        moves += [(debit, "debits_posted", amount), (credit, "credits_posted", amount)]
+    _add_to_totals(session, *moves)
     return resolution
 
 
 _TOTALS = ("debits_posted", "credits_posted", "debits_pending", "credits_pending")
 
+# Every change to the cached totals (rule 5) in one shape: each total plus a delta (0 when it
+# does not change), so both accounts' rows go to the database as one batch (one round trip on
+# PostgreSQL). A Core UPDATE, not the ORM's unit of work: the rows are locked (the limits were
+# checked under that lock), and the flush of two Account objects cost more than the statement.
+# (The table, not the entity: an ORM update with a list of rows would be a "bulk update by
+# primary key", which takes no expressions.)
+_ACCOUNTS = Base.metadata.tables["accounts"]
+_ADD_TO_TOTALS = (
+    update(_ACCOUNTS)
+    .where(_ACCOUNTS.c.id == bindparam("account_id"))
+    .values({total: _ACCOUNTS.c[total] + bindparam(f"add_{total}") for total in _TOTALS})
+)
 
-def _totals_changed(*accounts: Account) -> None:
-    """Write all four cached totals of each account, changed or not: then both accounts' UPDATEs
-    have the same shape and go to the database as one batch (one round trip on PostgreSQL),
-    not as two statements. The rows are locked, so writing a total unchanged changes nothing."""
-    for account in accounts:
-        for total in _TOTALS:
-            flag_modified(account, total)
+
+def _add_to_totals(session: Session, *moves: tuple[Account, str, int]) -> None:
+    """Add each (account, total, minutes) to the account's cached total, in the database and in
+    the session's Account objects (set as loaded, so nothing is flushed for them again)."""
+    added: dict[Account, dict[str, int]] = {}
+    for account, total, minutes in moves:
+        added.setdefault(account, dict.fromkeys(_TOTALS, 0))[total] += minutes
+    session.execute(
+        _ADD_TO_TOTALS,
+        [
+            {"account_id": account.id, **{f"add_{total}": delta for total, delta in deltas.items()}}
+            for account, deltas in added.items()
+        ],
+        execution_options={"autoflush": False},
+    )
+    for account, deltas in added.items():
+        for total, delta in deltas.items():
+            if delta:
+                set_committed_value(account, total, getattr(account, total) + delta)
 
 
 def _raise_if_resolved(resolution: Transfer | None) -> None:
