@@ -203,6 +203,8 @@ EXPECTED: dict[str, Policy] = {
     "coordinator.exchanges_queue": COORDINATOR,
     "coordinator.dashboard": COORDINATOR,
     "coordinator.outreach": COORDINATOR,
+    "coordinator.stale_requests": COORDINATOR,
+    "coordinator.near_limits": COORDINATOR,
     "coordinator.approve_exchange": COORDINATOR_OBJECT,
     "coordinator.reject_exchange": COORDINATOR_OBJECT,
     "coordinator.settle_exchange": COORDINATOR_OBJECT,

@@ -27,7 +27,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import event, select
@@ -40,8 +40,11 @@ from timebank.coordinator.dashboard import (
     BALANCE_BUCKETS,
     CoordinatorDashboard,
     MonthHours,
+    Waiting,
     build_coordinator_dashboard,
+    near_limits_page,
     outreach_page,
+    stale_requests_page,
 )
 from timebank.coordinator.errors import NotACoordinator
 from timebank.exchanges.service import (
@@ -140,9 +143,7 @@ class Builder:
             today=day,
         )
 
-    def listing(
-        self, owner: Member, kind: ListingKind, title: str, listed: datetime, category: Category
-    ) -> Listing:
+    def listing(self, owner: Member, kind: ListingKind, title: str, listed: datetime, category: Category) -> Listing:
         listing = create_listing(self.session, owner, ListingInput(kind=kind, category_id=category.id, title=title))
         listing.created_at = listed
         self.session.commit()
@@ -342,7 +343,8 @@ def test_the_waiting_lists_show_only_the_oldest_few_but_count_them_all(session, 
 def test_members_near_their_floor_or_cap_are_listed(board):  # type: ignore[no-untyped-def]
     # Fay: -1.5 hours against her own -2 hour floor. Carol: 1 hour earned against her own
     # 1.5 hour cap. Everyone else has more than an hour of room either way.
-    assert [(n.name, n.side, n.balance, n.limit, n.room) for n in board.near_limits] == [
+    assert board.near_limits.count == 2
+    assert [(n.name, n.side, n.balance, n.limit, n.room) for n in board.near_limits.top] == [
         ("Carol", "cap", 60, 90, 30),
         ("Fay", "floor", -90, -120, 30),
     ]
@@ -354,15 +356,108 @@ def test_hours_waiting_for_approval_count_towards_the_floor(session, world):  # 
     b = Builder(session, Factory(session))
     b.help(world.members["Bob"], b.account(world.members["Alice"]), b.account(world.members["Bob"]), 240, TODAY)
     board = build_coordinator_dashboard(session, world.coordinator, TODAY)
-    bob = [n for n in board.near_limits if n.name == "Bob"]
+    bob = [n for n in board.near_limits.top if n.name == "Bob"]
     assert [(n.side, n.balance, n.limit, n.room) for n in bob] == [("floor", -315, -600, 45)]
 
 
+def _near_newcomers(session: Session, world: Ledger, count: int) -> None:
+    """Participants on a zero floor with a zero balance (no room at all), one past their floor
+    (a floor of +1 hour) and one in a band so narrow they are near both limits."""
+    b = Builder(session, Factory(session))
+    for number in range(count):
+        b.account(b.member(world.timebank, f"Near {number:02}")).floor_minutes = 0
+    b.account(b.member(world.timebank, "Past")).floor_minutes = 60
+    both = b.account(b.member(world.timebank, "Both"))
+    both.floor_minutes, both.cap_minutes = -30, 30
+    session.commit()
+
+
+def test_the_near_limit_count_is_complete_and_the_dashboard_names_the_closest(session, world):  # type: ignore[no-untyped-def]
+    _near_newcomers(session, world, 6)
+    board = build_coordinator_dashboard(session, world.coordinator, TODAY)
+    assert board.near_limits.count == 11  # 6 + Past + Both twice + Carol + Fay
+    assert [(n.name, n.room) for n in board.near_limits.top] == [
+        ("Past", -60),
+        ("Near 00", 0),
+        ("Near 01", 0),
+        ("Near 02", 0),
+        ("Near 03", 0),
+    ]
+
+
+def test_the_near_limits_page_lists_everyone_a_page_at_a_time(session, world):  # type: ignore[no-untyped-def]
+    _near_newcomers(session, world, 25)
+    first = near_limits_page(session, world.coordinator, None)
+    assert (first.total, first.page, first.pages, len(first.items)) == (30, 1, 2, 20)
+    assert first.items[0].name == "Past" and first.items[1].name == "Near 00"
+    last = near_limits_page(session, world.coordinator, 99)  # past the end: the last page
+    assert last.page == 2
+    # The least room first, then by name; a member near both limits is a row for each.
+    assert [(n.name, n.side, n.limit, n.room) for n in last.items][-4:] == [
+        ("Both", "cap", 30, 30),
+        ("Both", "floor", -30, 30),
+        ("Carol", "cap", 90, 30),
+        ("Fay", "floor", -120, 30),
+    ]
+    with pytest.raises(NotACoordinator):
+        near_limits_page(session, world.members["Alice"], 1)
+
+
 def test_requests_open_over_two_weeks_without_a_match_are_listed(board, world):  # type: ignore[no-untyped-def]
-    titles = [r.title for r in board.stale_requests]
+    titles = [r.title for r in board.stale_requests.top]
     # Alice's (17 days, no exchange) and Dan's (answered only by a proposal he declined). Not
     # Bob's (an exchange used it), Fay's (8 days), Erin's closed request or her offer.
+    assert board.stale_requests.count == 2
     assert titles == ["Painting a fence", "Help with <forms>"]
+
+
+def _old_requests(session: Session, world: Ledger, count: int) -> None:
+    """Requests nobody answered, listed an hour apart from 1 January, before Dan's and Alice's."""
+    b = Builder(session, Factory(session))
+    lifts = b.category(world.timebank, "Lifts")
+    for number in range(count):
+        b.listing(
+            world.members["Gina"],
+            ListingKind.REQUEST,
+            f"Old {number:02}",
+            datetime(2026, 1, 1) + timedelta(hours=number),
+            lifts,
+        )
+    session.commit()
+
+
+def test_the_stale_request_count_is_complete_and_the_dashboard_names_the_oldest(session, world):  # type: ignore[no-untyped-def]
+    _old_requests(session, world, 6)
+    board = build_coordinator_dashboard(session, world.coordinator, TODAY)
+    assert board.stale_requests.count == 8
+    assert [r.title for r in board.stale_requests.top] == ["Old 00", "Old 01", "Old 02", "Old 03", "Old 04"]
+
+
+def test_the_stale_requests_page_lists_them_all_a_page_at_a_time(session, world):  # type: ignore[no-untyped-def]
+    _old_requests(session, world, 25)
+    first = stale_requests_page(session, world.coordinator, TODAY, None)
+    assert (first.total, first.page, first.pages, len(first.items)) == (27, 1, 2, 20)
+    assert first.items[0].title == "Old 00" and first.items[0].member_name == "Gina"
+    last = stale_requests_page(session, world.coordinator, TODAY, 99)  # past the end: the last page
+    assert last.page == 2
+    assert [r.title for r in last.items][-3:] == ["Old 24", "Painting a fence", "Help with <forms>"]
+    with pytest.raises(NotACoordinator):
+        stale_requests_page(session, world.members["Alice"], TODAY, 1)
+
+
+def test_a_page_of_a_list_is_two_statements(session, world):  # type: ignore[no-untyped-def]
+    _old_requests(session, world, 25)
+    _near_newcomers(session, world, 25)
+    for read in (
+        lambda: stale_requests_page(session, world.coordinator, TODAY, 2),
+        lambda: near_limits_page(session, world.coordinator, 2),
+        lambda: outreach_page(session, world.coordinator, TODAY, 2),
+    ):
+        session.expire_all()
+        assert world.coordinator.timebank is not None  # the signed-in coordinator comes with their timebank
+        with counting_statements(session) as statements:
+            read()
+        assert len([s for s in statements if not s.startswith("BEGIN")]) == 2  # the count, the page
 
 
 def test_the_outreach_list_has_quiet_and_never_active_participants(board):  # type: ignore[no-untyped-def]
@@ -436,7 +531,7 @@ def test_another_timebanks_coordinator_sees_only_their_own_numbers(session, worl
     assert (board.person_to_person_minutes, board.person_to_agency_minutes) == (0, 60)
     assert [(c.name, c.minutes) for c in board.categories] == [("No category", 60)]
     assert board.applications.count == 1 and board.awaiting_approval.count == 0 and board.disputes.count == 0
-    assert board.stale_requests == [] and board.near_limits == []
+    assert board.stale_requests == Waiting(0, []) and board.near_limits == Waiting(0, [])
     assert sum(board.balance_counts) == 2  # Oscar and Olive
 
 
@@ -575,3 +670,45 @@ def test_the_dashboard_links_to_the_whole_outreach_list_when_it_shows_only_part(
     other = client.get("/coordinator/dashboard/outreach").get_data(as_text=True)
     assert "Quiet" not in other and "Extra" not in other
     assert "Everyone has exchanged time" in other
+
+
+def test_the_dashboard_links_to_the_whole_stale_and_near_limit_lists_when_it_shows_only_part(client, session, factory):  # type: ignore[no-untyped-def]
+    cora, quiet, oscar = _live_ledger(session, factory)
+    _sign_in(client, cora)
+    page = client.get("/coordinator/dashboard").get_data(as_text=True)
+    assert "Requests waiting more than 14 days: 0" in page and "Members near their floor or cap: 0" in page
+    b = Builder(session, factory)
+    listed = datetime.now(UTC).replace(tzinfo=None) - timedelta(days=30)
+    category = b.category(cora.timebank, "Lifts")
+    b.listing(quiet, ListingKind.REQUEST, "<i>Lift</i> & more", listed, category)
+    b.account(quiet).floor_minutes = 0
+    session.commit()
+    page = client.get("/coordinator/dashboard").get_data(as_text=True)
+    assert "Requests waiting more than 14 days: 1" in page and "Members near their floor or cap: 1" in page
+    assert "&lt;i&gt;Lift&lt;/i&gt; &amp; more" in page and "<i>Lift</i>" not in page
+    assert 'href="/coordinator/dashboard/stale-requests"' not in page  # all shown already
+    assert 'href="/coordinator/dashboard/near-limits"' not in page
+    for number in range(6):
+        b.listing(quiet, ListingKind.REQUEST, f"Extra {number}", listed, category)
+        b.account(b.member(cora.timebank, f"Extra {number}")).floor_minutes = 0
+    session.commit()
+    page = client.get("/coordinator/dashboard").get_data(as_text=True)
+    assert "Requests waiting more than 14 days: 7" in page and "Members near their floor or cap: 7" in page
+    assert 'href="/coordinator/dashboard/stale-requests"' in page and "See all 7 waiting requests" in page
+    assert 'href="/coordinator/dashboard/near-limits"' in page and "See all 7 members near a limit" in page
+    stale = client.get("/coordinator/dashboard/stale-requests?page=1")
+    assert stale.status_code == 200
+    listing = stale.get_data(as_text=True)
+    assert "&lt;i&gt;Lift&lt;/i&gt; &amp; more" in listing and "Extra 5" in listing
+    assert "Showing 1–7 of 7 requests" in listing
+    near = client.get("/coordinator/dashboard/near-limits?page=1")
+    assert near.status_code == 200
+    table = near.get_data(as_text=True)
+    assert f'href="/members/{quiet.id}"' in table and "&lt;b&gt;Quiet&lt;/b&gt; &amp; Co" in table
+    assert '<th scope="col">Room left</th>' in table and "<caption" in table
+    assert "Showing 1–7 of 7 members near a limit" in table
+    _sign_in(client, oscar)  # another timebank's coordinator sees only their own (nothing)
+    other = client.get("/coordinator/dashboard/stale-requests").get_data(as_text=True)
+    assert "Lift" not in other and "Extra" not in other and "Every open request has had an answer" in other
+    other = client.get("/coordinator/dashboard/near-limits").get_data(as_text=True)
+    assert "Quiet" not in other and "Extra" not in other and "Nobody is near their floor or cap" in other

@@ -16,11 +16,12 @@ timestamps (joined, approved, listed) are compared with local midnights converte
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Select, and_, case, exists, func, or_, select, union_all
+from sqlalchemy import Select, and_, case, exists, func, literal_column, or_, select, union_all
 from sqlalchemy.orm import Session, joinedload
 
 from ..charts import ChartData
@@ -161,8 +162,8 @@ class CoordinatorDashboard:
     categories: list[CategoryHours]  # over the same months, most hours first
     person_to_person_minutes: int
     person_to_agency_minutes: int
-    near_limits: list[NearLimit]
-    stale_requests: list[StaleRequest]
+    near_limits: Waiting[NearLimit]  # the closest to (or past) a limit first; all on near_limits_page
+    stale_requests: Waiting[StaleRequest]  # the oldest first; every one on stale_requests_page
     outreach: Waiting[QuietMember]  # the longest quiet first; every one on outreach_page
     new_members: list[PersonItem]
     balance_counts: list[int]  # members per BALANCE_BUCKETS entry
@@ -246,7 +247,7 @@ def build_coordinator_dashboard(session: Session, coordinator: Member, today: da
         # The organisation's side of exchanges and group activities (where it pays or is paid).
         person_to_agency_minutes=sum(m.person_to_agency_minutes + m.group_activity_minutes for m in per_month),
         near_limits=_near_limits(session, timebank),
-        stale_requests=_stale_requests(session, timebank, today),
+        stale_requests=_waiting_rows(session, _stale(timebank, today), StaleRequest),
         outreach=_outreach(session, timebank_id, today),
         new_members=_new_members(session, timebank, today),
         balance_counts=_balance_counts(session, timebank_id),
@@ -316,40 +317,74 @@ def _member_accounts(timebank_id: int) -> Select[tuple[Account, Member]]:
     )
 
 
-def _near_limits(session: Session, timebank: Timebank) -> list[NearLimit]:
-    """Members within NEAR_LIMIT_MINUTES of their floor or cap (or past it), counting every
-    reserved hour, as the ledger does when it checks a new movement. One query; the limits
-    are the ledger's own (``limits_for``)."""
-    # The database picks the few accounts near a limit (the same sums as limits.py, with the
-    # timebank's defaults standing in for limits a member has not got), so a timebank of
-    # thousands never loads every account; ``limits_for`` then words each one as before.
+def _near(timebank: Timebank) -> Select[tuple[Account, Member, str]]:
+    """Approved members within NEAR_LIMIT_MINUTES of their floor or cap (or past it), counting
+    every reserved hour as the ledger does when it checks a new movement: one row per limit
+    they are near, the least room first, then by name.
+
+    The database picks and orders the few accounts near a limit (the same sums as limits.py,
+    with the timebank's defaults standing in for limits a member has not got), so a timebank of
+    thousands never loads every account; ``_near_limit`` then words each row with the ledger's
+    own ``limits_for``."""
     floor = func.coalesce(Account.floor_minutes, timebank.default_floor_minutes)
     cap = func.coalesce(Account.cap_minutes, timebank.default_cap_minutes)
     lowest = Account.credits_posted - Account.debits_posted - Account.debits_pending
     highest = Account.credits_posted + Account.credits_pending - Account.debits_posted
-    near = or_(lowest - floor <= NEAR_LIMIT_MINUTES, cap - highest <= NEAR_LIMIT_MINUTES)
-    found: list[NearLimit] = []
-    for account, member in session.execute(
-        _member_accounts(timebank.id).where(near).order_by(Member.display_name, Member.id)
-    ):
+    near = (
+        _member_accounts(timebank.id)
+        .with_only_columns(
+            Account.id.label("account_id"), (lowest - floor).label("floor_room"), (cap - highest).label("cap_room")
+        )
+        .where(or_(lowest - floor <= NEAR_LIMIT_MINUTES, cap - highest <= NEAR_LIMIT_MINUTES))
+        .cte("near")
+    )
+    # A member near both limits (a narrow band) is a row for each.
+    floor_side = select(near.c.account_id, literal_column("'floor'").label("side"), near.c.floor_room.label("room"))
+    cap_side = select(near.c.account_id, literal_column("'cap'"), near.c.cap_room)
+    sides = union_all(
+        floor_side.where(near.c.floor_room <= NEAR_LIMIT_MINUTES),
+        cap_side.where(near.c.cap_room <= NEAR_LIMIT_MINUTES),
+    ).subquery("sides")
+    return (
+        select(Account, Member, sides.c.side)
+        .join(sides, sides.c.account_id == Account.id)
+        .join(Member, Member.id == Account.member_id)
+        .order_by(sides.c.room, Member.display_name, Member.id, sides.c.side)
+    )
+
+
+def _near_limit(timebank: Timebank) -> Any:
+    """Words a row of ``_near``: the limit is the ledger's own (``limits_for``)."""
+
+    def word(account: Account, member: Member, side: str) -> NearLimit:
         limits = limits_for(account, timebank)
-        balance = account.balance_minutes
-        if limits.floor is not None:
+        if side == "floor":
+            assert limits.floor is not None  # the query found the account near its floor
             room = lowest_possible_balance(account) - limits.floor
-            if room <= NEAR_LIMIT_MINUTES:
-                found.append(NearLimit(member.id, member.display_name, balance, limits.floor, room, "floor"))
-        if limits.cap is not None:
-            room = limits.cap - highest_possible_balance(account)
-            if room <= NEAR_LIMIT_MINUTES:
-                found.append(NearLimit(member.id, member.display_name, balance, limits.cap, room, "cap"))
-    return sorted(found, key=lambda n: (n.room, n.name))
+            return NearLimit(member.id, member.display_name, account.balance_minutes, limits.floor, room, side)
+        assert limits.cap is not None
+        room = limits.cap - highest_possible_balance(account)
+        return NearLimit(member.id, member.display_name, account.balance_minutes, limits.cap, room, side)
+
+    return word
 
 
-def _stale_requests(session: Session, timebank: Timebank, today: date) -> list[StaleRequest]:
-    """Open requests listed more than STALE_REQUEST_DAYS days ago that no exchange answers."""
+def _near_limits(session: Session, timebank: Timebank) -> Waiting[NearLimit]:
+    return _waiting_rows(session, _near(timebank), _near_limit(timebank))
+
+
+def near_limits_page(session: Session, coordinator: Member, page: int | None) -> Page[NearLimit]:
+    """Every member near a limit, a page at a time (the dashboard shows the closest few)."""
+    timebank = _own_timebank(session, coordinator)
+    return _rows_page(session, _near(timebank), page, _near_limit(timebank))
+
+
+def _stale(timebank: Timebank, today: date) -> Select[tuple[int, str, int, str, datetime]]:
+    """Open requests listed more than STALE_REQUEST_DAYS days ago that no exchange answers,
+    the oldest first."""
     listed_before = local_midnight_utc(today - timedelta(days=STALE_REQUEST_DAYS), timebank.time_zone)
     answered = exists().where(Exchange.listing_id == Listing.id, Exchange.status.not_in(NOT_A_MATCH))
-    rows = session.execute(
+    return (
         select(Listing.id, Listing.title, Member.id, Member.display_name, Listing.created_at)
         .join(Member, Member.id == Listing.member_id)
         .where(
@@ -362,7 +397,11 @@ def _stale_requests(session: Session, timebank: Timebank, today: date) -> list[S
         )
         .order_by(Listing.created_at, Listing.id)
     )
-    return [StaleRequest(*row) for row in rows]
+
+
+def stale_requests_page(session: Session, coordinator: Member, today: date, page: int | None) -> Page[StaleRequest]:
+    """Every request waiting for an answer, a page at a time (the dashboard shows the oldest few)."""
+    return _rows_page(session, _stale(_own_timebank(session, coordinator), today), page, StaleRequest)
 
 
 def _quiet_members(timebank_id: int, today: date) -> Select[tuple[int, str, date | None]]:
@@ -405,22 +444,37 @@ def _quiet_members(timebank_id: int, today: date) -> Select[tuple[int, str, date
 
 def _outreach(session: Session, timebank_id: int, today: date) -> Waiting[QuietMember]:
     """How many participants are quiet and the TOP_ITEMS quiet longest, in one statement."""
-    quiet = _quiet_members(timebank_id, today)
-    rows = session.execute(quiet.add_columns(func.count().over()).limit(TOP_ITEMS)).all()
-    return Waiting(
-        count=rows[0][-1] if rows else 0,
-        top=[QuietMember(member_id, name, last) for member_id, name, last, _total in rows],
-    )
+    return _waiting_rows(session, _quiet_members(timebank_id, today), QuietMember)
 
 
 def outreach_page(session: Session, coordinator: Member, today: date, page: int | None) -> Page[QuietMember]:
     """Every quiet participant, a page at a time (the dashboard shows the first few)."""
-    timebank_id = require_coordinator(coordinator)
-    quiet = _quiet_members(timebank_id, today)
-    total = session.scalar(select(func.count()).select_from(quiet.order_by(None).subquery())) or 0
+    return _rows_page(session, _quiet_members(require_coordinator(coordinator), today), page, QuietMember)
+
+
+# -- lists shown in part ---------------------------------------------------------------------
+
+
+def _own_timebank(session: Session, coordinator: Member) -> Timebank:
+    timebank = session.get(Timebank, require_coordinator(coordinator))
+    assert timebank is not None
+    return timebank
+
+
+def _waiting_rows(session: Session, query: Select[Any], item: Callable[..., T]) -> Waiting[T]:
+    """The count and the first TOP_ITEMS rows of an ordered query, in one statement (a window
+    count beside the rows), each row made into an item."""
+    rows = session.execute(query.add_columns(func.count().over()).limit(TOP_ITEMS)).all()
+    return Waiting(count=rows[0][-1] if rows else 0, top=[item(*row[:-1]) for row in rows])
+
+
+def _rows_page(session: Session, query: Select[Any], page: int | None, item: Callable[..., T]) -> Page[T]:
+    """One page of an ordered query's rows (``pagination.page_of`` for rows of several columns):
+    the count, the page moved into range, that page's rows made into items."""
+    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
     number = clamp_page(page, total, DEFAULT_PER_PAGE)
-    rows = session.execute(quiet.offset((number - 1) * DEFAULT_PER_PAGE).limit(DEFAULT_PER_PAGE))
-    return Page(items=[QuietMember(*row) for row in rows], page=number, per_page=DEFAULT_PER_PAGE, total=total)
+    rows = session.execute(query.offset((number - 1) * DEFAULT_PER_PAGE).limit(DEFAULT_PER_PAGE))
+    return Page(items=[item(*row) for row in rows], page=number, per_page=DEFAULT_PER_PAGE, total=total)
 
 
 def _new_members(session: Session, timebank: Timebank, today: date) -> list[PersonItem]:

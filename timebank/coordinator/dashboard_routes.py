@@ -40,3 +40,29 @@ def outreach() -> ResponseReturnValue:
         page=service.outreach_page(db.session(), coordinator, today, request.args.get("page", 1, type=int)),
         settings=service,
     )
+
+
+@bp.get("/dashboard/stale-requests")
+@coordinator_required
+def stale_requests() -> ResponseReturnValue:
+    """Every request on the dashboard's list of requests waiting for an answer, a page at a time."""
+    coordinator: Member = current_user._get_current_object()
+    assert coordinator.timebank is not None
+    today = today_in(coordinator.timebank.time_zone)
+    return render_template(
+        "coordinator/stale_requests.html",
+        page=service.stale_requests_page(db.session(), coordinator, today, request.args.get("page", 1, type=int)),
+        settings=service,
+    )
+
+
+@bp.get("/dashboard/near-limits")
+@coordinator_required
+def near_limits() -> ResponseReturnValue:
+    """Every member on the dashboard's list of members near their floor or cap, a page at a time."""
+    coordinator: Member = current_user._get_current_object()
+    return render_template(
+        "coordinator/near_limits.html",
+        page=service.near_limits_page(db.session(), coordinator, request.args.get("page", 1, type=int)),
+        settings=service,
+    )
