@@ -31,17 +31,17 @@ from timebank.models import Member, Notification, OutboundEmail, Transfer
 
 # The statements of one approval: the timebank (shared lock), the exchange (locked, with the
 # reservation), the accounts (locked, with their members and the latest closed month), the POST
-# row, both accounts' totals (one batch), the exchange's needs-action notifications resolved,
-# the audit row, the exchange, both notifications, both emails.
+# row, both accounts' totals (one batch), the exchange, the audit row, the exchange's
+# needs-action notifications resolved, both notifications, both emails.
 APPROVAL = [
     "SELECT timebanks",
     "SELECT exchanges",
     "SELECT accounts",
     "INSERT transfers",
     "UPDATE accounts",
-    "UPDATE notifications",
-    "INSERT audit_events",
     "UPDATE exchanges",
+    "INSERT audit_events",
+    "UPDATE notifications",
     "INSERT notifications",
     "INSERT outbound_emails",
 ]

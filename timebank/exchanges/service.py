@@ -23,12 +23,13 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, bindparam, or_, select
+from sqlalchemy import ColumnElement, and_, bindparam, inspect, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from .. import ledger
-from ..audit.service import record as audit
+from ..audit.service import append as audit
 from ..clock import today_in
 from ..ids import is_storable_id
 from ..listings.service import is_current
@@ -36,6 +37,7 @@ from ..models import (
     Account,
     AccountKind,
     AuditEvent,
+    Base,
     Category,
     Exchange,
     ExchangeStatus,
@@ -587,8 +589,10 @@ def confirm_exchange(session: Session, actor: Member, exchange_id: int, *, today
         exchange = _visible(session, actor, exchange_id)
         _step(exchange, actor, "confirm")
         exchange.confirmed_by_id = actor.id
-        _audit(session, exchange, actor, "confirmed")
-        if not needs_coordinator_approval(timebank, exchange.minutes or 0):
+        automatic = not needs_coordinator_approval(timebank, exchange.minutes or 0)
+        # Approved at once: the exchange's row is written once, with the approval.
+        _audit(session, exchange, actor, "confirmed", save=not automatic)
+        if automatic:
             _approve(session, timebank, exchange, actor, _today(timebank, today), automatic=True)
     return exchange
 
@@ -1002,7 +1006,10 @@ def _audit(
     *,
     before: dict[str, object] | None = None,
     on_behalf_of: Member | None = None,
+    save: bool = True,
 ) -> None:
+    if save:
+        _save(session, exchange)
     audit(
         session,
         action=f"exchange.{verb}",
@@ -1016,6 +1023,32 @@ def _audit(
     )
     # Whoever the event concerns is told, in the same transaction (notifications/events.py).
     _tell(session, exchange, actor, verb)
+
+
+def _save(session: Session, exchange: Exchange) -> None:
+    """Write what the step changed on the exchange now, as one UPDATE of those columns, and mark
+    the object saved, instead of leaving it to the unit of work's flush (which cost more than the
+    statement). A new exchange, or a change to a relationship, is left to the flush, as before.
+    The row is locked (``_visible``), so nothing else changed it meanwhile."""
+    state = inspect(exchange)
+    if state.key is None:
+        session.flush()  # a new exchange: the audit row and the notifications point at it
+        return
+    changed = list(state.committed_state)
+    if not changed or any(key not in _EXCHANGE_COLUMNS for key in changed):
+        return
+    values = {key: getattr(exchange, key) for key in changed}
+    values["updated_at"] = utcnow()
+    session.execute(
+        update(_EXCHANGES).where(_EXCHANGES.c.id == exchange.id).values(values),
+        execution_options={"autoflush": False},
+    )
+    for key, value in values.items():
+        set_committed_value(exchange, key, value)
+
+
+_EXCHANGES = Base.metadata.tables["exchanges"]
+_EXCHANGE_COLUMNS = frozenset(column.key for column in _EXCHANGES.columns)
 
 
 def _made_by_the_first_send(session: Session, actor: Member, request_key: str, fingerprint: str) -> Exchange:
