@@ -1043,8 +1043,10 @@ def _save(session: Session, exchange: Exchange) -> None:
         update(_EXCHANGES).where(_EXCHANGES.c.id == exchange.id).values(values),
         execution_options={"autoflush": False},
     )
-    for key, value in values.items():
-        set_committed_value(exchange, key, value)
+    set_committed_value(exchange, "updated_at", values["updated_at"])
+    # Saved: what the flush itself does after its UPDATE. Without it the object stays marked
+    # modified, and every later autoflush in the step runs the whole unit of work to find nothing.
+    state._commit_all(state.dict, session.identity_map)
 
 
 _EXCHANGES = Base.metadata.tables["exchanges"]
