@@ -172,6 +172,15 @@ def test_a_coordinator_clears_the_approvals_queue_and_records_a_group_activity(
     snapshot(page, "members")
     page.goto(f"/coordinator/members/{world.alice.id}")
     snapshot(page, "member-alice")
+    # The dashboard's whole lists, each on its own page (the dashboard shows the first five).
+    for path, name in (
+        ("/coordinator/dashboard/outreach", "outreach"),
+        ("/coordinator/dashboard/stale-requests", "stale-requests"),
+        ("/coordinator/dashboard/near-limits", "near-limits"),
+    ):
+        page.goto(path)
+        assert page.get_by_role("heading", level=1).is_visible()
+        snapshot(page, name)
     page.goto("/coordinator/")
     click_and_wait(page, page.get_by_role("link", name="Audit trail"))
     assert _heading(page) == "Audit trail"
