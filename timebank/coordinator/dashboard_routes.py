@@ -3,6 +3,8 @@ health, with charts drawn on the server. The numbers come from ``coordinator/das
 
 from __future__ import annotations
 
+from datetime import date
+
 from flask import render_template, request
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
@@ -15,12 +17,21 @@ from . import dashboard as service
 from .routes import bp
 
 
+def _coordinator_and_today() -> tuple[Member, date]:
+    """The signed-in coordinator and their timebank's today (the dashboard's "now")."""
+    coordinator: Member = current_user._get_current_object()
+    assert coordinator.timebank is not None  # coordinator_required: a coordinator of a timebank
+    return coordinator, today_in(coordinator.timebank.time_zone)
+
+
+def _page_number() -> int:
+    return request.args.get("page", 1, type=int)
+
+
 @bp.get("/dashboard")
 @coordinator_required
 def dashboard() -> ResponseReturnValue:
-    coordinator: Member = current_user._get_current_object()
-    assert coordinator.timebank is not None  # coordinator_required: a coordinator of a timebank
-    today = today_in(coordinator.timebank.time_zone)
+    coordinator, today = _coordinator_and_today()
     return render_template(
         "coordinator/dashboard.html",
         board=service.build_coordinator_dashboard(db.session(), coordinator, today),
@@ -32,12 +43,10 @@ def dashboard() -> ResponseReturnValue:
 @coordinator_required
 def outreach() -> ResponseReturnValue:
     """Every participant on the dashboard's outreach list, a page at a time."""
-    coordinator: Member = current_user._get_current_object()
-    assert coordinator.timebank is not None
-    today = today_in(coordinator.timebank.time_zone)
+    coordinator, today = _coordinator_and_today()
     return render_template(
         "coordinator/outreach.html",
-        page=service.outreach_page(db.session(), coordinator, today, request.args.get("page", 1, type=int)),
+        page=service.outreach_page(db.session(), coordinator, today, _page_number()),
         settings=service,
     )
 
@@ -46,12 +55,10 @@ def outreach() -> ResponseReturnValue:
 @coordinator_required
 def stale_requests() -> ResponseReturnValue:
     """Every request on the dashboard's list of requests waiting for an answer, a page at a time."""
-    coordinator: Member = current_user._get_current_object()
-    assert coordinator.timebank is not None
-    today = today_in(coordinator.timebank.time_zone)
+    coordinator, today = _coordinator_and_today()
     return render_template(
         "coordinator/stale_requests.html",
-        page=service.stale_requests_page(db.session(), coordinator, today, request.args.get("page", 1, type=int)),
+        page=service.stale_requests_page(db.session(), coordinator, today, _page_number()),
         settings=service,
     )
 
@@ -63,6 +70,6 @@ def near_limits() -> ResponseReturnValue:
     coordinator: Member = current_user._get_current_object()
     return render_template(
         "coordinator/near_limits.html",
-        page=service.near_limits_page(db.session(), coordinator, request.args.get("page", 1, type=int)),
+        page=service.near_limits_page(db.session(), coordinator, _page_number()),
         settings=service,
     )
