@@ -24,16 +24,15 @@ from __future__ import annotations
 import re
 import uuid
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tests.conftest import PASSWORD, Factory
+from tests.statement_counting import counting_statements
 from timebank import ledger
 from timebank.clock import today_in
 from timebank.coordinator.dashboard import (
@@ -538,21 +537,6 @@ def test_another_timebanks_coordinator_sees_only_their_own_numbers(session, worl
 def test_a_participant_cannot_build_the_dashboard(session, world):  # type: ignore[no-untyped-def]
     with pytest.raises(NotACoordinator):
         build_coordinator_dashboard(session, world.members["Alice"], TODAY)
-
-
-@contextmanager
-def counting_statements(session: Session) -> Iterator[list[str]]:
-    statements: list[str] = []
-    engine = session.get_bind()
-
-    def count(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
 
 
 def test_the_number_of_queries_does_not_grow_with_members_or_exchanges(session, world):  # type: ignore[no-untyped-def]

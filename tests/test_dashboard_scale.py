@@ -4,33 +4,16 @@ member ever had, then one member per exchange for "recorded by")."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date, timedelta
 
-from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from tests.statement_counting import counting_statements
 from timebank.dashboard.service import build_dashboard
 from timebank.exchanges.service import RecordRequest, approve_exchange, record_exchange
 from timebank.models import Exchange, Member
 
 PERFORMED = date.today() - timedelta(days=2)
-
-
-@contextmanager
-def counting_statements(session: Session) -> Iterator[list[str]]:
-    statements: list[str] = []
-    engine = session.get_bind()
-
-    def count(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
 
 
 def _record(session: Session, actor: Member, provider: Member, recipient: Member, key: str) -> Exchange:

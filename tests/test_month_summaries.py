@@ -7,15 +7,14 @@ every page must say exactly what it said when it counted everything live.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, date, datetime
 
 from flask.testing import FlaskCliRunner
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tests.statement_counting import counting_statements
 from tests.test_reports import MARCH, TODAY, Builder, Ledger, build_ledger
 from timebank import ledger
 from timebank.coordinator.dashboard import CoordinatorDashboard, build_coordinator_dashboard
@@ -56,21 +55,6 @@ def _summaries(session: Session, timebank_id: int) -> dict[date, MonthSummary]:
     session.expire_all()
     rows = session.scalars(select(MonthSummary).where(MonthSummary.timebank_id == timebank_id))
     return {row.month: row for row in rows}
-
-
-@contextmanager
-def counting_statements(session: Session) -> Iterator[list[str]]:
-    statements: list[str] = []
-    engine = session.get_bind()
-
-    def count(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
 
 
 # -- (a) stored figures are the live figures -------------------------------------------------

@@ -4,32 +4,15 @@ four; they were four statements), and the remembered count is never served after
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 from flask.testing import FlaskClient
-from sqlalchemy import Engine, event, select, update
+from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
 from tests.conftest import AuthActions, Factory
+from tests.statement_counting import counting_statements
 from timebank.extensions import db
 from timebank.models import Notification
 from timebank.notifications import service as notifications
-
-
-@contextmanager
-def counting_statements(engine: Engine) -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def count(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
-        if not statement.startswith("BEGIN"):  # SQLite's own BEGIN (ledger/locking.py)
-            statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
 
 
 def test_a_signed_in_page_reads_the_member_account_timebank_and_unread_count_in_one_statement(
@@ -43,7 +26,7 @@ def test_a_signed_in_page_reads_the_member_account_timebank_and_unread_count_in_
     assert client.get("/notifications/settings").status_code == 200  # templates compiled
     db.session.remove()  # a served request starts with a new session (the tests share one)
 
-    with counting_statements(engine) as statements:
+    with counting_statements(engine, count_begin=False) as statements:
         page = client.get("/notifications/settings").get_data(as_text=True)
 
     assert len(statements) == 1, statements
@@ -61,7 +44,7 @@ def test_the_notifications_page_counts_unread_once(
     auth.login(world.alice)
     client.get("/notifications")
     db.session.remove()
-    with counting_statements(engine) as statements:
+    with counting_statements(engine, count_begin=False) as statements:
         page = client.get("/notifications").get_data(as_text=True)
     counts = [s for s in statements if "count(notifications.id)" in s]
     assert len(counts) == 1, statements  # in the member's query only
@@ -76,7 +59,7 @@ def test_a_remembered_unread_count_is_counted_again_after_any_write_or_transacti
     assert bob.id is not None  # loaded (the factory's commits expired it)
     remembered = session.scalar(select(notifications.unread_count_of(alice.id)))
     notifications.remember_unread(session, alice, int(remembered or 0))
-    with counting_statements(engine) as statements:
+    with counting_statements(engine, count_begin=False) as statements:
         assert notifications.unread_count(session, alice) == 0
         assert notifications.unread_count(session, bob) == 0  # someone else's: counted
     assert len(statements) == 1, statements
@@ -95,6 +78,6 @@ def test_a_remembered_unread_count_is_counted_again_after_any_write_or_transacti
     notifications.remember_unread(session, alice, 7)
     session.rollback()
     assert alice.id is not None  # loaded again (the rollback expired it)
-    with counting_statements(engine) as statements:
+    with counting_statements(engine, count_begin=False) as statements:
         assert notifications.unread_count(session, alice) == 0  # the notification was rolled back
     assert len(statements) == 1

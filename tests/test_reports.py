@@ -43,17 +43,16 @@ import io
 import re
 import uuid
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 
 import pytest
 from pypdf import PdfReader
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tests.conftest import Factory
+from tests.statement_counting import counting_statements
 from timebank.admin.errors import NotAnAdmin
 from timebank.clock import months_ending
 from timebank.coordinator.activities import ActivityRequest, record_activity
@@ -395,21 +394,6 @@ def test_who_may_read_which_report(session, world):  # type: ignore[no-untyped-d
 
 
 # -- cost ------------------------------------------------------------------------------------
-
-
-@contextmanager
-def counting_statements(session: Session) -> Iterator[list[str]]:
-    statements: list[str] = []
-    engine = session.get_bind()
-
-    def count(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
 
 
 def test_the_number_of_queries_does_not_grow_with_data(session, factory, world):  # type: ignore[no-untyped-def]
