@@ -151,7 +151,7 @@ def apply_to_join(session: Session, timebank: Timebank, application: Application
     if email is not None:
         if password is None:
             raise InvalidApplication("Choose a password, so you can sign in with your email address.", field="password")
-        problem = password_problem(password)
+        problem = password_problem(password, personal=(name, email, timebank.name))
         if problem:
             raise InvalidApplication(problem, field="password")
     else:
@@ -243,11 +243,11 @@ def reset_password(
     session: Session, secret_key: str, token: str, new_password: str, *, max_age: int = RESET_MAX_AGE_SECONDS
 ) -> Member:
     """Set a new password with a reset token. The token then stops working."""
-    problem = password_problem(new_password)
-    if problem:
-        raise PasswordRejected(problem, field="password")
     with write_transaction(session):
         member = member_for_reset_token(session, secret_key, token, max_age=max_age)
+        problem = password_problem(new_password, personal=personal_words_of(member))
+        if problem:
+            raise PasswordRejected(problem, field="password")
         member.password_hash = hash_password(new_password)
         audit(
             session,
@@ -260,11 +260,16 @@ def reset_password(
     return member
 
 
+def personal_words_of(member: Member) -> tuple[str | None, ...]:
+    """What someone who knows the member could try first: never part of their password."""
+    return (member.display_name, member.email, member.timebank.name if member.timebank else None)
+
+
 def change_password(session: Session, member: Member, current_password: str, new_password: str) -> None:
     """A signed-in member changes their password; they must know the current one."""
     if not verify_password(member.password_hash, current_password):
         raise PasswordRejected("That is not your current password. Check it and try again.", field="current_password")
-    problem = password_problem(new_password)
+    problem = password_problem(new_password, personal=personal_words_of(member))
     if problem:
         raise PasswordRejected(problem, field="password")
     if verify_password(member.password_hash, new_password):
