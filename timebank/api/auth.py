@@ -19,15 +19,13 @@ from typing import ParamSpec, TypeVar
 
 from flask import current_app, g, request
 from flask.typing import ResponseReturnValue
-from flask_limiter.util import get_remote_address
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..auth.routes import LOGIN_LIMIT_PER_ACCOUNT, LOGIN_LIMIT_PER_ADDRESS
+from ..auth.limits import account_key, note_failed_sign_in, sign_in_limits
 from ..auth.service import check_sign_in
-from ..extensions import db, limiter
+from ..extensions import db
 from ..ledger import write_transaction
-from ..members.service import normalise_email
 from ..models import ApiToken, Member, utcnow
 from .blueprint import bp
 from .body import json_body
@@ -137,18 +135,11 @@ def token_required(view: Callable[P, R]) -> Callable[P, R]:
 # -- routes ------------------------------------------------------------------------------------
 
 
-def _email_key() -> str:
-    """The account asked about (hashed), like the web sign-in's limit; else the address."""
+def _json_account_key() -> str:
+    """The account asked about (hashed): the same budget as the web sign-in's (auth/limits.py)."""
     body = request.get_json(silent=True)
     given = body.get("email") if isinstance(body, dict) else None
-    email = normalise_email(given if isinstance(given, str) else None)
-    if not email:
-        return f"address:{get_remote_address()}"
-    return "email:" + hashlib.sha256(email.encode()).hexdigest()
-
-
-def _failed(response: object) -> bool:
-    return getattr(response, "status_code", 0) == 401
+    return account_key(given if isinstance(given, str) else None)
 
 
 @bp.post("/tokens")
@@ -160,13 +151,13 @@ def _failed(response: object) -> bool:
     responses={201: TokenSchema, 400: None, 401: None, 403: None, 422: None, 429: None},
     auth=False,
 )
-@limiter.limit(LOGIN_LIMIT_PER_ADDRESS)
-@limiter.limit(LOGIN_LIMIT_PER_ACCOUNT, key_func=_email_key, deduct_when=_failed)
+@sign_in_limits(_json_account_key)
 def create_token() -> ResponseReturnValue:
     data = json_body(TokenRequestSchema)
     session = db.session()
     check = check_sign_in(session, data["email"], data["password"])
     if check is None:
+        note_failed_sign_in()
         raise ApiError(401, "invalid_credentials", _WRONG_PASSWORD)
     if not check.may_sign_in:
         raise ApiError(403, "account_not_active", _NOT_ACTIVE)

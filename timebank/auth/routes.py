@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import hashlib
 from contextlib import suppress
 from urllib.parse import urlsplit
 
@@ -29,7 +28,6 @@ from wtforms import SelectChoice
 from ..clock import local_datetime
 from ..extensions import db, limiter, login_manager
 from ..mail import MailNotSent
-from ..members.service import normalise_email
 from ..models import ContactPreference, Member
 from ..notifications.service import remember_unread, unread_count_of
 from ..web import show_error_on_form
@@ -37,6 +35,7 @@ from . import service
 from .emails import send_password_reset
 from .errors import AuthError, PasswordRejected, ResetLinkInvalid
 from .forms import ChangePasswordForm, ForgotPasswordForm, JoinForm, LoginForm, NewPasswordForm
+from .limits import form_account_key, note_failed_sign_in, sign_in_limits
 from .tokens import password_fingerprint
 
 bp = Blueprint("auth", __name__)
@@ -52,10 +51,8 @@ PASSWORD_FINGERPRINT_KEY = "pwfp"
 # suspended), the session may show that account's status page, and nothing else.
 APPLICANT_KEY = "applicant_id"
 
-# Rate limits (Flask-Limiter). Only failed sign-ins count against an account, so a member who
-# signs in and out is never locked out; an address is limited on every attempt.
-LOGIN_LIMIT_PER_ACCOUNT = "5/minute;20/hour"
-LOGIN_LIMIT_PER_ADDRESS = "30/minute"
+# Rate limits (Flask-Limiter). Signing in has one budget per account and one per address, shared
+# with the API and the two-factor step (limits.py); these are the other forms'.
 RESET_REQUEST_LIMIT_PER_ACCOUNT = "5/hour"
 RESET_REQUEST_LIMIT_PER_ADDRESS = "20/hour"
 RESET_LIMIT_PER_ADDRESS = "20/hour"
@@ -63,20 +60,8 @@ JOIN_LIMIT_PER_ADDRESS = "20/hour"  # a day centre may help several people join 
 CHANGE_PASSWORD_LIMIT_PER_MEMBER = "10/hour"
 
 
-def _email_key() -> str:
-    """The account a request is about, hashed so the limiter's store never holds addresses."""
-    email = normalise_email(request.form.get("email"))
-    if not email:
-        return f"address:{get_remote_address()}"
-    return "email:" + hashlib.sha256(email.encode()).hexdigest()
-
-
 def _member_key() -> str:
     return f"member:{current_user.get_id() or get_remote_address()}"
-
-
-def _failed_sign_in(response: Response) -> bool:
-    return response.status_code == 401
 
 
 def _rejected(response: Response) -> bool:
@@ -137,8 +122,7 @@ def _landing_page() -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(LOGIN_LIMIT_PER_ADDRESS, methods=["POST"])
-@limiter.limit(LOGIN_LIMIT_PER_ACCOUNT, key_func=_email_key, methods=["POST"], deduct_when=_failed_sign_in)
+@sign_in_limits(form_account_key)
 def login() -> ResponseReturnValue:
     if current_user.is_authenticated:
         return redirect(_landing_page())
@@ -156,6 +140,7 @@ def login() -> ResponseReturnValue:
             session[APPLICANT_KEY] = check.member.id
             return redirect(url_for("auth.application_status"))
         form.form_errors.append("That email and password do not match an active account. Check them and try again.")
+        note_failed_sign_in()
         status = 401
     elif request.method == "POST":
         status = 422
@@ -254,7 +239,7 @@ def join(slug: str | None = None) -> ResponseReturnValue:
 
 @bp.route("/forgot-password", methods=["GET", "POST"])
 @limiter.limit(RESET_REQUEST_LIMIT_PER_ADDRESS, methods=["POST"])
-@limiter.limit(RESET_REQUEST_LIMIT_PER_ACCOUNT, key_func=_email_key, methods=["POST"])
+@limiter.limit(RESET_REQUEST_LIMIT_PER_ACCOUNT, key_func=form_account_key, methods=["POST"])
 def forgot_password() -> ResponseReturnValue:
     form = ForgotPasswordForm()
     if form.validate_on_submit():
