@@ -155,6 +155,7 @@ EXPECTED: dict[str, Policy] = {
     "auth.join": PUBLIC,
     "auth.forgot_password": PUBLIC,
     "auth.reset_link_sent": PUBLIC,
+    "auth.application_sent": PUBLIC,
     "auth.reset_password": PUBLIC,
     "auth.logout": SIGNED_IN,
     "auth.change_password": SIGNED_IN,

@@ -48,7 +48,6 @@ LEDGER_STATUS: dict[type[ledger.LedgerError], int] = {
 }
 
 AUTH_STATUS: dict[type[Exception], int] = {
-    auth_errors.EmailAlreadyRegistered: 422,
     auth_errors.InvalidApplication: 422,
     auth_errors.PasswordRejected: 422,
     auth_errors.TimebankNotJoinable: 404,

@@ -19,10 +19,6 @@ class InvalidApplication(AuthError):
     code = "invalid_application"
 
 
-class EmailAlreadyRegistered(InvalidApplication):
-    code = "email_taken"
-
-
 class TimebankNotJoinable(AuthError):
     """No such timebank to apply to (404)."""
 
@@ -47,7 +43,6 @@ class ResetLinkExpired(ResetLinkInvalid):
 
 __all__ = [
     "AuthError",
-    "EmailAlreadyRegistered",
     "InvalidApplication",
     "PasswordRejected",
     "ResetLinkExpired",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-from contextlib import suppress
 from urllib.parse import urlsplit
 
 from flask import (
@@ -27,12 +26,10 @@ from wtforms import SelectChoice
 
 from ..clock import local_datetime
 from ..extensions import db, limiter, login_manager
-from ..mail import MailNotSent
 from ..models import ContactPreference, Member
 from ..notifications.service import remember_unread, unread_count_of
 from ..web import show_error_on_form
 from . import service
-from .emails import send_password_reset
 from .errors import AuthError, PasswordRejected, ResetLinkInvalid
 from .forms import ChangePasswordForm, ForgotPasswordForm, JoinForm, LoginForm, NewPasswordForm
 from .limits import form_account_key, note_failed_sign_in, sign_in_limits
@@ -225,12 +222,22 @@ def join(slug: str | None = None) -> ResponseReturnValue:
             status = 422
         else:
             session.clear()
+            if member is None or member.email is not None:
+                # The same answer whether the address is new or already has an account (whose
+                # owner is emailed instead): the page must not tell who has an account.
+                flash(f"Thank you. We'll email you about your application to join {timebank.name}.", "success")
+                return redirect(url_for("auth.application_sent"))
             session[APPLICANT_KEY] = member.id
             flash(f"Thank you, {member.display_name}. Your application to join {timebank.name} is sent.", "success")
             return redirect(url_for("auth.application_status"))
     elif request.method == "POST":
         status = 422
     return render_template("auth/join.html", form=form, timebank=fixed), status
+
+
+@bp.get("/application/sent")
+def application_sent() -> ResponseReturnValue:
+    return render_template("auth/application_sent.html")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -243,12 +250,9 @@ def join(slug: str | None = None) -> ResponseReturnValue:
 def forgot_password() -> ResponseReturnValue:
     form = ForgotPasswordForm()
     if form.validate_on_submit():
-        found = service.password_reset_token_for(db.session(), current_app.config["SECRET_KEY"], form.email.data or "")
-        if found is not None:
-            # A failure is logged by send_email; the reply must not differ, or it tells who has an account.
-            with suppress(MailNotSent):
-                send_password_reset(*found)
-        # The same reply whether or not the email belongs to anyone.
+        # Queued for the scheduler's mail job, whoever the address belongs to: the same reply, and
+        # the same work, whether or not it has an account.
+        service.request_password_reset(db.session(), current_app.config["SECRET_KEY"], form.email.data or "")
         return redirect(url_for("auth.reset_link_sent"))
     return render_template("auth/forgot_password.html", form=form), 422 if request.method == "POST" else 200
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 
@@ -12,9 +13,10 @@ from sqlalchemy.orm import Session
 from ..audit.service import record as audit
 from ..ledger import write_transaction
 from ..members.service import MemberError, create_member, normalise_email
-from ..models import ContactPreference, Member, MemberStatus, Role, Timebank
+from ..models import ContactPreference, Member, MemberStatus, Role, Timebank, utcnow
+from ..notifications.service import queue_email
+from . import emails
 from .errors import (
-    EmailAlreadyRegistered,
     InvalidApplication,
     PasswordRejected,
     ResetLinkExpired,
@@ -117,11 +119,17 @@ def normalise_phone(phone: str | None) -> str | None:
     return phone
 
 
-def apply_to_join(session: Session, timebank: Timebank, application: Application) -> Member:
+def apply_to_join(session: Session, timebank: Timebank, application: Application) -> Member | None:
     """Create the applicant (status "applied") and their account; a coordinator decides later.
+    An applicant with an email address is sent an email saying so (through the outbox).
 
-    Raises InvalidApplication (or EmailAlreadyRegistered) with the field it is about; on any
-    error nothing is created.
+    When the email address already has an account (in any timebank), nothing is created and
+    that account's owner is emailed instead ("someone tried to join with your address"), and
+    None is returned: the caller must answer exactly as for a new application, "we'll email
+    you", so the form never tells who has an account. Both ways hash the password and queue one
+    email, so they also take about as long.
+
+    Raises InvalidApplication with the field it is about; on any error nothing is created.
     """
     name = " ".join(application.display_name.split())
     if not name:
@@ -159,8 +167,12 @@ def apply_to_join(session: Session, timebank: Timebank, application: Application
 
     try:
         with write_transaction(session):
-            if email and session.scalar(select(Member.id).where(Member.email == email)) is not None:
-                raise EmailAlreadyRegistered(_EMAIL_TAKEN, field="email")
+            owner = session.scalar(select(Member).where(Member.email == email)) if email else None
+            if owner is not None:
+                assert password is not None
+                hash_password(password)  # the work a new application does, so both take as long
+                _tell_owner_of_join_attempt(session, owner, timebank)
+                return None
             member = create_member(
                 session,
                 timebank=timebank,
@@ -183,35 +195,84 @@ def apply_to_join(session: Session, timebank: Timebank, application: Application
                 timebank_id=timebank.id,
                 after={"status": MemberStatus.APPLIED.value, "contact_preference": preference.value},
             )
-    except IntegrityError as error:  # two applications with one email at the same moment
-        raise EmailAlreadyRegistered(_EMAIL_TAKEN, field="email") from error
-    except MemberError as error:
-        raise EmailAlreadyRegistered(_EMAIL_TAKEN, field="email") from error
+            if email is not None:
+                rendered = emails.application_received(member, timebank)
+                queue_email(
+                    session,
+                    member=member,
+                    kind=APPLICATION_RECEIVED_KIND,
+                    subject=rendered.subject,
+                    text_body=rendered.text,
+                    html_body=rendered.html,
+                    dedupe_key=f"application-received-{member.id}",
+                )
+    except (IntegrityError, MemberError):  # the same address applied a moment ago, in another request
+        with write_transaction(session):
+            owner = session.scalar(select(Member).where(Member.email == email))
+            if owner is not None:
+                _tell_owner_of_join_attempt(session, owner, timebank)
+        return None
     return member
 
 
-_EMAIL_TAKEN = (
-    "Someone has already applied or joined with that email address. If it is yours, sign in or "
-    "reset your password instead."
-)
+APPLICATION_RECEIVED_KIND = "auth.application_received"
+JOIN_ATTEMPT_KIND = "auth.join_attempt"
+
+
+def _tell_owner_of_join_attempt(session: Session, owner: Member, timebank: Timebank) -> None:
+    """Email the owner of an address someone applied with: at most once a day per timebank,
+    so the form cannot be used to flood their inbox."""
+    rendered = emails.already_registered(owner, timebank)
+    queue_email(
+        session,
+        member=owner,
+        kind=JOIN_ATTEMPT_KIND,
+        subject=rendered.subject,
+        text_body=rendered.text,
+        html_body=rendered.html,
+        dedupe_key=f"join-attempt-{owner.id}-{timebank.id}-{utcnow():%Y-%m-%d}",
+    )
 
 
 # ---------------------------------------------------------------------------------------------
 # Passwords
 
+PASSWORD_RESET_KIND = "auth.password_reset"
+NO_ACCOUNT_KIND = "auth.password_reset_no_account"
 
-def password_reset_token_for(session: Session, secret_key: str, email: str) -> tuple[Member, str] | None:
-    """A reset token for the member with this email, or None when there is no such member.
 
-    The caller must answer the person the same way either way (no account enumeration).
+def request_password_reset(session: Session, secret_key: str, email: str) -> None:
+    """Answer a forgot-password request by email, through the outbox (nothing is sent here).
+
+    The account with this address gets a reset link; an address with no account is told so (at
+    most once a day, so nobody can use the form to flood an inbox), which also helps someone who
+    forgot which address they used. Either way the same work is done, one lookup, one token
+    signed, one email rendered and queued, so neither the reply nor its timing tells the person
+    asking whether the address has an account. The caller answers the same way whatever happens.
     """
-    email_normalised = normalise_email(email)
-    if email_normalised is None:
-        return None
-    member = session.scalar(select(Member).where(Member.email == email_normalised))
-    if member is None:
-        return None
-    return member, make_reset_token(secret_key, member.id, member.password_hash)
+    address = normalise_email(email)
+    if address is None:
+        return
+    with write_transaction(session):
+        member = session.scalar(select(Member).where(Member.email == address))
+        if member is not None:
+            rendered = emails.password_reset(member, make_reset_token(secret_key, member.id, member.password_hash))
+            kind, dedupe_key = PASSWORD_RESET_KIND, None
+        else:
+            make_reset_token(secret_key, 0, None)  # the signing a real link costs
+            rendered = emails.no_account(address)
+            digest = hashlib.sha256(address.encode()).hexdigest()[:32]
+            kind, dedupe_key = NO_ACCOUNT_KIND, f"no-account-{digest}-{utcnow():%Y-%m-%d}"
+        queue_email(
+            session,
+            member=member,
+            kind=kind,
+            to_address=address,
+            subject=rendered.subject,
+            text_body=rendered.text,
+            html_body=rendered.html,
+            dedupe_key=dedupe_key,
+        )
 
 
 def member_for_reset_token(
