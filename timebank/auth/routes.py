@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import time
 from urllib.parse import urlsplit
 
 from flask import (
@@ -32,7 +33,7 @@ from ..web import show_error_on_form
 from . import service
 from .errors import AuthError, PasswordRejected, ResetLinkInvalid
 from .forms import ChangePasswordForm, ForgotPasswordForm, JoinForm, LoginForm, NewPasswordForm
-from .limits import form_account_key, note_failed_sign_in, sign_in_limits
+from .limits import account_key, form_account_key, note_failed_sign_in, sign_in_limits
 from .tokens import password_fingerprint
 
 bp = Blueprint("auth", __name__)
@@ -47,6 +48,9 @@ PASSWORD_FINGERPRINT_KEY = "pwfp"
 # After the right password for an account that may not sign in yet (waiting, declined,
 # suspended), the session may show that account's status page, and nothing else.
 APPLICANT_KEY = "applicant_id"
+# Between "password accepted" and "signed in" for a member with two-factor sign-in: who, when the
+# password was accepted, and where to go next (two_factor_routes.py).
+TWO_FACTOR_PENDING_KEY = "two_factor_pending"
 
 # Rate limits (Flask-Limiter). Signing in has one budget per account and one per address, shared
 # with the API and the two-factor step (limits.py); these are the other forms'.
@@ -99,6 +103,27 @@ def _start_member_session(member: Member) -> None:
     session[PASSWORD_FINGERPRINT_KEY] = password_fingerprint(member.password_hash)
 
 
+def complete_sign_in(member: Member, next_target: str | None) -> ResponseReturnValue:
+    """The one way a sign-in finishes: after the password, and after the two-factor code for a
+    member who uses one (two_factor_routes.py)."""
+    _start_member_session(member)
+    flash(f"Welcome, {member.display_name}.", "success")
+    return redirect(_safe_next(next_target))
+
+
+def _ask_for_second_factor(member: Member, next_target: str | None) -> ResponseReturnValue:
+    """The password was right; the session holds only who is half signed in (under one key),
+    until the code is given on the two-factor page."""
+    session.clear()
+    session[TWO_FACTOR_PENDING_KEY] = {
+        "member_id": member.id,
+        "password_ok_at": int(time.time()),
+        "next": next_target or "",
+        "account_key": account_key(member.email),
+    }
+    return redirect(url_for("two_factor.sign_in"))
+
+
 def _safe_next(target: str | None) -> str:
     """Only follow a same-site path after login, never another site."""
     if target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
@@ -128,9 +153,9 @@ def login() -> ResponseReturnValue:
     if form.validate_on_submit():
         check = service.check_sign_in(db.session(), form.email.data or "", form.password.data or "")
         if check is not None and check.may_sign_in:
-            _start_member_session(check.member)
-            flash(f"Welcome, {check.member.display_name}.", "success")
-            return redirect(_safe_next(request.args.get("next")))
+            if check.member.has_two_factor:
+                return _ask_for_second_factor(check.member, request.args.get("next"))
+            return complete_sign_in(check.member, request.args.get("next"))
         if check is not None:
             # The right password, but the account may not be used (yet): show where it stands.
             session.clear()
