@@ -217,3 +217,15 @@ def test_the_shared_budget_holds_across_servers_through_redis(database_url):
         assert _ask_for_token(client, email, PASSWORD, address=address + "3").status_code == 429
         db.session.remove()
         db.engine.dispose()
+
+
+def test_a_right_password_after_wrong_ones_costs_nothing(limited_app):
+    world = Factory(db.session()).world()
+    client = limited_app.test_client()
+    for _ in range(4):
+        assert _sign_in(client, world.alice.email, "wrong").status_code == 401
+    for _ in range(3):
+        assert _sign_in(client, world.alice.email, PASSWORD).status_code == 302
+        client.post("/logout")
+    assert _sign_in(client, world.alice.email, "wrong").status_code == 401  # the fifth failure
+    assert _sign_in(client, world.alice.email, PASSWORD).status_code == 429

@@ -19,7 +19,7 @@ import hashlib
 from collections.abc import Callable
 from typing import TypeVar, cast
 
-from flask import Response, g, request
+from flask import Response, request
 from flask_limiter.util import get_remote_address
 
 from ..extensions import limiter
@@ -31,7 +31,8 @@ LOGIN_LIMIT_PER_ADDRESS = "30/minute"
 ACCOUNT_SCOPE = "sign-in-account"
 ADDRESS_SCOPE = "sign-in-address"
 
-_FAILED = "timebank_sign_in_failed"
+# Marked on the request itself (its WSGI environ), which never outlives it.
+_FAILED = "timebank.sign_in_failed"
 
 F = TypeVar("F", bound=Callable[..., object])
 
@@ -52,11 +53,11 @@ def form_account_key() -> str:
 
 def note_failed_sign_in() -> None:
     """This request was a wrong password or a wrong code: it counts against the account."""
-    g.setdefault(_FAILED, True)
+    request.environ[_FAILED] = True
 
 
 def _failed(_response: Response) -> bool:
-    return bool(g.get(_FAILED))
+    return bool(request.environ.get(_FAILED))
 
 
 def sign_in_limits(key_func: Callable[[], str]) -> Callable[[F], F]:
