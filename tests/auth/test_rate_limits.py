@@ -4,6 +4,7 @@ and in Redis when RATELIMIT_STORAGE_URI points at one."""
 from __future__ import annotations
 
 import hashlib
+import time
 import uuid
 from collections.abc import Iterator
 
@@ -229,3 +230,25 @@ def test_a_right_password_after_wrong_ones_costs_nothing(limited_app):
         client.post("/logout")
     assert _sign_in(client, world.alice.email, "wrong").status_code == 401  # the fifth failure
     assert _sign_in(client, world.alice.email, PASSWORD).status_code == 429
+
+
+def test_wrong_two_factor_codes_count_against_the_same_budget_as_wrong_passwords(limited_app):
+    import pyotp
+
+    from timebank.auth import two_factor
+
+    session = db.session()
+    world = Factory(session).world()
+    secret = two_factor.new_secret()
+    two_factor.turn_on(session, world.alice, secret, pyotp.TOTP(secret).now())
+    client = limited_app.test_client()
+    for _ in range(3):
+        assert _sign_in(client, world.alice.email, "wrong").status_code == 401
+    assert _sign_in(client, world.alice.email, PASSWORD).status_code == 302  # the right password costs nothing
+    for _ in range(2):
+        assert client.post("/login/two-factor", data={"code": "000000"}).status_code == 401
+    # Five failures in all: the code step, the form and the API are shut for this account.
+    next_code = pyotp.TOTP(secret).at(time.time() + 30)
+    assert client.post("/login/two-factor", data={"code": next_code}).status_code == 429
+    assert _sign_in(client, world.alice.email, PASSWORD).status_code == 429
+    assert _ask_for_token(client, world.alice.email, PASSWORD).status_code == 429

@@ -7,18 +7,13 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator
 
 import pyotp
-import pytest
-from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from tests.conftest import PASSWORD, Factory, forget_cached_login
-from timebank import create_app
+from tests.conftest import PASSWORD
 from timebank.auth import two_factor
-from timebank.extensions import db
 from timebank.models import AuditEvent, Member, RecoveryCode, Role
 
 SECRET_TEXT = re.compile(r'<p class="secret-text" id="secret">([A-Z2-7 ]+)</p>')
@@ -208,46 +203,6 @@ def test_members_without_two_factor_sign_in_as_before(client, auth, factory):
     world = factory.world()
     response = auth.login(world.alice)
     assert response.status_code == 302 and response.headers["Location"].endswith("/dashboard")
-
-
-# -- the shared budget ---------------------------------------------------------------------------
-
-
-@pytest.fixture
-def limited_app(database_url: str) -> Iterator[Flask]:
-    app = create_app(
-        {
-            "TESTING": True,
-            "SECRET_KEY": "test",
-            "SQLALCHEMY_DATABASE_URI": database_url,
-            "WTF_CSRF_ENABLED": False,
-            "SERVER_NAME": "localhost",
-            "RATELIMIT_ENABLED": True,
-            "RATELIMIT_STORAGE_URI": "memory://",
-        }
-    )
-    forget_cached_login(app)
-    with app.app_context():
-        yield app
-        db.session.remove()
-        db.engine.dispose()
-
-
-def test_wrong_codes_count_against_the_same_budget_as_wrong_passwords(limited_app):
-    session = db.session()
-    world = Factory(session).world()
-    secret = _with_two_factor(session, world.alice)
-    client = limited_app.test_client()
-    for _ in range(3):
-        assert client.post("/login", data={"email": world.alice.email, "password": "wrong"}).status_code == 401
-    assert _password_step(client, world.alice).status_code == 302  # the right password costs nothing
-    for _ in range(2):
-        assert client.post("/login/two-factor", data={"code": "000000"}).status_code == 401
-    # Five failures in all: the code step, the form and the API are shut for this account.
-    assert client.post("/login/two-factor", data={"code": _code(secret)}).status_code == 429
-    assert _password_step(client, world.alice).status_code == 429
-    token = client.post("/api/v1/tokens", json={"email": world.alice.email, "password": PASSWORD})
-    assert token.status_code == 429
 
 
 # -- the API --------------------------------------------------------------------------------------

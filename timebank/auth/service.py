@@ -14,6 +14,7 @@ from ..audit.service import record as audit
 from ..ledger import write_transaction
 from ..members.service import MemberError, create_member, normalise_email
 from ..models import ContactPreference, Member, MemberStatus, Role, Timebank, utcnow
+from ..notifications.emails import RenderedEmail
 from ..notifications.service import queue_email
 from . import emails
 from .errors import (
@@ -196,14 +197,11 @@ def apply_to_join(session: Session, timebank: Timebank, application: Application
                 after={"status": MemberStatus.APPLIED.value, "contact_preference": preference.value},
             )
             if email is not None:
-                rendered = emails.application_received(member, timebank)
-                queue_email(
+                _queue(
                     session,
+                    emails.application_received(member, timebank),
                     member=member,
                     kind=APPLICATION_RECEIVED_KIND,
-                    subject=rendered.subject,
-                    text_body=rendered.text,
-                    html_body=rendered.html,
                     dedupe_key=f"application-received-{member.id}",
                 )
     except (IntegrityError, MemberError):  # the same address applied a moment ago, in another request
@@ -222,15 +220,34 @@ JOIN_ATTEMPT_KIND = "auth.join_attempt"
 def _tell_owner_of_join_attempt(session: Session, owner: Member, timebank: Timebank) -> None:
     """Email the owner of an address someone applied with: at most once a day per timebank,
     so the form cannot be used to flood their inbox."""
-    rendered = emails.already_registered(owner, timebank)
-    queue_email(
+    _queue(
         session,
+        emails.already_registered(owner, timebank),
         member=owner,
         kind=JOIN_ATTEMPT_KIND,
+        dedupe_key=f"join-attempt-{owner.id}-{timebank.id}-{utcnow():%Y-%m-%d}",
+    )
+
+
+def _queue(
+    session: Session,
+    rendered: RenderedEmail,
+    *,
+    member: Member | None,
+    kind: str,
+    dedupe_key: str | None,
+    to_address: str | None = None,
+) -> None:
+    """Put one of this area's emails in the outbox (the caller's transaction)."""
+    queue_email(
+        session,
+        member=member,
+        kind=kind,
+        to_address=to_address,
         subject=rendered.subject,
         text_body=rendered.text,
         html_body=rendered.html,
-        dedupe_key=f"join-attempt-{owner.id}-{timebank.id}-{utcnow():%Y-%m-%d}",
+        dedupe_key=dedupe_key,
     )
 
 
@@ -263,16 +280,7 @@ def request_password_reset(session: Session, secret_key: str, email: str) -> Non
             rendered = emails.no_account(address)
             digest = hashlib.sha256(address.encode()).hexdigest()[:32]
             kind, dedupe_key = NO_ACCOUNT_KIND, f"no-account-{digest}-{utcnow():%Y-%m-%d}"
-        queue_email(
-            session,
-            member=member,
-            kind=kind,
-            to_address=address,
-            subject=rendered.subject,
-            text_body=rendered.text,
-            html_body=rendered.html,
-            dedupe_key=dedupe_key,
-        )
+        _queue(session, rendered, member=member, kind=kind, dedupe_key=dedupe_key, to_address=address)
 
 
 def member_for_reset_token(

@@ -145,15 +145,20 @@ def turn_on(session: Session, member: Member, secret: str, code: str, *, now: da
         locked.two_factor_enabled_at = moment
         locked.totp_last_step = step
         codes = _replace_recovery_codes(session, locked)
-        audit(
-            session,
-            action="member.two_factor_enabled",
-            subject_type="member",
-            subject_id=locked.id,
-            actor=locked,
-            timebank_id=locked.timebank_id,
-        )
+        _audit_own(session, locked, "member.two_factor_enabled")
     return codes
+
+
+def _audit_own(session: Session, member: Member, action: str) -> None:
+    """An audit event of something a member did to their own sign-in."""
+    audit(
+        session,
+        action=action,
+        subject_type="member",
+        subject_id=member.id,
+        actor=member,
+        timebank_id=member.timebank_id,
+    )
 
 
 # -- signing in ------------------------------------------------------------------------------
@@ -198,14 +203,7 @@ def check_second_factor(session: Session, member: Member, code: str, *, now: dat
         )
         if getattr(used, "rowcount", 0) != 1:
             return SecondFactor(accepted=False)
-        audit(
-            session,
-            action="member.recovery_code_used",
-            subject_type="member",
-            subject_id=member.id,
-            actor=member,
-            timebank_id=member.timebank_id,
-        )
+        _audit_own(session, member, "member.recovery_code_used")
     left = recovery_codes_left(session, member)
     return SecondFactor(accepted=True, used_recovery_code=True, recovery_codes_left=left)
 
@@ -232,14 +230,7 @@ def new_recovery_codes(session: Session, member: Member, code: str) -> list[str]
     with write_transaction(session):
         locked = _locked(session, member)
         codes = _replace_recovery_codes(session, locked)
-        audit(
-            session,
-            action="member.recovery_codes_replaced",
-            subject_type="member",
-            subject_id=locked.id,
-            actor=locked,
-            timebank_id=locked.timebank_id,
-        )
+        _audit_own(session, locked, "member.recovery_codes_replaced")
     return codes
 
 
@@ -265,14 +256,7 @@ def turn_off(session: Session, member: Member, password: str, code: str, *, admi
     with write_transaction(session):
         locked = _locked(session, member)
         _clear(session, locked)
-        audit(
-            session,
-            action="member.two_factor_disabled",
-            subject_type="member",
-            subject_id=locked.id,
-            actor=locked,
-            timebank_id=locked.timebank_id,
-        )
+        _audit_own(session, locked, "member.two_factor_disabled")
 
 
 def reset(session: Session, member: Member, *, actor: Member) -> None:
