@@ -54,6 +54,9 @@ class Config:
     MAIL_TIMEOUT_SECONDS = int(os.environ.get("MAIL_TIMEOUT_SECONDS", "15"))
     # Where people reach the app, for links in emails sent by the scheduler (no request to ask).
     PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000").rstrip("/")
+    # Installation admins must use two-factor sign-in (on in production unless turned off; a
+    # timebank's coordinators need it when an admin switches it on for that timebank).
+    ADMINS_NEED_TWO_FACTOR = os.environ.get("TIMEBANK_ADMINS_NEED_TWO_FACTOR", "0") == "1"
     # JSON API bearer tokens expire after this many hours (30 days by default).
     API_TOKEN_LIFETIME_HOURS = int(os.environ.get("API_TOKEN_LIFETIME_HOURS", str(24 * 30)))
     TESTING = False
@@ -70,6 +73,7 @@ class ProductionConfig(Config):
     REMEMBER_COOKIE_NAME = "__Host-remember"
     PREFERRED_URL_SCHEME = "https"
     HSTS_SECONDS = int(os.environ.get("TIMEBANK_HSTS_SECONDS", str(365 * 24 * 3600)))
+    ADMINS_NEED_TWO_FACTOR = os.environ.get("TIMEBANK_ADMINS_NEED_TWO_FACTOR", "1") == "1"
     # Connection pool per worker process: workers x (pool + overflow) must stay below
     # PostgreSQL's max_connections (see docs/PRODUCTION.md).
     SQLALCHEMY_ENGINE_OPTIONS: ClassVar[dict[str, object]] = {

@@ -155,10 +155,18 @@ EXPECTED: dict[str, Policy] = {
     "auth.join": PUBLIC,
     "auth.forgot_password": PUBLIC,
     "auth.reset_link_sent": PUBLIC,
+    "auth.application_sent": PUBLIC,
     "auth.reset_password": PUBLIC,
     "auth.logout": SIGNED_IN,
     "auth.change_password": SIGNED_IN,
     "auth.application_status": SIGNED_IN,
+    # Two-factor sign-in: the code step is for someone whose password was just accepted (anyone
+    # else is sent to sign in; signed-in members on to their page); the rest is one's own account.
+    "two_factor.sign_in": SIGNED_IN,
+    "two_factor.setup": SIGNED_IN,
+    "two_factor.settings": SIGNED_IN,
+    "two_factor.new_recovery_codes": SIGNED_IN,
+    "two_factor.turn_off": SIGNED_IN,
     "main.home": PUBLIC,
     "health.healthz": PUBLIC,
     "dashboard.index": SIGNED_IN,
@@ -241,6 +249,8 @@ EXPECTED: dict[str, Policy] = {
     "admin.appoint_coordinator": ADMIN,
     "admin.stand_down_coordinator": ADMIN,
     "admin.jobs": ADMIN,
+    "admin.two_factor_requirement": ADMIN,
+    "admin.reset_two_factor": ADMIN,  # Bob's (who has none: a 409, still past the permission check)
     # The weekly digest's unsubscribe link (Bob's): the signed token is the permission.
     "digest.unsubscribe": PUBLIC,
     # Coordinator: group activities (one held in timebank A) and the timesheet import

@@ -46,6 +46,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     from .api import bp as api_bp
     from .api.docs import bp as api_docs_bp
     from .auth.routes import bp as auth_bp
+    from .auth.two_factor_routes import bp as two_factor_bp
     from .coordinator.routes import bp as coordinator_bp
     from .dashboard.routes import bp as dashboard_bp
     from .digest.routes import bp as digest_bp
@@ -61,6 +62,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
+    app.register_blueprint(two_factor_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(coordinator_bp)
     app.register_blueprint(members_bp)

@@ -75,6 +75,7 @@ def demo_command(password: str | None, today: object, if_empty: bool) -> None:
     from .demo import DemoAlreadyLoaded, build_demo
 
     chosen = password or secrets.token_urlsafe(9)
+    _refuse_weak_password(chosen)
     day: date | None = today.date() if today is not None else None  # type: ignore[attr-defined]
     try:
         logins = build_demo(db.session(), password=chosen, today=day)
@@ -157,6 +158,8 @@ def generate_command(
     """Bulk-generate realistic test data (for benchmarks and scale tests, not for demos)."""
     from .generate import GeneratedDataExists, GenerateSpec, generate
 
+    if password:
+        _refuse_weak_password(password)
     spec = GenerateSpec(
         timebanks=timebanks,
         members=members,
@@ -172,6 +175,15 @@ def generate_command(
     except (GeneratedDataExists, ValueError) as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"Generated {summary} in {time.perf_counter() - started:.1f} s.")
+
+
+def _refuse_weak_password(password: str) -> None:
+    """The same password rules as every web form: a command's accounts can be signed in to."""
+    from .auth.passwords import password_problem
+
+    problem = password_problem(password)
+    if problem:
+        raise click.BadParameter(problem, param_hint="--password")
 
 
 def register(app: Flask) -> None:

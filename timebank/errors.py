@@ -48,11 +48,12 @@ LEDGER_STATUS: dict[type[ledger.LedgerError], int] = {
 }
 
 AUTH_STATUS: dict[type[Exception], int] = {
-    auth_errors.EmailAlreadyRegistered: 422,
     auth_errors.InvalidApplication: 422,
     auth_errors.PasswordRejected: 422,
     auth_errors.TimebankNotJoinable: 404,
     auth_errors.ResetLinkInvalid: 400,
+    auth_errors.TwoFactorConflict: 409,
+    auth_errors.TwoFactorError: 422,
 }
 
 COORDINATOR_STATUS: dict[type[Exception], int] = {

@@ -6,6 +6,7 @@ from sqlalchemy import func, select
 
 from tests.conftest import PASSWORD
 from timebank.models import Account, AuditEvent, ContactPreference, Member, MemberStatus
+from timebank.notifications.delivery import deliver_outbox
 
 
 def _application(**changes: str) -> dict[str, str]:
@@ -32,7 +33,10 @@ def test_applying_creates_a_waiting_member_with_an_account_and_shows_what_happen
     timebank = factory.timebank("Riverside")
     response = client.post("/join", data=_application())
     assert response.status_code == 302
-    assert response.headers["Location"].endswith("/application")
+    assert response.headers["Location"].endswith("/application/sent")
+    sent = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Check your email" in sent
+    assert "We&#39;ll email you about your application to join Riverside" in sent
 
     member = session.scalar(select(Member).where(Member.email == "nadia@example.org"))
     assert member is not None
@@ -44,12 +48,13 @@ def test_applying_creates_a_waiting_member_with_an_account_and_shows_what_happen
     assert session.scalar(select(Account).where(Account.member_id == member.id)) is not None
     assert session.scalar(select(AuditEvent).where(AuditEvent.action == "member.applied")) is not None
 
+    # Applying does not sign anyone in; signing in shows where the application stands.
+    assert client.get("/me").status_code == 302
+    assert client.post("/login", data={"email": "nadia@example.org", "password": PASSWORD}).status_code == 302
     page = client.get("/application").get_data(as_text=True)
     assert "Your application is waiting for a coordinator" in page
     assert "What happens next" in page
     assert "Riverside" in page
-    # Applying does not sign anyone in.
-    assert client.get("/me").status_code == 302
 
 
 def test_join_link_for_one_timebank_applies_to_that_timebank(client, factory, session):
@@ -86,16 +91,44 @@ def test_unknown_timebank_link_is_not_found(client, factory):
     assert client.post("/join/nowhere", data=_application()).status_code == 404
 
 
-def test_duplicate_email_is_refused_clearly_and_nothing_is_created(client, factory, session):
+def test_an_email_that_has_an_account_gets_the_same_answer_and_its_owner_is_emailed(
+    client, factory, session, smtp_inbox
+):
+    """Joining must not tell who has an account (in this timebank or another): the applicant is
+    told "we'll email you" either way, and the address's owner is the one emailed."""
     world = factory.world()
     before = _members(session)
-    response = client.post("/join/riverside", data=_application(email=world.alice.email.upper()))
-    assert response.status_code == 422
-    page = response.get_data(as_text=True)
-    assert "There is a problem" in page
-    assert "already applied or joined with that email address" in page
-    assert 'href="#email"' in page
-    assert _members(session) == before
+    new = client.post("/join/riverside", data=_application(email="nadia@example.org"))
+    new_page = client.get(new.headers["Location"]).get_data(as_text=True)
+    taken = client.post("/join/riverside", data=_application(email=world.outsider.email.upper()))
+    taken_page = client.get(taken.headers["Location"]).get_data(as_text=True)
+    assert new.status_code == taken.status_code == 302
+    assert new.headers["Location"] == taken.headers["Location"]
+    assert new_page == taken_page
+    assert "already" not in taken_page
+    assert _members(session) == before + 1  # only Nadia: nothing was made for the taken address
+    assert smtp_inbox.messages == []  # nothing is sent inside the request
+
+    assert deliver_outbox(session).sent == 2
+    to = {mail.envelope_to[0]: mail for mail in smtp_inbox.messages}
+    assert set(to) == {"nadia@example.org", world.outsider.email}
+    assert to["nadia@example.org"].message["Subject"] == "We have your application"
+    owner = to[world.outsider.email]
+    assert owner.message["Subject"] == "Someone tried to join with your email address"
+    assert "Someone applied to join Riverside with this email address" in owner.text
+    assert "/login" in owner.text and "/forgot-password" in owner.text
+    # The owner's account is as it was.
+    session.expire_all()
+    outsider = session.get(Member, world.outsider.id)
+    assert outsider.timebank_id == world.other_timebank.id and outsider.password_hash == world.outsider.password_hash
+
+
+def test_the_owner_of_a_taken_address_is_emailed_at_most_once_a_day(client, factory, session, smtp_inbox):
+    world = factory.world()
+    for _ in range(3):
+        assert client.post("/join/riverside", data=_application(email=world.alice.email)).status_code == 302
+    deliver_outbox(session)
+    assert [mail.envelope_to for mail in smtp_inbox.messages] == [[world.alice.email]]
 
 
 def test_applying_with_neither_email_nor_phone_is_refused(client, factory, session):

@@ -95,13 +95,16 @@ def test_a_newcomer_joins_offers_help_is_matched_and_both_balances_change(
     nina.get_by_label("Choose a password").fill(NINA_PASSWORD)
     nina.get_by_label("Type the password again").fill(NINA_PASSWORD)
     click_and_wait(nina, nina.get_by_role("button", name="Send my application"))
-    assert heading(nina) == "Your application is waiting for a coordinator"
-    assert world.timebank_name in nina.locator("main").inner_text()
-    look(nina, "nina-application-waiting")
+    # The same answer as for an address that already has an account: "we'll email you".
+    assert heading(nina) == "Check your email"
+    assert world.timebank_name in flash(nina)
+    look(nina, "nina-application-sent")
 
     # Signing in before approval shows where the application stands, not the member pages.
     sign_in_with(nina, NINA_EMAIL, NINA_PASSWORD)
     assert heading(nina) == "Your application is waiting for a coordinator"
+    assert world.timebank_name in nina.locator("main").inner_text()
+    look(nina, "nina-application-waiting")
 
     # 2. Cora, the coordinator, reads the application and approves it.
     sign_in(cora, world.coordinator)

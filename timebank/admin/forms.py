@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import RadioField, SelectChoice, SelectField, StringField
+from wtforms import BooleanField, RadioField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from ..forms_common import HoursInputError, parse_hours_to_minutes, parse_signed_hours_to_minutes
@@ -121,4 +121,12 @@ class AppointForm(FlaskForm):
 
 
 class StandDownForm(FlaskForm):
+    pass
+
+
+class TwoFactorRequirementForm(FlaskForm):
+    required = BooleanField("Coordinators of this timebank must use two-factor sign-in")
+
+
+class ResetTwoFactorForm(FlaskForm):
     pass

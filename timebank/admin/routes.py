@@ -15,7 +15,14 @@ from ..models import Timebank
 from ..web import show_error_on_form, signed_in_member
 from . import service
 from .errors import AdminError
-from .forms import AppointForm, NewTimebankForm, SettingsForm, StandDownForm
+from .forms import (
+    AppointForm,
+    NewTimebankForm,
+    ResetTwoFactorForm,
+    SettingsForm,
+    StandDownForm,
+    TwoFactorRequirementForm,
+)
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -99,6 +106,10 @@ def _timebank_page(
             settings_form=settings_form or _settings_form_for(timebank),
             appoint_form=appoint_form,
             stand_down_form=StandDownForm(formdata=None),
+            two_factor_form=TwoFactorRequirementForm(
+                formdata=None, data={"required": timebank.coordinators_need_two_factor}
+            ),
+            reset_two_factor_form=ResetTwoFactorForm(formdata=None),
             coordinators=service.coordinators_of(session, admin, timebank.id),
             candidates=candidates,
             time_zones=sorted(service.known_time_zones()),
@@ -150,4 +161,34 @@ def stand_down_coordinator(timebank_id: int, member_id: int) -> ResponseReturnVa
     StandDownForm().validate_on_submit()  # CSRF is checked for every POST by CSRFProtect
     member = service.stand_down_coordinator(db.session(), signed_in_member(), timebank_id, member_id)
     flash(f"{member.display_name} is a participant again, no longer a coordinator.", "success")
+    return redirect(url_for("admin.timebank", timebank_id=timebank_id, _anchor="coordinators"))
+
+
+@bp.post(f"/timebanks/<{URL_ID}:timebank_id>/two-factor")
+@admin_required
+def two_factor_requirement(timebank_id: int) -> ResponseReturnValue:
+    form = TwoFactorRequirementForm()
+    form.validate_on_submit()  # a checkbox: ticked or not (CSRF is checked by CSRFProtect)
+    required = bool(form.required.data)
+    timebank = service.set_coordinators_need_two_factor(db.session(), signed_in_member(), timebank_id, required)
+    if timebank.coordinators_need_two_factor:
+        flash(
+            f"Coordinators of {timebank.name} must now use two-factor sign-in. Those who have not set it up "
+            "are asked to at their next page.",
+            "success",
+        )
+    else:
+        flash(f"Two-factor sign-in is now optional for coordinators of {timebank.name}.", "success")
+    return redirect(url_for("admin.timebank", timebank_id=timebank_id, _anchor="two-factor"))
+
+
+@bp.post(f"/timebanks/<{URL_ID}:timebank_id>/members/<{URL_ID}:member_id>/reset-two-factor")
+@admin_required
+def reset_two_factor(timebank_id: int, member_id: int) -> ResponseReturnValue:
+    ResetTwoFactorForm().validate_on_submit()  # CSRF is checked for every POST by CSRFProtect
+    member = service.reset_two_factor(db.session(), signed_in_member(), timebank_id, member_id)
+    flash(
+        f"{member.display_name}’s two-factor sign-in is reset. They sign in with their password and set it up again.",
+        "success",
+    )
     return redirect(url_for("admin.timebank", timebank_id=timebank_id, _anchor="coordinators"))

@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..audit.service import record as audit
+from ..auth import two_factor
 from ..ids import is_storable_id
 from ..ledger import format_minutes, lock_accounts, write_transaction
 from ..ledger.limits import highest_possible_balance, lowest_possible_balance
@@ -373,4 +374,44 @@ def stand_down_coordinator(session: Session, admin: Member, timebank_id: int, me
                 )
         member.role = Role.PARTICIPANT
         _role_changed(session, admin, member, Role.COORDINATOR, Role.PARTICIPANT)
+    return member
+
+
+# ---------------------------------------------------------------------------------------------
+# Two-factor sign-in
+
+
+def set_coordinators_need_two_factor(session: Session, admin: Member, timebank_id: int, required: bool) -> Timebank:
+    """Require (or stop requiring) two-factor sign-in for the timebank's coordinators. Those who
+    have not set it up are sent to set it up at their next page."""
+    require_admin(admin)
+    with write_transaction(session):
+        timebank = _lock_timebank(session, timebank_id)
+        if timebank.coordinators_need_two_factor != required:
+            audit(
+                session,
+                action="timebank.settings_changed",
+                subject_type="timebank",
+                subject_id=timebank.id,
+                actor=admin,
+                timebank_id=timebank.id,
+                before={"coordinators_need_two_factor": timebank.coordinators_need_two_factor},
+                after={"coordinators_need_two_factor": required},
+            )
+            timebank.coordinators_need_two_factor = required
+    return timebank
+
+
+def reset_two_factor(session: Session, admin: Member, timebank_id: int, member_id: int) -> Member:
+    """Turn off a member's two-factor sign-in (a lost phone): they sign in with their password,
+    and set it up again at once if their role needs it. Audited."""
+    require_admin(admin)
+    with write_transaction(session):
+        timebank = _lock_timebank(session, timebank_id)
+        member = _lock_member_of(session, timebank, member_id)
+        if not member.has_two_factor:
+            raise CoordinatorConflict(
+                f"{member.display_name} has not set up two-factor sign-in, so there is nothing to reset."
+            )
+        two_factor.reset(session, member, actor=admin)
     return member

@@ -19,15 +19,15 @@ from typing import ParamSpec, TypeVar
 
 from flask import current_app, g, request
 from flask.typing import ResponseReturnValue
-from flask_limiter.util import get_remote_address
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..auth.routes import LOGIN_LIMIT_PER_ACCOUNT, LOGIN_LIMIT_PER_ADDRESS
+from ..auth import two_factor
+from ..auth.limits import account_key, note_failed_sign_in, sign_in_limits
 from ..auth.service import check_sign_in
-from ..extensions import db, limiter
+from ..auth.two_factor_routes import admins_need_two_factor
+from ..extensions import db
 from ..ledger import write_transaction
-from ..members.service import normalise_email
 from ..models import ApiToken, Member, utcnow
 from .blueprint import bp
 from .body import json_body
@@ -96,6 +96,14 @@ def revoke_token(session: Session, row: ApiToken) -> None:
 
 
 _WRONG_PASSWORD = "That email and password do not match an active account. Check them and try again."
+_TWO_FACTOR_REQUIRED = (
+    "This account uses two-factor sign-in: send totp_code, the 6 numbers the authenticator app shows now "
+    "(or one of the account's recovery codes)."
+)
+_SET_UP_FIRST = (
+    "This account must use two-factor sign-in and has not set it up yet. Sign in on the website to set it up, "
+    "then ask for a token with totp_code."
+)
 _NOT_ACTIVE = "This account may not use the service at the moment (waiting for approval, declined or suspended)."
 
 
@@ -128,6 +136,9 @@ def token_required(view: Callable[P, R]) -> Callable[P, R]:
         if token is None:
             raise ApiError(401, "unauthorized", "Send a valid API token: Authorization: Bearer <token>.")
         member, row = member_for_token(db.session(), token)
+        if two_factor.must_set_up(member, admins_need_two_factor=admins_need_two_factor()):
+            # Required since the token was issued (an admin switched it on): set it up first.
+            raise ApiError(403, "two_factor_setup_required", _SET_UP_FIRST)
         g.api_member, g.api_token = member, row
         return view(*args, **kwargs)
 
@@ -137,42 +148,52 @@ def token_required(view: Callable[P, R]) -> Callable[P, R]:
 # -- routes ------------------------------------------------------------------------------------
 
 
-def _email_key() -> str:
-    """The account asked about (hashed), like the web sign-in's limit; else the address."""
+def _json_account_key() -> str:
+    """The account asked about (hashed): the same budget as the web sign-in's (auth/limits.py)."""
     body = request.get_json(silent=True)
     given = body.get("email") if isinstance(body, dict) else None
-    email = normalise_email(given if isinstance(given, str) else None)
-    if not email:
-        return f"address:{get_remote_address()}"
-    return "email:" + hashlib.sha256(email.encode()).hexdigest()
-
-
-def _failed(response: object) -> bool:
-    return getattr(response, "status_code", 0) == 401
+    return account_key(given if isinstance(given, str) else None)
 
 
 @bp.post("/tokens")
 @documented(
     summary="Get an API token",
-    description="Exchange an email and password for a bearer token (shown once). Rate-limited like signing in.",
+    description=(
+        "Exchange an email and password (and, for a member with two-factor sign-in, totp_code) for a bearer "
+        "token (shown once). One budget of failed attempts per account, shared with the web sign-in."
+    ),
     tags=["Tokens"],
     body=TokenRequestSchema,
     responses={201: TokenSchema, 400: None, 401: None, 403: None, 422: None, 429: None},
     auth=False,
 )
-@limiter.limit(LOGIN_LIMIT_PER_ADDRESS)
-@limiter.limit(LOGIN_LIMIT_PER_ACCOUNT, key_func=_email_key, deduct_when=_failed)
+@sign_in_limits(_json_account_key)
 def create_token() -> ResponseReturnValue:
     data = json_body(TokenRequestSchema)
     session = db.session()
     check = check_sign_in(session, data["email"], data["password"])
     if check is None:
+        note_failed_sign_in()
         raise ApiError(401, "invalid_credentials", _WRONG_PASSWORD)
     if not check.may_sign_in:
         raise ApiError(403, "account_not_active", _NOT_ACTIVE)
+    _check_second_factor(session, check.member, data["totp_code"])
     lifetime = int(current_app.config.get("API_TOKEN_LIFETIME_HOURS", DEFAULT_LIFETIME_HOURS))
     token, row = issue_token(session, check.member, lifetime_hours=lifetime, name=data["name"])
     return TokenSchema().dump({"token": token, "expires_at": row.expires_at}), 201
+
+
+def _check_second_factor(session: Session, member: Member, code: str | None) -> None:
+    """A member with two-factor sign-in gives a code too; one who must have it and has not set it
+    up does so on the website first."""
+    if member.has_two_factor:
+        if not code:
+            raise ApiError(401, "two_factor_required", _TWO_FACTOR_REQUIRED)
+        if not two_factor.check_second_factor(session, member, code).accepted:
+            note_failed_sign_in()
+            raise ApiError(401, "invalid_two_factor_code", two_factor.WRONG_CODE)
+    elif two_factor.must_set_up(member, admins_need_two_factor=admins_need_two_factor()):
+        raise ApiError(403, "two_factor_setup_required", _SET_UP_FIRST)
 
 
 @bp.delete("/tokens/current")

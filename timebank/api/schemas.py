@@ -142,6 +142,14 @@ class TokenRequestSchema(Schema):
     email = fields.String(required=True, validate=validate.Length(min=1, max=254))
     password = fields.String(required=True, validate=validate.Length(min=1, max=1024))
     name = fields.String(load_default="", validate=validate.Length(max=80), metadata={"description": "What uses it"})
+    totp_code = fields.String(
+        load_default=None,
+        validate=validate.Length(max=40),
+        metadata={
+            "description": "For a member with two-factor sign-in: the 6 numbers their authenticator app shows now, "
+            "or one of their recovery codes (used up)"
+        },
+    )
 
 
 class TokenSchema(Schema):

@@ -19,10 +19,6 @@ class InvalidApplication(AuthError):
     code = "invalid_application"
 
 
-class EmailAlreadyRegistered(InvalidApplication):
-    code = "email_taken"
-
-
 class TimebankNotJoinable(AuthError):
     """No such timebank to apply to (404)."""
 
@@ -45,12 +41,32 @@ class ResetLinkExpired(ResetLinkInvalid):
     code = "reset_link_expired"
 
 
+class TwoFactorError(AuthError):
+    """Something about two-factor sign-in that cannot be done as asked (422)."""
+
+    code = "two_factor_error"
+
+
+class WrongCode(TwoFactorError):
+    """Not the authenticator app's current code, nor an unused recovery code (422)."""
+
+    code = "invalid_two_factor_code"
+
+
+class TwoFactorConflict(TwoFactorError):
+    """Two-factor sign-in is already on, not on, or required and so cannot be turned off (409)."""
+
+    code = "two_factor_conflict"
+
+
 __all__ = [
     "AuthError",
-    "EmailAlreadyRegistered",
     "InvalidApplication",
     "PasswordRejected",
     "ResetLinkExpired",
     "ResetLinkInvalid",
     "TimebankNotJoinable",
+    "TwoFactorConflict",
+    "TwoFactorError",
+    "WrongCode",
 ]

@@ -5,6 +5,7 @@ from wtforms import (
     EmailField,
     Field,
     Form,
+    HiddenField,
     PasswordField,
     RadioField,
     SelectChoice,
@@ -161,3 +162,35 @@ class ChangePasswordForm(FlaskForm):
     )
     password = _new_password_field()
     confirm_password = _confirm_field()
+
+
+# Two-factor sign-in. A code is six numbers from the app, or a recovery code ("abcde-fghjk").
+def _code_field(label: str = "Code from your authenticator app") -> StringField:
+    return StringField(
+        label,
+        validators=[DataRequired("Enter the code."), Length(max=40, message="Enter the code.")],
+        render_kw={"autocomplete": "one-time-code", "spellcheck": "false", "autocapitalize": "off"},
+    )
+
+
+class TwoFactorSignInForm(FlaskForm):
+    code = _code_field()
+
+
+class TwoFactorSetupForm(FlaskForm):
+    # The new secret, signed by the server (it is also shown on the page for typing).
+    setup_token = HiddenField(validators=[DataRequired("Start again: the page was out of date.")])
+    code = _code_field("Code from your app")
+
+
+class TwoFactorCodeForm(FlaskForm):
+    code = _code_field()
+
+
+class TwoFactorOffForm(FlaskForm):
+    password = PasswordField(
+        "Your password",
+        validators=[DataRequired("Enter your password."), Length(max=MAX_PASSWORD_LENGTH)],
+        render_kw={"autocomplete": "current-password"},
+    )
+    code = _code_field()

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import functools
-import hashlib
-from contextlib import suppress
+import time
 from urllib.parse import urlsplit
 
 from flask import (
@@ -28,15 +27,13 @@ from wtforms import SelectChoice
 
 from ..clock import local_datetime
 from ..extensions import db, limiter, login_manager
-from ..mail import MailNotSent
-from ..members.service import normalise_email
 from ..models import ContactPreference, Member
 from ..notifications.service import remember_unread, unread_count_of
 from ..web import show_error_on_form
 from . import service
-from .emails import send_password_reset
 from .errors import AuthError, PasswordRejected, ResetLinkInvalid
 from .forms import ChangePasswordForm, ForgotPasswordForm, JoinForm, LoginForm, NewPasswordForm
+from .limits import account_key, form_account_key, note_failed_sign_in, sign_in_limits
 from .tokens import password_fingerprint
 
 bp = Blueprint("auth", __name__)
@@ -51,11 +48,12 @@ PASSWORD_FINGERPRINT_KEY = "pwfp"
 # After the right password for an account that may not sign in yet (waiting, declined,
 # suspended), the session may show that account's status page, and nothing else.
 APPLICANT_KEY = "applicant_id"
+# Between "password accepted" and "signed in" for a member with two-factor sign-in: who, when the
+# password was accepted, and where to go next (two_factor_routes.py).
+TWO_FACTOR_PENDING_KEY = "two_factor_pending"
 
-# Rate limits (Flask-Limiter). Only failed sign-ins count against an account, so a member who
-# signs in and out is never locked out; an address is limited on every attempt.
-LOGIN_LIMIT_PER_ACCOUNT = "5/minute;20/hour"
-LOGIN_LIMIT_PER_ADDRESS = "30/minute"
+# Rate limits (Flask-Limiter). Signing in has one budget per account and one per address, shared
+# with the API and the two-factor step (limits.py); these are the other forms'.
 RESET_REQUEST_LIMIT_PER_ACCOUNT = "5/hour"
 RESET_REQUEST_LIMIT_PER_ADDRESS = "20/hour"
 RESET_LIMIT_PER_ADDRESS = "20/hour"
@@ -63,20 +61,8 @@ JOIN_LIMIT_PER_ADDRESS = "20/hour"  # a day centre may help several people join 
 CHANGE_PASSWORD_LIMIT_PER_MEMBER = "10/hour"
 
 
-def _email_key() -> str:
-    """The account a request is about, hashed so the limiter's store never holds addresses."""
-    email = normalise_email(request.form.get("email"))
-    if not email:
-        return f"address:{get_remote_address()}"
-    return "email:" + hashlib.sha256(email.encode()).hexdigest()
-
-
 def _member_key() -> str:
     return f"member:{current_user.get_id() or get_remote_address()}"
-
-
-def _failed_sign_in(response: Response) -> bool:
-    return response.status_code == 401
 
 
 def _rejected(response: Response) -> bool:
@@ -117,6 +103,27 @@ def _start_member_session(member: Member) -> None:
     session[PASSWORD_FINGERPRINT_KEY] = password_fingerprint(member.password_hash)
 
 
+def complete_sign_in(member: Member, next_target: str | None) -> ResponseReturnValue:
+    """The one way a sign-in finishes: after the password, and after the two-factor code for a
+    member who uses one (two_factor_routes.py)."""
+    _start_member_session(member)
+    flash(f"Welcome, {member.display_name}.", "success")
+    return redirect(_safe_next(next_target))
+
+
+def _ask_for_second_factor(member: Member, next_target: str | None) -> ResponseReturnValue:
+    """The password was right; the session holds only who is half signed in (under one key),
+    until the code is given on the two-factor page."""
+    session.clear()
+    session[TWO_FACTOR_PENDING_KEY] = {
+        "member_id": member.id,
+        "password_ok_at": int(time.time()),
+        "next": next_target or "",
+        "account_key": account_key(member.email),
+    }
+    return redirect(url_for("two_factor.sign_in"))
+
+
 def _safe_next(target: str | None) -> str:
     """Only follow a same-site path after login, never another site."""
     if target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
@@ -137,8 +144,7 @@ def _landing_page() -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(LOGIN_LIMIT_PER_ADDRESS, methods=["POST"])
-@limiter.limit(LOGIN_LIMIT_PER_ACCOUNT, key_func=_email_key, methods=["POST"], deduct_when=_failed_sign_in)
+@sign_in_limits(form_account_key)
 def login() -> ResponseReturnValue:
     if current_user.is_authenticated:
         return redirect(_landing_page())
@@ -147,15 +153,16 @@ def login() -> ResponseReturnValue:
     if form.validate_on_submit():
         check = service.check_sign_in(db.session(), form.email.data or "", form.password.data or "")
         if check is not None and check.may_sign_in:
-            _start_member_session(check.member)
-            flash(f"Welcome, {check.member.display_name}.", "success")
-            return redirect(_safe_next(request.args.get("next")))
+            if check.member.has_two_factor:
+                return _ask_for_second_factor(check.member, request.args.get("next"))
+            return complete_sign_in(check.member, request.args.get("next"))
         if check is not None:
             # The right password, but the account may not be used (yet): show where it stands.
             session.clear()
             session[APPLICANT_KEY] = check.member.id
             return redirect(url_for("auth.application_status"))
         form.form_errors.append("That email and password do not match an active account. Check them and try again.")
+        note_failed_sign_in()
         status = 401
     elif request.method == "POST":
         status = 422
@@ -240,6 +247,11 @@ def join(slug: str | None = None) -> ResponseReturnValue:
             status = 422
         else:
             session.clear()
+            if member is None or member.email is not None:
+                # The same answer whether the address is new or already has an account (whose
+                # owner is emailed instead): the page must not tell who has an account.
+                flash(f"Thank you. We'll email you about your application to join {timebank.name}.", "success")
+                return redirect(url_for("auth.application_sent"))
             session[APPLICANT_KEY] = member.id
             flash(f"Thank you, {member.display_name}. Your application to join {timebank.name} is sent.", "success")
             return redirect(url_for("auth.application_status"))
@@ -248,22 +260,24 @@ def join(slug: str | None = None) -> ResponseReturnValue:
     return render_template("auth/join.html", form=form, timebank=fixed), status
 
 
+@bp.get("/application/sent")
+def application_sent() -> ResponseReturnValue:
+    return render_template("auth/application_sent.html")
+
+
 # ---------------------------------------------------------------------------------------------
 # Passwords
 
 
 @bp.route("/forgot-password", methods=["GET", "POST"])
 @limiter.limit(RESET_REQUEST_LIMIT_PER_ADDRESS, methods=["POST"])
-@limiter.limit(RESET_REQUEST_LIMIT_PER_ACCOUNT, key_func=_email_key, methods=["POST"])
+@limiter.limit(RESET_REQUEST_LIMIT_PER_ACCOUNT, key_func=form_account_key, methods=["POST"])
 def forgot_password() -> ResponseReturnValue:
     form = ForgotPasswordForm()
     if form.validate_on_submit():
-        found = service.password_reset_token_for(db.session(), current_app.config["SECRET_KEY"], form.email.data or "")
-        if found is not None:
-            # A failure is logged by send_email; the reply must not differ, or it tells who has an account.
-            with suppress(MailNotSent):
-                send_password_reset(*found)
-        # The same reply whether or not the email belongs to anyone.
+        # Queued for the scheduler's mail job, whoever the address belongs to: the same reply, and
+        # the same work, whether or not it has an account.
+        service.request_password_reset(db.session(), current_app.config["SECRET_KEY"], form.email.data or "")
         return redirect(url_for("auth.reset_link_sent"))
     return render_template("auth/forgot_password.html", form=form), 422 if request.method == "POST" else 200
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 
@@ -12,9 +13,11 @@ from sqlalchemy.orm import Session
 from ..audit.service import record as audit
 from ..ledger import write_transaction
 from ..members.service import MemberError, create_member, normalise_email
-from ..models import ContactPreference, Member, MemberStatus, Role, Timebank
+from ..models import ContactPreference, Member, MemberStatus, Role, Timebank, utcnow
+from ..notifications.emails import RenderedEmail
+from ..notifications.service import queue_email
+from . import emails
 from .errors import (
-    EmailAlreadyRegistered,
     InvalidApplication,
     PasswordRejected,
     ResetLinkExpired,
@@ -117,11 +120,17 @@ def normalise_phone(phone: str | None) -> str | None:
     return phone
 
 
-def apply_to_join(session: Session, timebank: Timebank, application: Application) -> Member:
+def apply_to_join(session: Session, timebank: Timebank, application: Application) -> Member | None:
     """Create the applicant (status "applied") and their account; a coordinator decides later.
+    An applicant with an email address is sent an email saying so (through the outbox).
 
-    Raises InvalidApplication (or EmailAlreadyRegistered) with the field it is about; on any
-    error nothing is created.
+    When the email address already has an account (in any timebank), nothing is created and
+    that account's owner is emailed instead ("someone tried to join with your address"), and
+    None is returned: the caller must answer exactly as for a new application, "we'll email
+    you", so the form never tells who has an account. Both ways hash the password and queue one
+    email, so they also take about as long.
+
+    Raises InvalidApplication with the field it is about; on any error nothing is created.
     """
     name = " ".join(application.display_name.split())
     if not name:
@@ -151,7 +160,7 @@ def apply_to_join(session: Session, timebank: Timebank, application: Application
     if email is not None:
         if password is None:
             raise InvalidApplication("Choose a password, so you can sign in with your email address.", field="password")
-        problem = password_problem(password)
+        problem = password_problem(password, personal=(name, email, timebank.name))
         if problem:
             raise InvalidApplication(problem, field="password")
     else:
@@ -159,8 +168,12 @@ def apply_to_join(session: Session, timebank: Timebank, application: Application
 
     try:
         with write_transaction(session):
-            if email and session.scalar(select(Member.id).where(Member.email == email)) is not None:
-                raise EmailAlreadyRegistered(_EMAIL_TAKEN, field="email")
+            owner = session.scalar(select(Member).where(Member.email == email)) if email else None
+            if owner is not None:
+                assert password is not None
+                hash_password(password)  # the work a new application does, so both take as long
+                _tell_owner_of_join_attempt(session, owner, timebank)
+                return None
             member = create_member(
                 session,
                 timebank=timebank,
@@ -183,35 +196,91 @@ def apply_to_join(session: Session, timebank: Timebank, application: Application
                 timebank_id=timebank.id,
                 after={"status": MemberStatus.APPLIED.value, "contact_preference": preference.value},
             )
-    except IntegrityError as error:  # two applications with one email at the same moment
-        raise EmailAlreadyRegistered(_EMAIL_TAKEN, field="email") from error
-    except MemberError as error:
-        raise EmailAlreadyRegistered(_EMAIL_TAKEN, field="email") from error
+            if email is not None:
+                _queue(
+                    session,
+                    emails.application_received(member, timebank),
+                    member=member,
+                    kind=APPLICATION_RECEIVED_KIND,
+                    dedupe_key=f"application-received-{member.id}",
+                )
+    except (IntegrityError, MemberError):  # the same address applied a moment ago, in another request
+        with write_transaction(session):
+            owner = session.scalar(select(Member).where(Member.email == email))
+            if owner is not None:
+                _tell_owner_of_join_attempt(session, owner, timebank)
+        return None
     return member
 
 
-_EMAIL_TAKEN = (
-    "Someone has already applied or joined with that email address. If it is yours, sign in or "
-    "reset your password instead."
-)
+APPLICATION_RECEIVED_KIND = "auth.application_received"
+JOIN_ATTEMPT_KIND = "auth.join_attempt"
+
+
+def _tell_owner_of_join_attempt(session: Session, owner: Member, timebank: Timebank) -> None:
+    """Email the owner of an address someone applied with: at most once a day per timebank,
+    so the form cannot be used to flood their inbox."""
+    _queue(
+        session,
+        emails.already_registered(owner, timebank),
+        member=owner,
+        kind=JOIN_ATTEMPT_KIND,
+        dedupe_key=f"join-attempt-{owner.id}-{timebank.id}-{utcnow():%Y-%m-%d}",
+    )
+
+
+def _queue(
+    session: Session,
+    rendered: RenderedEmail,
+    *,
+    member: Member | None,
+    kind: str,
+    dedupe_key: str | None,
+    to_address: str | None = None,
+) -> None:
+    """Put one of this area's emails in the outbox (the caller's transaction)."""
+    queue_email(
+        session,
+        member=member,
+        kind=kind,
+        to_address=to_address,
+        subject=rendered.subject,
+        text_body=rendered.text,
+        html_body=rendered.html,
+        dedupe_key=dedupe_key,
+    )
 
 
 # ---------------------------------------------------------------------------------------------
 # Passwords
 
+PASSWORD_RESET_KIND = "auth.password_reset"
+NO_ACCOUNT_KIND = "auth.password_reset_no_account"
 
-def password_reset_token_for(session: Session, secret_key: str, email: str) -> tuple[Member, str] | None:
-    """A reset token for the member with this email, or None when there is no such member.
 
-    The caller must answer the person the same way either way (no account enumeration).
+def request_password_reset(session: Session, secret_key: str, email: str) -> None:
+    """Answer a forgot-password request by email, through the outbox (nothing is sent here).
+
+    The account with this address gets a reset link; an address with no account is told so (at
+    most once a day, so nobody can use the form to flood an inbox), which also helps someone who
+    forgot which address they used. Either way the same work is done, one lookup, one token
+    signed, one email rendered and queued, so neither the reply nor its timing tells the person
+    asking whether the address has an account. The caller answers the same way whatever happens.
     """
-    email_normalised = normalise_email(email)
-    if email_normalised is None:
-        return None
-    member = session.scalar(select(Member).where(Member.email == email_normalised))
-    if member is None:
-        return None
-    return member, make_reset_token(secret_key, member.id, member.password_hash)
+    address = normalise_email(email)
+    if address is None:
+        return
+    with write_transaction(session):
+        member = session.scalar(select(Member).where(Member.email == address))
+        if member is not None:
+            rendered = emails.password_reset(member, make_reset_token(secret_key, member.id, member.password_hash))
+            kind, dedupe_key = PASSWORD_RESET_KIND, None
+        else:
+            make_reset_token(secret_key, 0, None)  # the signing a real link costs
+            rendered = emails.no_account(address)
+            digest = hashlib.sha256(address.encode()).hexdigest()[:32]
+            kind, dedupe_key = NO_ACCOUNT_KIND, f"no-account-{digest}-{utcnow():%Y-%m-%d}"
+        _queue(session, rendered, member=member, kind=kind, dedupe_key=dedupe_key, to_address=address)
 
 
 def member_for_reset_token(
@@ -243,11 +312,11 @@ def reset_password(
     session: Session, secret_key: str, token: str, new_password: str, *, max_age: int = RESET_MAX_AGE_SECONDS
 ) -> Member:
     """Set a new password with a reset token. The token then stops working."""
-    problem = password_problem(new_password)
-    if problem:
-        raise PasswordRejected(problem, field="password")
     with write_transaction(session):
         member = member_for_reset_token(session, secret_key, token, max_age=max_age)
+        problem = password_problem(new_password, personal=personal_words_of(member))
+        if problem:
+            raise PasswordRejected(problem, field="password")
         member.password_hash = hash_password(new_password)
         audit(
             session,
@@ -260,11 +329,16 @@ def reset_password(
     return member
 
 
+def personal_words_of(member: Member) -> tuple[str | None, ...]:
+    """What someone who knows the member could try first: never part of their password."""
+    return (member.display_name, member.email, member.timebank.name if member.timebank else None)
+
+
 def change_password(session: Session, member: Member, current_password: str, new_password: str) -> None:
     """A signed-in member changes their password; they must know the current one."""
     if not verify_password(member.password_hash, current_password):
         raise PasswordRejected("That is not your current password. Check it and try again.", field="current_password")
-    problem = password_problem(new_password)
+    problem = password_problem(new_password, personal=personal_words_of(member))
     if problem:
         raise PasswordRejected(problem, field="password")
     if verify_password(member.password_hash, new_password):

@@ -59,3 +59,24 @@ def read_reset_token(secret_key: str, token: str, max_age: int = RESET_MAX_AGE_S
     if not (isinstance(data, dict) and isinstance(data.get("m"), int) and isinstance(data.get("p"), str)):
         raise TokenInvalid
     return ResetClaim(member_id=data["m"], fingerprint=data["p"])
+
+
+# Setting up two-factor sign-in: the new secret travels in the form, signed (and bound to the
+# member), so nothing is stored until the member's first code proves their app has it.
+SETUP_SALT = "timebank.two-factor-setup"
+SETUP_MAX_AGE_SECONDS = 30 * 60
+
+
+def make_setup_token(secret_key: str, member_id: int, totp_secret: str) -> str:
+    return URLSafeTimedSerializer(secret_key, salt=SETUP_SALT).dumps({"m": member_id, "s": totp_secret})
+
+
+def read_setup_token(secret_key: str, token: str, member_id: int) -> str | None:
+    """The secret in a genuine, recent setup token for this member, else None."""
+    try:
+        data = URLSafeTimedSerializer(secret_key, salt=SETUP_SALT).loads(token, max_age=SETUP_MAX_AGE_SECONDS)
+    except BadSignature:  # SignatureExpired is a BadSignature too
+        return None
+    if not (isinstance(data, dict) and data.get("m") == member_id and isinstance(data.get("s"), str)):
+        return None
+    return str(data["s"])

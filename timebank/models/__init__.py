@@ -20,7 +20,7 @@ from .enums import (
 )
 from .exchange import Exchange
 from .listing import Listing
-from .member import Member, MemberSkill
+from .member import Member, MemberSkill, RecoveryCode
 from .month_summary import MonthSummary
 from .notification import JobRun, Notification, OutboundEmail
 from .period import Period
@@ -59,6 +59,7 @@ __all__ = [
     "Notification",
     "OutboundEmail",
     "Period",
+    "RecoveryCode",
     "Role",
     "Statement",
     "Timebank",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Boolean, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, utcnow
@@ -75,6 +75,12 @@ class Member(Base):
     weekly_digest: Mapped[bool] = mapped_column(Boolean, default=False)
     # When the member left (for the monthly report's "leaving members").
     left_at: Mapped[datetime | None]
+    # Two-factor sign-in (TOTP, RFC 6238): the shared secret (base32), set once the member has
+    # confirmed it with a first code; the last time step a code was accepted for, so a code
+    # cannot be used twice. Recovery codes are RecoveryCode rows.
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    two_factor_enabled_at: Mapped[datetime | None]
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
 
     timebank: Mapped[Timebank | None] = relationship()
     checks_done_by: Mapped[Member | None] = relationship(remote_side=[id], foreign_keys=[checks_done_by_id])
@@ -104,6 +110,10 @@ class Member(Base):
     def is_coordinator(self) -> bool:
         return self.role == Role.COORDINATOR and self.status == MemberStatus.APPROVED
 
+    @property
+    def has_two_factor(self) -> bool:
+        return self.two_factor_enabled_at is not None and self.totp_secret is not None
+
     def __repr__(self) -> str:
         return f"<Member {self.id} {self.display_name!r}>"
 
@@ -121,3 +131,17 @@ class MemberSkill(Base):
 
     member: Mapped[Member] = relationship(back_populates="skills")
     category: Mapped[Category | None] = relationship()
+
+
+class RecoveryCode(Base):
+    """One of a member's one-time recovery codes for two-factor sign-in, stored only as its
+    sha256 (each code is 50 random bits, so a fast hash is enough). Used once: ``used_at``."""
+
+    __tablename__ = "recovery_codes"
+    __table_args__ = (UniqueConstraint("member_id", "code_hash"),)  # also the index by member
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    code_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    used_at: Mapped[datetime | None]
