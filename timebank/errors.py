@@ -53,6 +53,7 @@ AUTH_STATUS: dict[type[Exception], int] = {
     auth_errors.PasswordRejected: 422,
     auth_errors.TimebankNotJoinable: 404,
     auth_errors.ResetLinkInvalid: 400,
+    auth_errors.InvalidSessionLimits: 422,
 }
 
 COORDINATOR_STATUS: dict[type[Exception], int] = {

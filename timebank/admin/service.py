@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..audit.service import record as audit
+from ..auth.sessions import TimebankSessionLimits, check_session_limits
 from ..ids import is_storable_id
 from ..ledger import format_minutes, lock_accounts, write_transaction
 from ..ledger.limits import highest_possible_balance, lowest_possible_balance
@@ -270,6 +271,39 @@ def update_settings(session: Session, admin: Member, timebank_id: int, settings:
                 after[name] = str(value) if isinstance(value, ApprovalPolicy) else value
                 setattr(timebank, name, value)
         if after:
+            audit(
+                session,
+                action="timebank.settings_changed",
+                subject_type="timebank",
+                subject_id=timebank.id,
+                actor=admin,
+                timebank_id=timebank.id,
+                before=before,
+                after=after,
+            )
+    return timebank
+
+
+def update_session_limits(
+    session: Session, admin: Member, timebank_id: int, limits: TimebankSessionLimits
+) -> Timebank:
+    """Change how long a timebank's members stay signed in: idle minutes for participants and
+    for coordinators, and hours in all (each within its safe bounds, auth/sessions.py). Sessions
+    already signed in follow the new limits from their next request."""
+    require_admin(admin)
+    check_session_limits(limits)
+    with write_transaction(session):
+        timebank = _lock_timebank(session, timebank_id)
+        wanted = {
+            "session_idle_minutes": limits.idle_minutes,
+            "coordinator_session_idle_minutes": limits.coordinator_idle_minutes,
+            "session_lifetime_hours": limits.lifetime_hours,
+        }
+        before = {name: getattr(timebank, name) for name, value in wanted.items() if getattr(timebank, name) != value}
+        after = {name: wanted[name] for name in before}
+        if after:
+            for name, value in after.items():
+                setattr(timebank, name, value)
             audit(
                 session,
                 action="timebank.settings_changed",

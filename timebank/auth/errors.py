@@ -45,10 +45,17 @@ class ResetLinkExpired(ResetLinkInvalid):
     code = "reset_link_expired"
 
 
+class InvalidSessionLimits(AuthError):
+    """A timebank's sign-in limits outside their safe bounds (422)."""
+
+    code = "invalid_session_limits"
+
+
 __all__ = [
     "AuthError",
     "EmailAlreadyRegistered",
     "InvalidApplication",
+    "InvalidSessionLimits",
     "PasswordRejected",
     "ResetLinkExpired",
     "ResetLinkInvalid",

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from .. import clock
 from ..audit.service import record as audit
 from ..ledger import write_transaction
 from ..members.service import MemberError, create_member, normalise_email
-from ..models import ContactPreference, Member, MemberStatus, Role, Timebank
+from ..models import ContactPreference, Member, MemberStatus, Role, SessionEnd, Timebank
 from .errors import (
     EmailAlreadyRegistered,
     InvalidApplication,
@@ -22,6 +24,7 @@ from .errors import (
     TimebankNotJoinable,
 )
 from .passwords import hash_password, needs_rehash, password_problem, verify_password
+from .sessions import SignedOut, sign_out_member
 from .tokens import RESET_MAX_AGE_SECONDS, TokenExpired, TokenInvalid, make_reset_token, read_reset_token
 
 # ---------------------------------------------------------------------------------------------
@@ -240,15 +243,23 @@ _LINK_INVALID = (
 
 
 def reset_password(
-    session: Session, secret_key: str, token: str, new_password: str, *, max_age: int = RESET_MAX_AGE_SECONDS
+    session: Session,
+    secret_key: str,
+    token: str,
+    new_password: str,
+    *,
+    now: datetime | None = None,
+    max_age: int = RESET_MAX_AGE_SECONDS,
 ) -> Member:
-    """Set a new password with a reset token. The token then stops working."""
+    """Set a new password with a reset token. The token then stops working, and so does every
+    web session and API token of the member (whoever knew the old password is signed out)."""
     problem = password_problem(new_password)
     if problem:
         raise PasswordRejected(problem, field="password")
     with write_transaction(session):
         member = member_for_reset_token(session, secret_key, token, max_age=max_age)
         member.password_hash = hash_password(new_password)
+        signed_out = sign_out_member(session, member.id, SessionEnd.PASSWORD_RESET, now or clock.now_utc())
         audit(
             session,
             action="member.password_reset",
@@ -256,12 +267,27 @@ def reset_password(
             subject_id=member.id,
             actor=member,
             timebank_id=member.timebank_id,
+            after=_signed_out_counts(signed_out),
         )
     return member
 
 
-def change_password(session: Session, member: Member, current_password: str, new_password: str) -> None:
-    """A signed-in member changes their password; they must know the current one."""
+def _signed_out_counts(signed_out: SignedOut) -> dict[str, object]:
+    return {"sessions_ended": signed_out.sessions, "api_tokens_revoked": signed_out.tokens}
+
+
+def change_password(
+    session: Session,
+    member: Member,
+    current_password: str,
+    new_password: str,
+    *,
+    now: datetime | None = None,
+    keep_session_id: int | None = None,
+) -> None:
+    """A signed-in member changes their password; they must know the current one. Every other
+    web session of theirs ends and every API token is revoked; the session asking
+    (``keep_session_id``) stays signed in."""
     if not verify_password(member.password_hash, current_password):
         raise PasswordRejected("That is not your current password. Check it and try again.", field="current_password")
     problem = password_problem(new_password)
@@ -271,6 +297,9 @@ def change_password(session: Session, member: Member, current_password: str, new
         raise PasswordRejected("Your new password must be different from your current one.", field="password")
     with write_transaction(session):
         member.password_hash = hash_password(new_password)
+        signed_out = sign_out_member(
+            session, member.id, SessionEnd.PASSWORD_CHANGED, now or clock.now_utc(), keep_session_id=keep_session_id
+        )
         audit(
             session,
             action="member.password_changed",
@@ -278,4 +307,21 @@ def change_password(session: Session, member: Member, current_password: str, new
             subject_id=member.id,
             actor=member,
             timebank_id=member.timebank_id,
+            after=_signed_out_counts(signed_out),
         )
+
+
+def sign_out_everywhere(session: Session, member: Member, now: datetime | None = None) -> SignedOut:
+    """The member ends every web session of theirs (this one too) and revokes every API token."""
+    with write_transaction(session):
+        signed_out = sign_out_member(session, member.id, SessionEnd.SIGNED_OUT_EVERYWHERE, now or clock.now_utc())
+        audit(
+            session,
+            action="member.signed_out_everywhere",
+            subject_type="member",
+            subject_id=member.id,
+            actor=member,
+            timebank_id=member.timebank_id,
+            after=_signed_out_counts(signed_out),
+        )
+    return signed_out
