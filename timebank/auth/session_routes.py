@@ -57,7 +57,7 @@ def sign_out_everywhere() -> ResponseReturnValue:
         else ""
     )
     flash(f"You have signed out on every device, this one included.{tokens}", "success")
-    return redirect(url_for("auth.login"))
+    return redirect(url_for("main.home"))  # like signing out
 
 
 @bp.get("/account/session-status")

@@ -367,12 +367,16 @@ def keep_draft(session: Session, session_row_id: int, draft: Draft) -> bool:
 def carry_draft(session: Session, ended_session_id: str, new_row: WebSession) -> None:
     """At sign-in: a form kept on the ended session of this browser moves to the new session
     when it is the same member's; anyone else's is forgotten (a shared computer)."""
-    ended = find_session(session, ended_session_id)
+    ended = session.execute(
+        select(WebSession.id, WebSession.member_id, WebSession.draft).where(
+            WebSession.token_hash == hash_session_id(ended_session_id)
+        )
+    ).first()
     if ended is None or ended.draft is None or ended.id == new_row.id:
         return
     if ended.member_id == new_row.member_id:
         new_row.draft = ended.draft
-    ended.draft = None
+    session.execute(update(WebSession).where(WebSession.id == ended.id).values(draft=None))
 
 
 def take_draft(session: Session, session_row_id: int) -> Draft | None:

@@ -233,6 +233,12 @@ def _keep_posted_form(ended_session_id: str) -> None:
     if any(file.filename for file in request.files.values()):
         left_out.append("files you attached")
     if not fields:
+        if left_out:
+            flash(
+                f"What you were sending was not saved ({' and '.join(left_out)} are never kept). "
+                "Please enter it again after signing in.",
+                "info",
+            )
         return
     row = sessions.find_session(db.session(), ended_session_id)
     if row is None:
@@ -278,4 +284,3 @@ def session_warning() -> dict[str, object] | None:
 def kept_draft() -> Draft | None:
     row = current_session_row()
     return Draft.from_json(row.draft) if row is not None and row.draft else None
-
