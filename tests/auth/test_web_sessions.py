@@ -21,7 +21,7 @@ from timebank.auth.tokens import make_reset_token
 from timebank.extensions import db
 from timebank.models import AuditEvent, CoordinatorNote, Member, Role, SessionEnd, WebSession
 
-PAGE = "/account/sessions"  # a page every signed-in visitor (admins too) may open
+PAGE = "/notifications"  # a page every signed-in visitor (admins too) may open
 NEW_PASSWORD = "a brand new garden gate"
 
 
