@@ -19,6 +19,7 @@ from tests.statement_counting import counting_statements
 from timebank.api.auth import issue_token
 from timebank.auth.tokens import make_reset_token
 from timebank.extensions import db
+from timebank.jobs import run_job
 from timebank.models import AuditEvent, CoordinatorNote, Member, Role, SessionEnd, WebSession
 
 PAGE = "/notifications"  # a page every signed-in visitor (admins too) may open
@@ -535,16 +536,13 @@ def test_only_admins_set_sign_in_limits(client, factory, session):
     assert world.timebank.session_idle_minutes == 30
 
 
-def test_sessions_that_ended_long_ago_are_forgotten(client, factory, clock, session):
-    from timebank.auth.sessions import forget_old_sessions
-
+def test_sessions_that_ended_long_ago_are_forgotten_by_the_daily_job(client, factory, clock, session):
     world = factory.world()
     sign_in(client, world.alice)
     client.post("/logout")
-    sign_in(client, world.bob)
-    clock.advance(days=31)
-    assert forget_old_sessions(session, clock.now) == 1  # Alice's ended session; Bob's ended only by idling
-    session.commit()
-    assert rows_of(session, world.alice) == []
-    clock.advance(days=30)
-    assert forget_old_sessions(session, clock.now) == 1
+    sign_in(client, world.bob)  # never signs out: ends by idling, never marked
+    assert run_job("forget_old_sessions", now=clock.advance(days=29)).summary == "Forgot 0 old sign-ins."
+    assert run_job("forget_old_sessions", now=clock.advance(days=2)).summary == "Forgot 1 old sign-in."
+    assert rows_of(session, world.alice) == [] and len(rows_of(session, world.bob)) == 1
+    assert run_job("forget_old_sessions", now=clock.advance(days=30)).summary == "Forgot 1 old sign-in."
+    assert rows_of(session, world.bob) == []

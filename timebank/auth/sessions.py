@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from ..models import ApiToken, Member, SessionEnd, Timebank, WebSession
@@ -397,10 +397,10 @@ def forget_old_sessions(session: Session, now: datetime) -> int:
     """Delete sessions that ended (or must have ended) more than 30 days ago. In the caller's
     transaction; returns how many."""
     moment = naive_utc(now)
-    old = (WebSession.ended_at < moment - FORGET_AFTER) | (
-        WebSession.created_at < moment - LONGEST_LIFETIME - FORGET_AFTER
+    result = session.execute(
+        delete(WebSession).where(
+            (WebSession.ended_at < moment - FORGET_AFTER)
+            | (WebSession.created_at < moment - LONGEST_LIFETIME - FORGET_AFTER)
+        )
     )
-    stale = session.scalar(select(func.count(WebSession.id)).where(old)) or 0
-    if stale:
-        session.execute(delete(WebSession).where(old))
-    return int(stale)
+    return int(getattr(result, "rowcount", 0) or 0)
