@@ -279,6 +279,8 @@ def test_on_a_shared_computer_the_cookie_ends_with_the_browser_and_nothing_is_re
     sign_in(client, world.alice)
     clock.advance(minutes=31)
     assert not signed_in(client)
+    with client.session_transaction() as browser_session:
+        assert not {"sid", "_user_id", "email"} & set(browser_session)  # nothing of Alice's is left
 
 
 def test_keep_me_signed_in_lasts_longer_and_offers_the_email_next_time(client, factory, clock):

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 from flask import current_app, flash, g, redirect, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import login_user, logout_user
+from flask_login.config import SESSION_KEYS
 from sqlalchemy import Select, bindparam, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, joinedload
@@ -126,9 +127,10 @@ def load_signed_in_member(member_id: str) -> Member | None:
 
 def _forget_ended_session(session_id: str, check: SessionCheck) -> None:
     """This browser's session has ended: say why (once), and keep only a note of which session
-    it was, so a form sent from an old tab can be kept for the same member."""
-    session.pop(SESSION_ID_KEY, None)
-    session.pop(SEEN_KEY, None)
+    it was, so a form sent from an old tab can be kept for the same member. Nothing else of the
+    member stays in the cookie (not even Flask-Login's member id)."""
+    for key in (SESSION_ID_KEY, SEEN_KEY, *SESSION_KEYS):
+        session.pop(key, None)
     session[ENDED_KEY] = session_id
     message = ended_message(check)
     if message:
