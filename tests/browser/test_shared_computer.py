@@ -124,3 +124,30 @@ def test_a_quiet_warning_a_minute_before_the_end_and_stay_signed_in(
     clock.advance(minutes=20)  # still signed in: "Stay signed in" was activity
     page.goto("/dashboard")
     assert page.get_by_role("button", name="Sign out").count() == 1
+
+
+def test_on_her_own_phone_alice_stays_signed_in_sees_where_and_signs_out_everywhere(
+    live_server: LiveServer, seed: Seeder, open_page: Any, clock: ControllableClock
+):
+    world = seed.world()
+    phone = open_page(viewport=PHONE)
+    phone.goto("/login")
+    phone.get_by_label("Email").fill(world.alice.email)
+    phone.get_by_label("Password").fill(world.alice.password)
+    phone.get_by_label("Keep me signed in on this device").check()
+    click_and_wait(phone, phone.get_by_role("button", name="Sign in"))
+    day_centre = open_page()
+    sign_in_on_a_shared_computer(day_centre, world.alice)
+
+    clock.advance(hours=3)  # longer than a shared computer allows; her own phone is still in
+    phone.goto("/account/password")
+    click_and_wait(phone, phone.get_by_role("link", name="See where you are signed in, or sign out everywhere"))
+    assert "You are signed in on 1 device" in phone.locator(".lead").inner_text()  # the day centre's has ended
+    assert has_no_horizontal_scroll(phone)
+    snapshot(phone, "where-you-are-signed-in")
+
+    click_and_wait(phone, phone.get_by_role("button", name="Sign out everywhere"))
+    assert "You have signed out on every device, this one included." in messages(phone)
+    phone.goto("/dashboard")
+    assert "/login" in phone.url
+    assert phone.get_by_label("Email").input_value() == world.alice.email  # her own phone offers it
