@@ -262,25 +262,7 @@ def update_settings(session: Session, admin: Member, timebank_id: int, settings:
         }
         if settings.approval_threshold_minutes is not None:
             wanted["approval_threshold_minutes"] = settings.approval_threshold_minutes
-        before: dict[str, object] = {}
-        after: dict[str, object] = {}
-        for name, value in wanted.items():
-            old = getattr(timebank, name)
-            if old != value:
-                before[name] = str(old) if isinstance(old, ApprovalPolicy) else old
-                after[name] = str(value) if isinstance(value, ApprovalPolicy) else value
-                setattr(timebank, name, value)
-        if after:
-            audit(
-                session,
-                action="timebank.settings_changed",
-                subject_type="timebank",
-                subject_id=timebank.id,
-                actor=admin,
-                timebank_id=timebank.id,
-                before=before,
-                after=after,
-            )
+        _change_settings(session, admin, timebank, wanted)
     return timebank
 
 
@@ -294,27 +276,40 @@ def update_session_limits(
     check_session_limits(limits)
     with write_transaction(session):
         timebank = _lock_timebank(session, timebank_id)
-        wanted = {
-            "session_idle_minutes": limits.idle_minutes,
-            "coordinator_session_idle_minutes": limits.coordinator_idle_minutes,
-            "session_lifetime_hours": limits.lifetime_hours,
-        }
-        before = {name: getattr(timebank, name) for name, value in wanted.items() if getattr(timebank, name) != value}
-        after = {name: wanted[name] for name in before}
-        if after:
-            for name, value in after.items():
-                setattr(timebank, name, value)
-            audit(
-                session,
-                action="timebank.settings_changed",
-                subject_type="timebank",
-                subject_id=timebank.id,
-                actor=admin,
-                timebank_id=timebank.id,
-                before=before,
-                after=after,
-            )
+        _change_settings(
+            session,
+            admin,
+            timebank,
+            {
+                "session_idle_minutes": limits.idle_minutes,
+                "coordinator_session_idle_minutes": limits.coordinator_idle_minutes,
+                "session_lifetime_hours": limits.lifetime_hours,
+            },
+        )
     return timebank
+
+
+def _change_settings(session: Session, admin: Member, timebank: Timebank, wanted: dict[str, object]) -> None:
+    """Set the settings that differ and audit them (before and after) as one event; none: no event."""
+    before: dict[str, object] = {}
+    after: dict[str, object] = {}
+    for name, value in wanted.items():
+        old = getattr(timebank, name)
+        if old != value:
+            before[name] = str(old) if isinstance(old, ApprovalPolicy) else old
+            after[name] = str(value) if isinstance(value, ApprovalPolicy) else value
+            setattr(timebank, name, value)
+    if after:
+        audit(
+            session,
+            action="timebank.settings_changed",
+            subject_type="timebank",
+            subject_id=timebank.id,
+            actor=admin,
+            timebank_id=timebank.id,
+            before=before,
+            after=after,
+        )
 
 
 def _lock_timebank(session: Session, timebank_id: int) -> Timebank:

@@ -63,6 +63,8 @@ ACTION_WORDS: dict[str, str] = {
     "member.password_reset": "reset a password",
     "member.profile_updated": "changed a profile",
     "member.reactivated": "reactivated a member",
+    "member.signed_out_by_coordinator": "signed a member out of every device",
+    "member.signed_out_everywhere": "signed out everywhere",
     "member.registered": "registered a member",
     "period.closed": "closed a month (statements written)",
     "member.role_changed": "changed a member's role",

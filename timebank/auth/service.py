@@ -259,21 +259,15 @@ def reset_password(
     with write_transaction(session):
         member = member_for_reset_token(session, secret_key, token, max_age=max_age)
         member.password_hash = hash_password(new_password)
-        signed_out = sign_out_member(session, member.id, SessionEnd.PASSWORD_RESET, now or clock.now_utc())
-        audit(
+        sign_out_member(
             session,
-            action="member.password_reset",
-            subject_type="member",
-            subject_id=member.id,
+            member,
+            SessionEnd.PASSWORD_RESET,
+            now or clock.now_utc(),
             actor=member,
-            timebank_id=member.timebank_id,
-            after=_signed_out_counts(signed_out),
+            action="member.password_reset",
         )
     return member
-
-
-def _signed_out_counts(signed_out: SignedOut) -> dict[str, object]:
-    return {"sessions_ended": signed_out.sessions, "api_tokens_revoked": signed_out.tokens}
 
 
 def change_password(
@@ -297,31 +291,25 @@ def change_password(
         raise PasswordRejected("Your new password must be different from your current one.", field="password")
     with write_transaction(session):
         member.password_hash = hash_password(new_password)
-        signed_out = sign_out_member(
-            session, member.id, SessionEnd.PASSWORD_CHANGED, now or clock.now_utc(), keep_session_id=keep_session_id
-        )
-        audit(
+        sign_out_member(
             session,
-            action="member.password_changed",
-            subject_type="member",
-            subject_id=member.id,
+            member,
+            SessionEnd.PASSWORD_CHANGED,
+            now or clock.now_utc(),
             actor=member,
-            timebank_id=member.timebank_id,
-            after=_signed_out_counts(signed_out),
+            action="member.password_changed",
+            keep_session_id=keep_session_id,
         )
 
 
 def sign_out_everywhere(session: Session, member: Member, now: datetime | None = None) -> SignedOut:
     """The member ends every web session of theirs (this one too) and revokes every API token."""
     with write_transaction(session):
-        signed_out = sign_out_member(session, member.id, SessionEnd.SIGNED_OUT_EVERYWHERE, now or clock.now_utc())
-        audit(
+        return sign_out_member(
             session,
-            action="member.signed_out_everywhere",
-            subject_type="member",
-            subject_id=member.id,
+            member,
+            SessionEnd.SIGNED_OUT_EVERYWHERE,
+            now or clock.now_utc(),
             actor=member,
-            timebank_id=member.timebank_id,
-            after=_signed_out_counts(signed_out),
+            action="member.signed_out_everywhere",
         )
-    return signed_out

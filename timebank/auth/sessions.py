@@ -29,6 +29,7 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
+from ..audit.service import record as audit
 from ..models import ApiToken, Member, SessionEnd, Timebank, WebSession
 from .errors import InvalidSessionLimits
 
@@ -263,15 +264,32 @@ def revoke_api_tokens(session: Session, member_id: int, now: datetime) -> int:
 
 
 def sign_out_member(
-    session: Session, member_id: int, reason: SessionEnd, now: datetime, *, keep_session_id: int | None = None
+    session: Session,
+    member: Member,
+    reason: SessionEnd,
+    now: datetime,
+    *,
+    actor: Member,
+    action: str,
+    keep_session_id: int | None = None,
 ) -> SignedOut:
-    """Every session (but ``keep_session_id``) and every API token of a member: a new password,
-    "sign out everywhere", a coordinator's "sign out of every device". In the caller's
-    transaction."""
-    return SignedOut(
-        sessions=end_member_sessions(session, member_id, reason, now, keep_session_id=keep_session_id),
-        tokens=revoke_api_tokens(session, member_id, now),
+    """End every session (but ``keep_session_id``) and revoke every API token of a member: a new
+    password, "sign out everywhere", a coordinator's "sign out of every device". Audited as
+    ``action`` by ``actor``, with what it ended. In the caller's transaction."""
+    signed_out = SignedOut(
+        sessions=end_member_sessions(session, member.id, reason, now, keep_session_id=keep_session_id),
+        tokens=revoke_api_tokens(session, member.id, now),
     )
+    audit(
+        session,
+        action=action,
+        subject_type="member",
+        subject_id=member.id,
+        actor=actor,
+        timebank_id=member.timebank_id,
+        after={"sessions_ended": signed_out.sessions, "api_tokens_revoked": signed_out.tokens},
+    )
+    return signed_out
 
 
 # ---------------------------------------------------------------------------------------------

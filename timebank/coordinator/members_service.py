@@ -404,15 +404,13 @@ def sign_member_out(session: Session, coordinator: Member, member_id: int, now: 
     require_coordinator(coordinator)
     with write_transaction(session):
         member = get_member(session, coordinator, member_id)
-        signed_out = sign_out_member(session, member.id, SessionEnd.BY_COORDINATOR, now)
-        audit(
+        signed_out = sign_out_member(
             session,
-            action="member.signed_out_by_coordinator",
-            subject_type="member",
-            subject_id=member.id,
+            member,
+            SessionEnd.BY_COORDINATOR,
+            now,
             actor=coordinator,
-            timebank_id=member.timebank_id,
-            after={"sessions_ended": signed_out.sessions, "api_tokens_revoked": signed_out.tokens},
+            action="member.signed_out_by_coordinator",
         )
     return member, signed_out
 
