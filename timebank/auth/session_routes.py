@@ -16,7 +16,7 @@ from ..ledger import write_transaction
 from ..web import signed_in_member
 from . import service, sessions
 from .routes import _landing_page, _safe_next, bp
-from .web_session import current_session_row, end_web_session, kept_draft, session_warning
+from .web_session import current_session_row, end_web_session, kept_draft, local_path, session_warning
 
 
 class SignOutEverywhereForm(FlaskForm):
@@ -86,7 +86,7 @@ def send_kept_form() -> ResponseReturnValue:
 def discard_kept_form() -> ResponseReturnValue:
     if _take_kept_form() is not None:
         flash("What you had entered is discarded.", "success")
-    return redirect(_safe_next(_referring_path()))
+    return redirect(_safe_next(local_path(request.referrer)))
 
 
 def _take_kept_form() -> sessions.Draft | None:
@@ -97,8 +97,3 @@ def _take_kept_form() -> sessions.Draft | None:
     with write_transaction(db_session):
         return sessions.take_draft(db_session, row.id)
 
-
-def _referring_path() -> str | None:
-    referrer = request.referrer or ""
-    prefix = request.host_url
-    return "/" + referrer[len(prefix) :] if referrer.startswith(prefix) else None

@@ -202,7 +202,7 @@ def remembered_email() -> str | None:
 # Asked to sign in: the page to come back to, and a form that was being sent
 
 
-def _local_path(url: str | None) -> str | None:
+def local_path(url: str | None) -> str | None:
     """The path (and query) of a URL on this site, else None."""
     if not url:
         return None
@@ -215,8 +215,8 @@ def _local_path(url: str | None) -> str | None:
 def _page_to_return_to() -> str | None:
     """A GET comes back to itself; a form sent with POST comes back to the page it was on."""
     if request.method == "GET":
-        return _local_path(request.full_path)
-    return _local_path(request.referrer)
+        return local_path(request.full_path)
+    return local_path(request.referrer)
 
 
 def _keep_posted_form(ended_session_id: str) -> None:
@@ -245,7 +245,7 @@ def _keep_posted_form(ended_session_id: str) -> None:
     row = sessions.find_session(db.session(), ended_session_id)
     if row is None:
         return
-    draft = Draft(action=_local_path(request.full_path) or request.path, fields=fields, left_out=left_out)
+    draft = Draft(action=local_path(request.full_path) or request.path, fields=fields, left_out=left_out)
     kept: list[bool] = []
     _write_aside(lambda side: kept.append(sessions.keep_draft(side, row.id, draft)))
     if kept == [True]:
