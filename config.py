@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 from typing import ClassVar
 
@@ -27,6 +28,9 @@ class Config:
     SQLALCHEMY_DATABASE_URI = _database_url()
     SQLALCHEMY_ENGINE_OPTIONS: ClassVar[dict[str, object]] = {"pool_pre_ping": True}
     SESSION_COOKIE_HTTPONLY = True
+    # Only "Keep me signed in on this device" makes the cookie outlive the browser, for at most the
+    # longest such sign-in (the server ends sessions earlier: docs/PRODUCTION.md, "Sessions").
+    PERMANENT_SESSION_LIFETIME = timedelta(days=30)
     SESSION_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_HTTPONLY = True
     WTF_CSRF_TIME_LIMIT = None  # forms left open on a day-centre PC should still submit

@@ -25,6 +25,8 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from tests.clock_control import ControllableClock
+from timebank import clock as timebank_clock
 from timebank import create_app
 from timebank.extensions import db
 from timebank.members.service import create_member
@@ -284,6 +286,15 @@ def auth(client: FlaskClient) -> AuthActions:
 
 
 TODAY = date.today()
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> ControllableClock:
+    """The app's clock (``timebank.clock.now_utc``), standing still until the test moves it:
+    ``clock.advance(minutes=31)``. Works for a live server in a thread too."""
+    controllable = ControllableClock()
+    monkeypatch.setattr(timebank_clock, "now_utc", controllable)
+    return controllable
 
 
 # A real SMTP server on 127.0.0.1 that keeps every message it receives (mail tests).

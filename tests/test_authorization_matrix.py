@@ -51,7 +51,7 @@ import sqlite3
 import uuid
 from collections.abc import Iterator
 from contextlib import closing
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
@@ -65,7 +65,7 @@ from sqlalchemy import create_engine, select, text
 from werkzeug.routing import Rule
 
 from tests.conftest import PASSWORD, Factory
-from timebank import create_app
+from timebank import clock, create_app
 from timebank.auth.tokens import make_reset_token
 from timebank.clock import today_in
 from timebank.coordinator.activities import ActivityRequest, record_activity
@@ -159,6 +159,11 @@ EXPECTED: dict[str, Policy] = {
     "auth.reset_password": PUBLIC,
     "auth.logout": SIGNED_IN,
     "auth.change_password": SIGNED_IN,
+    "auth.sign_ins": SIGNED_IN,
+    "auth.sign_out_everywhere": SIGNED_IN,
+    "auth.session_status": PUBLIC,  # JSON: {"signed_in": false} for a visitor
+    "auth.send_kept_form": SIGNED_IN,
+    "auth.discard_kept_form": SIGNED_IN,
     "auth.application_status": SIGNED_IN,
     # Two-factor sign-in: the code step is for someone whose password was just accepted (anyone
     # else is sent to sign in; signed-in members on to their page); the rest is one's own account.
@@ -233,6 +238,7 @@ EXPECTED: dict[str, Policy] = {
     "coordinator.member": COORDINATOR_OBJECT,
     "coordinator.add_note": COORDINATOR_OBJECT,
     "coordinator.member_limits": COORDINATOR_OBJECT,
+    "coordinator.sign_member_out": COORDINATOR_OBJECT,
     "coordinator.suspend_member": COORDINATOR_OBJECT,
     "coordinator.reactivate_member": COORDINATOR_OBJECT,
     "coordinator.member_left": COORDINATOR_OBJECT,
@@ -246,6 +252,7 @@ EXPECTED: dict[str, Policy] = {
     "admin.new_timebank": ADMIN,
     "admin.timebank": ADMIN,
     "admin.timebank_settings": ADMIN,
+    "admin.timebank_session_limits": ADMIN,
     "admin.appoint_coordinator": ADMIN,
     "admin.stand_down_coordinator": ADMIN,
     "admin.jobs": ADMIN,
@@ -431,6 +438,9 @@ class Matrix:
     live: Path
     seeded: Seeded
     clients: dict[str, FlaskClient]
+    # Each role's session cookie. Sessions live in the database (auth/sessions.py), so the roles
+    # sign in before the template is copied, and every restore brings their sessions back.
+    cookies: dict[str, str] = field(default_factory=dict)
 
     def restore(self) -> None:
         """Put back the freshly seeded database (SQLite's backup API: safe with open connections)."""
@@ -451,6 +461,13 @@ class Matrix:
             db.session.remove()
         response = client.post("/login", data={"email": email, "password": PASSWORD})
         assert response.status_code == 302 and "/login" not in response.headers["Location"], role
+        cookie = client.get_cookie(self.app.config["SESSION_COOKIE_NAME"], domain="localhost")
+        assert cookie is not None
+        self.cookies[role] = cookie.value
+
+    def resume(self, role: str) -> None:
+        """Back to the role's own session of the template (a POST may have signed them out)."""
+        self.clients[role].set_cookie(self.app.config["SESSION_COOKIE_NAME"], self.cookies[role], domain="localhost")
 
     def fingerprint(self) -> tuple[tuple[str, tuple[tuple[Any, ...], ...]], ...]:
         """Every row of every table: counts, account totals, statuses, the audit trail."""
@@ -493,8 +510,6 @@ def matrix(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Matrix]:
         seeded = _seed(db.session())
         db.session.remove()
         db.engine.dispose()
-    with sqlite_checkpoint(live):
-        shutil.copyfile(live, template)
     built = Matrix(
         app=app,
         template=template,
@@ -502,9 +517,18 @@ def matrix(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Matrix]:
         seeded=seeded,
         clients={role: app.test_client() for role in ROLES},
     )
-    for role in ROLES[1:]:
-        built.sign_in(role)
-    yield built
+    # The clock stands still, so no request counts as a minute's activity (a write), and no
+    # session reaches its idle limit however long the matrix takes.
+    frozen = clock.now_utc()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(clock, "now_utc", lambda: frozen)
+        for role in ROLES[1:]:
+            built.sign_in(role)
+        with app.app_context():
+            db.engine.dispose()
+        with sqlite_checkpoint(live):
+            shutil.copyfile(live, template)
+        yield built
     with app.app_context():
         db.engine.dispose()
 
@@ -595,7 +619,7 @@ def _try(matrix: Matrix, endpoint: str, role: str, method: str, url: str) -> Tri
     outcome = _outcome(response.status_code, response.headers.get("Location", ""), method)
     changed = matrix.fingerprint() != before
     if method != "GET" and role != "anonymous":
-        matrix.sign_in(role)  # an allowed POST may have signed them out (/logout): sign in again
+        matrix.resume(role)  # an allowed POST may have signed them out (/logout): back to their session
     return Tried(role=role, outcome=outcome, status=response.status_code, changed=changed)
 
 

@@ -3,9 +3,11 @@ gives the same ledger, and check-ledger passes on the restored copy."""
 
 from __future__ import annotations
 
+import os
 import secrets
 import shutil
 import subprocess
+import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -73,5 +75,46 @@ def test_a_backup_restores_into_an_empty_database_with_the_same_ledger(
         )
         assert again.returncode == 1
         assert "already has" in again.stderr
+    finally:
+        _run_admin(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_restore_checks_the_ledger_with_the_active_environment_not_the_repositorys_venv(
+    session: Session, factory: Factory, database_url: str, tmp_path: Path
+) -> None:
+    """A production server installed another way (its own virtualenv, no .venv in the
+    repository): scripts/restore runs check-ledger with the environment that is active."""
+    require_postgres("pg_dump backup and restore")
+    if shutil.which("pg_dump") is None or shutil.which("pg_restore") is None:
+        pytest.skip("pg_dump/pg_restore are not installed")
+    factory.world()
+    session.close()
+    dump = tmp_path / "timebank.dump"
+    subprocess.run([str(PROJECT_DIR / "scripts/backup"), database_url, str(dump)], check=True, capture_output=True)
+
+    # The "active" virtualenv: its python records that it ran, then is the real one.
+    active = tmp_path / "server-env"
+    (active / "bin").mkdir(parents=True)
+    used = tmp_path / "active-python-was-used"
+    shim = active / "bin" / "python"
+    shim.write_text(f'#!/bin/sh\ntouch "{used}"\nexec "{sys.executable}" "$@"\n')
+    shim.chmod(0o755)
+    environment = {key: value for key, value in os.environ.items() if key != "PYTHON"}
+    environment["VIRTUAL_ENV"] = str(active)
+
+    name = f"{(make_url(database_url).database or 'timebank_test')[:40]}_rst_{secrets.token_hex(4)}"
+    _run_admin(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    target = make_url(_admin_url()).set(database=name).render_as_string(hide_password=False)
+    try:
+        restored = subprocess.run(
+            [str(PROJECT_DIR / "scripts/restore"), str(dump), target],
+            capture_output=True,
+            text=True,
+            env=environment,
+        )
+        assert restored.returncode == 0, restored.stderr + restored.stdout
+        assert "Ledger balances" in restored.stdout
+        assert used.exists(), "check-ledger did not run with the active environment's python"
     finally:
         _run_admin(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))

@@ -52,6 +52,7 @@ def test_the_scheduler_has_every_job_on_its_timetable_and_fires_at_the_stated_ti
     assert next_fire("pause_ended_listings") == datetime(2026, 3, 29, 1, 25, tzinfo=UTC)
     assert next_fire("queue_weekly_digests") == datetime(2026, 3, 29, 0, 35, tzinfo=UTC)
     assert next_fire("send_emails") == datetime(2026, 3, 29, 0, 31, tzinfo=UTC)
+    assert next_fire("forget_old_sessions") == datetime(2026, 3, 29, 3, 45, tzinfo=UTC)
     # Hourly means every hour, the night the clocks change included (no hour skipped in UTC).
     fires, moment = [], now
     for _ in range(3):
@@ -73,6 +74,7 @@ def test_starting_the_scheduler_first_runs_every_job_once_in_order_then_the_time
         "pause_ended_listings",
         "queue_weekly_digests",
         "send_emails",
+        "forget_old_sessions",
         "timetable",
     ]
 

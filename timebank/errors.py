@@ -54,6 +54,7 @@ AUTH_STATUS: dict[type[Exception], int] = {
     auth_errors.ResetLinkInvalid: 400,
     auth_errors.TwoFactorConflict: 409,
     auth_errors.TwoFactorError: 422,
+    auth_errors.InvalidSessionLimits: 422,
 }
 
 COORDINATOR_STATUS: dict[type[Exception], int] = {

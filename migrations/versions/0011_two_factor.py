@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0011_two_factor'
-down_revision = '0007_month_summaries'
+down_revision = '0010_sessions'
 branch_labels = None
 depends_on = None
 

@@ -6,6 +6,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, RadioField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
+from ..auth.sessions import TimebankSessionLimits
 from ..forms_common import HoursInputError, parse_hours_to_minutes, parse_signed_hours_to_minutes
 from ..models import ApprovalPolicy
 from .service import GRANULARITIES, LIMIT_MAX_MINUTES, NAME_MAX, SLUG_MAX
@@ -130,3 +131,33 @@ class TwoFactorRequirementForm(FlaskForm):
 
 class ResetTwoFactorForm(FlaskForm):
     pass
+
+
+
+def _whole_number(label: str) -> StringField:
+    return StringField(label, validators=[Length(max=10)], render_kw={"inputmode": "numeric"})
+
+
+class SessionLimitsForm(FlaskForm):
+    """How long members stay signed in on a shared computer (the service checks the bounds)."""
+
+    idle_minutes = _whole_number("Participants: minutes without activity")
+    coordinator_idle_minutes = _whole_number("Coordinators: minutes without activity")
+    lifetime_hours = _whole_number("Everyone: hours in all, active or not")
+
+    def to_limits(self) -> TimebankSessionLimits | None:
+        """The limits, or None with a message beside each box that is not a whole number."""
+        values: dict[str, int] = {}
+        for field, unit, example in (
+            (self.idle_minutes, "minutes", 30),
+            (self.coordinator_idle_minutes, "minutes", 15),
+            (self.lifetime_hours, "hours", 12),
+        ):
+            text = (field.data or "").strip()
+            if text.isdigit() and text.isascii():
+                values[field.name] = int(text)
+            else:
+                field.errors = [*field.errors, f"Enter a whole number of {unit}, for example {example}."]
+        if self.errors:
+            return None
+        return TimebankSessionLimits(**values)

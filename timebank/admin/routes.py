@@ -8,6 +8,7 @@ from flask.typing import ResponseReturnValue
 from wtforms import SelectChoice
 
 from ..auth.decorators import admin_required
+from ..auth.errors import AuthError
 from ..extensions import db
 from ..forms_common import format_hours_input
 from ..ids import URL_ID
@@ -19,6 +20,7 @@ from .forms import (
     AppointForm,
     NewTimebankForm,
     ResetTwoFactorForm,
+    SessionLimitsForm,
     SettingsForm,
     StandDownForm,
     TwoFactorRequirementForm,
@@ -86,11 +88,23 @@ def _settings_form_for(timebank: Timebank) -> SettingsForm:
     )
 
 
+def _session_limits_form_for(timebank: Timebank) -> SessionLimitsForm:
+    return SessionLimitsForm(
+        formdata=None,
+        data={
+            "idle_minutes": str(timebank.session_idle_minutes),
+            "coordinator_idle_minutes": str(timebank.coordinator_session_idle_minutes),
+            "lifetime_hours": str(timebank.session_lifetime_hours),
+        },
+    )
+
+
 def _timebank_page(
     timebank_id: int,
     status: int = 200,
     settings_form: SettingsForm | None = None,
     appoint_form: AppointForm | None = None,
+    session_limits_form: SessionLimitsForm | None = None,
 ) -> ResponseReturnValue:
     session = db.session()
     admin = signed_in_member()
@@ -104,6 +118,7 @@ def _timebank_page(
             "admin/timebank.html",
             timebank=timebank,
             settings_form=settings_form or _settings_form_for(timebank),
+            session_limits_form=session_limits_form or _session_limits_form_for(timebank),
             appoint_form=appoint_form,
             stand_down_form=StandDownForm(formdata=None),
             two_factor_form=TwoFactorRequirementForm(
@@ -141,6 +156,23 @@ def timebank_settings(timebank_id: int) -> ResponseReturnValue:
         return _timebank_page(timebank_id, 422, settings_form=form)
     flash(f"The settings of {timebank.name} are saved.", "success")
     return redirect(url_for("admin.timebank", timebank_id=timebank_id))
+
+
+@bp.post(f"/timebanks/<{URL_ID}:timebank_id>/session-limits")
+@admin_required
+def timebank_session_limits(timebank_id: int) -> ResponseReturnValue:
+    timebank = service.get_timebank(db.session(), signed_in_member(), timebank_id)
+    form = SessionLimitsForm()
+    limits = form.to_limits() if form.validate_on_submit() else None
+    if limits is None:
+        return _timebank_page(timebank_id, 422, session_limits_form=form)
+    try:
+        service.update_session_limits(db.session(), signed_in_member(), timebank_id, limits)
+    except AuthError as error:
+        show_error_on_form(form, error.message, error.field)
+        return _timebank_page(timebank_id, 422, session_limits_form=form)
+    flash(f"The sign-in limits of {timebank.name} are saved.", "success")
+    return redirect(url_for("admin.timebank", timebank_id=timebank_id, _anchor="session-limits"))
 
 
 @bp.post(f"/timebanks/<{URL_ID}:timebank_id>/coordinators")

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from ..audit.service import record as audit
 from ..auth import two_factor
+from ..auth.sessions import TimebankSessionLimits, check_session_limits
 from ..ids import is_storable_id
 from ..ledger import format_minutes, lock_accounts, write_transaction
 from ..ledger.limits import highest_possible_balance, lowest_possible_balance
@@ -262,26 +263,54 @@ def update_settings(session: Session, admin: Member, timebank_id: int, settings:
         }
         if settings.approval_threshold_minutes is not None:
             wanted["approval_threshold_minutes"] = settings.approval_threshold_minutes
-        before: dict[str, object] = {}
-        after: dict[str, object] = {}
-        for name, value in wanted.items():
-            old = getattr(timebank, name)
-            if old != value:
-                before[name] = str(old) if isinstance(old, ApprovalPolicy) else old
-                after[name] = str(value) if isinstance(value, ApprovalPolicy) else value
-                setattr(timebank, name, value)
-        if after:
-            audit(
-                session,
-                action="timebank.settings_changed",
-                subject_type="timebank",
-                subject_id=timebank.id,
-                actor=admin,
-                timebank_id=timebank.id,
-                before=before,
-                after=after,
-            )
+        _change_settings(session, admin, timebank, wanted)
     return timebank
+
+
+def update_session_limits(
+    session: Session, admin: Member, timebank_id: int, limits: TimebankSessionLimits
+) -> Timebank:
+    """Change how long a timebank's members stay signed in: idle minutes for participants and
+    for coordinators, and hours in all (each within its safe bounds, auth/sessions.py). Sessions
+    already signed in follow the new limits from their next request."""
+    require_admin(admin)
+    check_session_limits(limits)
+    with write_transaction(session):
+        timebank = _lock_timebank(session, timebank_id)
+        _change_settings(
+            session,
+            admin,
+            timebank,
+            {
+                "session_idle_minutes": limits.idle_minutes,
+                "coordinator_session_idle_minutes": limits.coordinator_idle_minutes,
+                "session_lifetime_hours": limits.lifetime_hours,
+            },
+        )
+    return timebank
+
+
+def _change_settings(session: Session, admin: Member, timebank: Timebank, wanted: dict[str, object]) -> None:
+    """Set the settings that differ and audit them (before and after) as one event; none: no event."""
+    before: dict[str, object] = {}
+    after: dict[str, object] = {}
+    for name, value in wanted.items():
+        old = getattr(timebank, name)
+        if old != value:
+            before[name] = str(old) if isinstance(old, ApprovalPolicy) else old
+            after[name] = str(value) if isinstance(value, ApprovalPolicy) else value
+            setattr(timebank, name, value)
+    if after:
+        audit(
+            session,
+            action="timebank.settings_changed",
+            subject_type="timebank",
+            subject_id=timebank.id,
+            actor=admin,
+            timebank_id=timebank.id,
+            before=before,
+            after=after,
+        )
 
 
 def _lock_timebank(session: Session, timebank_id: int) -> Timebank:

@@ -68,6 +68,8 @@ ACTION_WORDS: dict[str, str] = {
     "member.two_factor_enabled": "turned on two-factor sign-in",
     "member.two_factor_reset": "reset a member's two-factor sign-in",
     "member.reactivated": "reactivated a member",
+    "member.signed_out_by_coordinator": "signed a member out of every device",
+    "member.signed_out_everywhere": "signed out everywhere",
     "member.registered": "registered a member",
     "period.closed": "closed a month (statements written)",
     "member.role_changed": "changed a member's role",

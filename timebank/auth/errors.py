@@ -59,9 +59,16 @@ class TwoFactorConflict(TwoFactorError):
     code = "two_factor_conflict"
 
 
+class InvalidSessionLimits(AuthError):
+    """A timebank's sign-in limits outside their safe bounds (422)."""
+
+    code = "invalid_session_limits"
+
+
 __all__ = [
     "AuthError",
     "InvalidApplication",
+    "InvalidSessionLimits",
     "PasswordRejected",
     "ResetLinkExpired",
     "ResetLinkInvalid",

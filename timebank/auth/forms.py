@@ -28,6 +28,9 @@ from wtforms.validators import (
 from ..models import ContactPreference
 from .passwords import MAX_PASSWORD_LENGTH, password_problem
 
+SHARED_COMPUTER = "shared"
+OWN_DEVICE = "own"
+
 
 class LoginForm(FlaskForm):
     email = EmailField(
@@ -40,6 +43,19 @@ class LoginForm(FlaskForm):
         validators=[DataRequired("Enter your password."), Length(max=MAX_PASSWORD_LENGTH)],
         render_kw={"autocomplete": "current-password"},
     )
+    # A shared computer unless the person says otherwise (docs/PRODUCTION.md, "Sessions").
+    device = RadioField(
+        "Which computer are you using?",
+        choices=[
+            SelectChoice(SHARED_COMPUTER, "This is a shared computer"),
+            SelectChoice(OWN_DEVICE, "Keep me signed in on this device"),
+        ],
+        default=SHARED_COMPUTER,
+    )
+
+    @property
+    def keeps_signed_in(self) -> bool:
+        return self.device.data == OWN_DEVICE
 
 
 def _new_password_rules(_form: Form, field: Field) -> None:

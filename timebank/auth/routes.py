@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import time
 from urllib.parse import urlsplit
 
@@ -20,21 +19,19 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 from flask_limiter.util import get_remote_address
-from flask_login import current_user, login_required, login_user, logout_user
-from sqlalchemy import Select, bindparam, select
-from sqlalchemy.orm import joinedload
+from flask_login import current_user, login_required
 from wtforms import SelectChoice
 
+from .. import clock
 from ..clock import local_datetime
 from ..extensions import db, limiter, login_manager
 from ..models import ContactPreference, Member
-from ..notifications.service import remember_unread, unread_count_of
 from ..web import show_error_on_form
 from . import service
 from .errors import AuthError, PasswordRejected, ResetLinkInvalid
 from .forms import ChangePasswordForm, ForgotPasswordForm, JoinForm, LoginForm, NewPasswordForm
 from .limits import account_key, form_account_key, note_failed_sign_in, sign_in_limits
-from .tokens import password_fingerprint
+from .web_session import ENDED_KEY, current_session_row, end_web_session, remembered_email, start_web_session
 
 bp = Blueprint("auth", __name__)
 
@@ -42,9 +39,8 @@ login_manager.login_view = "auth.login"
 login_manager.login_message = "Please sign in to see that page."
 login_manager.login_message_category = "info"
 
-# The session remembers which password it was signed in with, so changing or resetting the
-# password signs out every other session.
-PASSWORD_FINGERPRINT_KEY = "pwfp"
+# Web sessions live on the server (web_session.py, sessions.py): signing out, a new password or
+# "sign out everywhere" ends them there, and they end on their own when idle or too old.
 # After the right password for an account that may not sign in yet (waiting, declined,
 # suspended), the session may show that account's status page, and nothing else.
 APPLICANT_KEY = "applicant_id"
@@ -69,57 +65,28 @@ def _rejected(response: Response) -> bool:
     return response.status_code == 422
 
 
-@functools.cache
-def _member_for_pages() -> Select[tuple[Member, int]]:
-    """The user loader's query, built once (parameter ``member_id``)."""
-    return (
-        select(Member, unread_count_of(Member.id))
-        .where(Member.id == bindparam("member_id"))
-        .options(joinedload(Member.account), joinedload(Member.timebank))
-    )
-
-
-@login_manager.user_loader
-def _load_member(member_id: str) -> Member | None:
-    if not member_id.isdigit():
-        return None
-    # One query for what every page's navigation and footer read: the member with their account,
-    # their timebank and their unread count (three more round trips per page otherwise).
-    found = db.session.execute(_member_for_pages(), {"member_id": int(member_id)}).first()
-    if found is None:
-        return None
-    member, unread = found
-    if not member.is_active:  # suspended since signing in: signed out
-        return None
-    if session.get(PASSWORD_FINGERPRINT_KEY) != password_fingerprint(member.password_hash):
-        return None  # the password changed since this session signed in
-    remember_unread(db.session(), member, unread)
-    return member
-
-
-def _start_member_session(member: Member) -> None:
-    session.clear()  # a fresh session at login (no fixation)
-    login_user(member)
-    session[PASSWORD_FINGERPRINT_KEY] = password_fingerprint(member.password_hash)
-
-
-def complete_sign_in(member: Member, next_target: str | None) -> ResponseReturnValue:
+def complete_sign_in(member: Member, next_target: str | None, *, keep_signed_in: bool) -> ResponseReturnValue:
     """The one way a sign-in finishes: after the password, and after the two-factor code for a
-    member who uses one (two_factor_routes.py)."""
-    _start_member_session(member)
+    member who uses one (two_factor_routes.py). The web session starts on the server here."""
+    start_web_session(member, keep_signed_in=keep_signed_in)
     flash(f"Welcome, {member.display_name}.", "success")
     return redirect(_safe_next(next_target))
 
 
-def _ask_for_second_factor(member: Member, next_target: str | None) -> ResponseReturnValue:
+def _ask_for_second_factor(member: Member, next_target: str | None, *, keep_signed_in: bool) -> ResponseReturnValue:
     """The password was right; the session holds only who is half signed in (under one key),
-    until the code is given on the two-factor page."""
+    until the code is given on the two-factor page. A form kept from a session that ended
+    (web_session.ENDED_KEY) stays, so the sign-in that follows the code can offer it again."""
+    ended_session_id = session.get(ENDED_KEY)
     session.clear()
+    if ended_session_id is not None:
+        session[ENDED_KEY] = ended_session_id
     session[TWO_FACTOR_PENDING_KEY] = {
         "member_id": member.id,
         "password_ok_at": int(time.time()),
         "next": next_target or "",
         "account_key": account_key(member.email),
+        "keep_signed_in": keep_signed_in,
     }
     return redirect(url_for("two_factor.sign_in"))
 
@@ -148,14 +115,15 @@ def _landing_page() -> str:
 def login() -> ResponseReturnValue:
     if current_user.is_authenticated:
         return redirect(_landing_page())
-    form = LoginForm()
+    form = LoginForm(email=remembered_email())
     status = 200
     if form.validate_on_submit():
         check = service.check_sign_in(db.session(), form.email.data or "", form.password.data or "")
         if check is not None and check.may_sign_in:
+            keep = form.keeps_signed_in
             if check.member.has_two_factor:
-                return _ask_for_second_factor(check.member, request.args.get("next"))
-            return complete_sign_in(check.member, request.args.get("next"))
+                return _ask_for_second_factor(check.member, request.args.get("next"), keep_signed_in=keep)
+            return complete_sign_in(check.member, request.args.get("next"), keep_signed_in=keep)
         if check is not None:
             # The right password, but the account may not be used (yet): show where it stands.
             session.clear()
@@ -172,8 +140,7 @@ def login() -> ResponseReturnValue:
 @bp.post("/logout")
 @login_required
 def logout() -> ResponseReturnValue:
-    logout_user()
-    session.clear()
+    end_web_session()
     flash("You have signed out.", "success")
     return redirect(url_for("main.home"))
 
@@ -307,7 +274,7 @@ def reset_password(token: str) -> ResponseReturnValue:
     status = 200
     if form.validate_on_submit():
         try:
-            service.reset_password(db.session(), secret_key, token, form.password.data or "")
+            service.reset_password(db.session(), secret_key, token, form.password.data or "", now=clock.now_utc())
         except ResetLinkInvalid as error:  # used or expired a moment ago, in another tab
             page = render_template("auth/reset_link_problem.html", message=error.message)
             return _no_referrer(make_response(page, 400))
@@ -315,9 +282,11 @@ def reset_password(token: str) -> ResponseReturnValue:
             show_error_on_form(form, error.message, error.field)
             status = 422
         else:
-            logout_user()
-            session.clear()
-            flash("Your password has been changed. Sign in with your new password.", "success")
+            end_web_session()  # whoever was signed in on this browser
+            flash(
+                "Your password has been changed, and you are signed out everywhere. Sign in with your new password.",
+                "success",
+            )
             return redirect(url_for("auth.login"))
     elif request.method == "POST":
         status = 422
@@ -332,17 +301,27 @@ def change_password() -> ResponseReturnValue:
     status = 200
     if form.validate_on_submit():
         member: Member = current_user._get_current_object()
+        this_session = current_session_row()
         try:
-            service.change_password(db.session(), member, form.current_password.data or "", form.password.data or "")
+            service.change_password(
+                db.session(),
+                member,
+                form.current_password.data or "",
+                form.password.data or "",
+                now=clock.now_utc(),
+                keep_session_id=this_session.id if this_session else None,
+            )
         except PasswordRejected as error:
             show_error_on_form(form, error.message, error.field)
             status = 422
         else:
-            # This session stays signed in; every other session is signed out by the new hash.
-            session[PASSWORD_FINGERPRINT_KEY] = password_fingerprint(member.password_hash)
-            flash("Your password has been changed.", "success")
+            # This session stays signed in; every other one has ended, and every API token.
+            flash("Your password has been changed. You are still signed in here, and nowhere else.", "success")
             return redirect(_landing_page() if member.account else url_for("main.home"))
     elif request.method == "POST":
         status = 422
     return render_template("auth/change_password.html", form=form), status
 
+
+# The member's sign-ins ("sign out everywhere"), the session warning's status, kept forms.
+from . import session_routes as _session_routes  # noqa: E402, F401

@@ -5,15 +5,17 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from .. import clock
 from ..audit.service import record as audit
 from ..ledger import write_transaction
 from ..members.service import MemberError, create_member, normalise_email
-from ..models import ContactPreference, Member, MemberStatus, Role, Timebank, utcnow
+from ..models import ContactPreference, Member, MemberStatus, Role, SessionEnd, Timebank, utcnow
 from ..notifications.emails import RenderedEmail
 from ..notifications.service import queue_email
 from . import emails
@@ -25,6 +27,7 @@ from .errors import (
     TimebankNotJoinable,
 )
 from .passwords import hash_password, needs_rehash, password_problem, verify_password
+from .sessions import SignedOut, sign_out_member
 from .tokens import RESET_MAX_AGE_SECONDS, TokenExpired, TokenInvalid, make_reset_token, read_reset_token
 
 # ---------------------------------------------------------------------------------------------
@@ -309,22 +312,29 @@ _LINK_INVALID = (
 
 
 def reset_password(
-    session: Session, secret_key: str, token: str, new_password: str, *, max_age: int = RESET_MAX_AGE_SECONDS
+    session: Session,
+    secret_key: str,
+    token: str,
+    new_password: str,
+    *,
+    now: datetime | None = None,
+    max_age: int = RESET_MAX_AGE_SECONDS,
 ) -> Member:
-    """Set a new password with a reset token. The token then stops working."""
+    """Set a new password with a reset token. The token then stops working, and so does every
+    web session and API token of the member (whoever knew the old password is signed out)."""
     with write_transaction(session):
         member = member_for_reset_token(session, secret_key, token, max_age=max_age)
         problem = password_problem(new_password, personal=personal_words_of(member))
         if problem:
             raise PasswordRejected(problem, field="password")
         member.password_hash = hash_password(new_password)
-        audit(
+        sign_out_member(
             session,
-            action="member.password_reset",
-            subject_type="member",
-            subject_id=member.id,
+            member,
+            SessionEnd.PASSWORD_RESET,
+            now or clock.now_utc(),
             actor=member,
-            timebank_id=member.timebank_id,
+            action="member.password_reset",
         )
     return member
 
@@ -334,8 +344,18 @@ def personal_words_of(member: Member) -> tuple[str | None, ...]:
     return (member.display_name, member.email, member.timebank.name if member.timebank else None)
 
 
-def change_password(session: Session, member: Member, current_password: str, new_password: str) -> None:
-    """A signed-in member changes their password; they must know the current one."""
+def change_password(
+    session: Session,
+    member: Member,
+    current_password: str,
+    new_password: str,
+    *,
+    now: datetime | None = None,
+    keep_session_id: int | None = None,
+) -> None:
+    """A signed-in member changes their password; they must know the current one. Every other
+    web session of theirs ends and every API token is revoked; the session asking
+    (``keep_session_id``) stays signed in."""
     if not verify_password(member.password_hash, current_password):
         raise PasswordRejected("That is not your current password. Check it and try again.", field="current_password")
     problem = password_problem(new_password, personal=personal_words_of(member))
@@ -345,11 +365,25 @@ def change_password(session: Session, member: Member, current_password: str, new
         raise PasswordRejected("Your new password must be different from your current one.", field="password")
     with write_transaction(session):
         member.password_hash = hash_password(new_password)
-        audit(
+        sign_out_member(
             session,
-            action="member.password_changed",
-            subject_type="member",
-            subject_id=member.id,
+            member,
+            SessionEnd.PASSWORD_CHANGED,
+            now or clock.now_utc(),
             actor=member,
-            timebank_id=member.timebank_id,
+            action="member.password_changed",
+            keep_session_id=keep_session_id,
+        )
+
+
+def sign_out_everywhere(session: Session, member: Member, now: datetime | None = None) -> SignedOut:
+    """The member ends every web session of theirs (this one too) and revokes every API token."""
+    with write_transaction(session):
+        return sign_out_member(
+            session,
+            member,
+            SessionEnd.SIGNED_OUT_EVERYWHERE,
+            now or clock.now_utc(),
+            actor=member,
+            action="member.signed_out_everywhere",
         )

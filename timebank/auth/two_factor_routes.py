@@ -92,7 +92,11 @@ def sign_in() -> ResponseReturnValue:
         result = two_factor.check_second_factor(db.session(), member, form.code.data or "")
         if result.accepted:
             next_target = state.get("next")
-            response = complete_sign_in(member, next_target if isinstance(next_target, str) and next_target else None)
+            response = complete_sign_in(
+                member,
+                next_target if isinstance(next_target, str) and next_target else None,
+                keep_signed_in=state.get("keep_signed_in") is True,
+            )
             if result.used_recovery_code:
                 flash(
                     f"You used a recovery code: it will not work again. You have {result.recovery_codes_left} left. "

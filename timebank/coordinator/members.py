@@ -9,6 +9,7 @@ from flask.typing import ResponseReturnValue
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import MultiDict
 
+from .. import clock
 from ..auth.decorators import coordinator_required
 from ..exchanges import views
 from ..extensions import db
@@ -26,6 +27,7 @@ from .members_forms import (
     NoteForm,
     ReactivateForm,
     RegisterMemberForm,
+    SignOutMemberForm,
     SuspendForm,
 )
 from .routes import bp
@@ -78,6 +80,8 @@ def _member_page(member_id: int, status: int = 200, **forms: FlaskForm) -> Respo
             suspend_form=forms.get("suspend_form") or SuspendForm(formdata=None),
             left_form=forms.get("left_form") or LeftForm(formdata=None),
             reactivate_form=ReactivateForm(formdata=None),
+            sign_ins=service.sign_ins_of(session, coordinator, member_id, clock.now_utc()),
+            sign_out_form=SignOutMemberForm(formdata=None),
         ),
         status,
     )
@@ -157,6 +161,23 @@ def reactivate_member(member_id: int) -> ResponseReturnValue:
     member = service.reactivate_member(db.session(), signed_in_member(), member_id)
     flash(f"{member.display_name} is active again.", "success")
     return redirect(url_for("coordinator.member", member_id=member_id))
+
+
+@bp.post(f"/members/<{URL_ID}:member_id>/sign-out")
+@coordinator_required
+def sign_member_out(member_id: int) -> ResponseReturnValue:
+    SignOutMemberForm().validate_on_submit()  # CSRF is checked for every POST by CSRFProtect
+    member, signed_out = service.sign_member_out(db.session(), signed_in_member(), member_id, clock.now_utc())
+    flash(
+        f"{member.display_name} is signed out of every device ({_count(signed_out.sessions, 'sign-in')} ended), "
+        f"and {_count(signed_out.tokens, 'API token')} stopped working.",
+        "success",
+    )
+    return redirect(url_for("coordinator.member", member_id=member_id, _anchor="sign-ins"))
+
+
+def _count(number: int, thing: str) -> str:
+    return f"{number} {thing}{'' if number == 1 else 's'}"
 
 
 @bp.post(f"/members/<{URL_ID}:member_id>/left")

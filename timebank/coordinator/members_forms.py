@@ -105,6 +105,10 @@ class ReactivateForm(FlaskForm):
     pass
 
 
+class SignOutMemberForm(FlaskForm):
+    pass
+
+
 class RegisterMemberForm(KeyedForm):
     display_name = StringField(
         "Name",

@@ -11,12 +11,15 @@ event.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
 from ..audit.service import record as audit
+from ..auth.sessions import SignedOut, SignIns, sign_out_member
+from ..auth.sessions import sign_ins_of as sessions_sign_ins_of
 from ..exchanges.service import exchanges_of
 from ..ids import is_storable_id
 from ..ledger import Limits, format_minutes, limits_for, lock_accounts, write_transaction
@@ -32,6 +35,7 @@ from ..models import (
     Member,
     MemberStatus,
     Role,
+    SessionEnd,
     Timebank,
     utcnow,
 )
@@ -388,6 +392,32 @@ def mark_left(session: Session, coordinator: Member, member_id: int, *, reason: 
         reason=reason,
         refusal="Only an active or suspended member can be marked as left: {name} is {status}.",
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Signing a member out
+
+
+def sign_member_out(session: Session, coordinator: Member, member_id: int, now: datetime) -> tuple[Member, SignedOut]:
+    """End every web session of a member of the coordinator's timebank and revoke their API
+    tokens (a lost phone, a shared computer left signed in, a worry about their account)."""
+    require_coordinator(coordinator)
+    with write_transaction(session):
+        member = get_member(session, coordinator, member_id)
+        signed_out = sign_out_member(
+            session,
+            member,
+            SessionEnd.BY_COORDINATOR,
+            now,
+            actor=coordinator,
+            action="member.signed_out_by_coordinator",
+        )
+    return member, signed_out
+
+
+def sign_ins_of(session: Session, coordinator: Member, member_id: int, now: datetime) -> SignIns:
+    """Where a member of the coordinator's timebank is signed in (for their member page)."""
+    return sessions_sign_ins_of(session, get_member(session, coordinator, member_id), now)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from .listings import pause_ended_listings
 from .mail import send_emails
 from .months import close_due_months
 from .runs import JobFunction, JobResult, LastRun, last_runs, run_recorded
+from .sessions import forget_old_sessions
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,12 @@ JOBS: dict[str, Job] = {
             "every hour at :35",
         ),
         Job("send_emails", send_emails, "Send the queued emails.", "every minute"),
+        Job(
+            "forget_old_sessions",
+            forget_old_sessions,
+            "Forget sign-ins that ended more than 30 days ago, and any form kept on them.",
+            "every day at 03:45",
+        ),
     )
 }
 

@@ -12,6 +12,7 @@ later (in any zone) needs no restart. With whole-hour offsets the close happens 
                               soon after midnight in its own time zone, wherever that is)
 - queue_weekly_digests        every hour at :35
 - send_emails                 every minute
+- forget_old_sessions         every day at 03:45
 
 ``coalesce`` (a backlog of missed runs runs once), ``max_instances=1`` (a slow run is never
 overlapped by the next one) and a misfire grace time. On start, before the timetable, every job
@@ -49,6 +50,7 @@ def triggers() -> dict[str, BaseTrigger]:
         "pause_ended_listings": CronTrigger(minute=25, timezone=UTC),
         "queue_weekly_digests": CronTrigger(minute=35, timezone=UTC),
         "send_emails": CronTrigger(minute="*", timezone=UTC),
+        "forget_old_sessions": CronTrigger(hour=3, minute=45, timezone=UTC),
     }
 
 

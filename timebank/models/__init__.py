@@ -27,6 +27,7 @@ from .period import Period
 from .statement import Statement
 from .timebank import Category, Timebank
 from .transfer import IMMUTABLE_TABLES, Transfer, _install_append_only_triggers
+from .web_session import SessionEnd, WebSession
 
 for _table in IMMUTABLE_TABLES:
     _install_append_only_triggers(_table)
@@ -61,11 +62,13 @@ __all__ = [
     "Period",
     "RecoveryCode",
     "Role",
+    "SessionEnd",
     "Statement",
     "Timebank",
     "TimesheetImport",
     "Transfer",
     "TransferPhase",
     "TransferPurpose",
+    "WebSession",
     "utcnow",
 ]

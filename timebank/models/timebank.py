@@ -21,6 +21,9 @@ class Timebank(Base):
         CheckConstraint("default_cap_minutes >= 0", name="cap_not_negative"),
         CheckConstraint("pending_expiry_days >= 2", name="pending_expiry_days_at_least_two"),
         CheckConstraint("hour_value_pence IS NULL OR hour_value_pence >= 0", name="hour_value_not_negative"),
+        CheckConstraint("session_idle_minutes BETWEEN 5 AND 120", name="session_idle_minutes"),
+        CheckConstraint("coordinator_session_idle_minutes BETWEEN 5 AND 60", name="coordinator_session_idle_minutes"),
+        CheckConstraint("session_lifetime_hours BETWEEN 1 AND 24", name="session_lifetime_hours"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -42,6 +45,11 @@ class Timebank(Base):
     # Coordinators see private details of vulnerable people: an admin can require them to use
     # two-factor sign-in.
     coordinators_need_two_factor: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Signed-in web sessions end after this long without activity (participants; coordinators
+    # have the stricter second one) and after this long in all (auth/sessions.py has the bounds).
+    session_idle_minutes: Mapped[int] = mapped_column(Integer, default=30)
+    coordinator_session_idle_minutes: Mapped[int] = mapped_column(Integer, default=15)
+    session_lifetime_hours: Mapped[int] = mapped_column(Integer, default=12)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     categories: Mapped[list[Category]] = relationship(back_populates="timebank", order_by="Category.name")
