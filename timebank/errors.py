@@ -12,6 +12,7 @@ from . import ledger
 from .admin import errors as admin_errors
 from .api.errors import http_error_response, is_api_request
 from .auth import errors as auth_errors
+from .busy import busy_response
 from .coordinator import activities as activity_service
 from .coordinator import errors as coordinator_errors
 from .coordinator import timesheets as timesheet_service
@@ -186,7 +187,9 @@ def register(app: Flask) -> None:
         return render_template("errors/http.html", error=error), error.code or 500
 
     @app.errorhandler(Exception)
-    def _unexpected(error: Exception) -> tuple[str, int]:
+    def _unexpected(error: Exception) -> ResponseReturnValue:
+        if ledger.is_database_busy(error):  # after any retries: 503, never a 500
+            return busy_response()
         db.session.rollback()
         app.logger.exception("Unexpected error")
         return render_template("errors/http.html", error=None), 500
