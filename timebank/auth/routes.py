@@ -260,6 +260,9 @@ def forgot_password() -> ResponseReturnValue:
     if form.validate_on_submit():
         found = service.password_reset_token_for(db.session(), current_app.config["SECRET_KEY"], form.email.data or "")
         if found is not None:
+            # Nothing held open while the mail goes out (on SQLite: the write lock, which every
+            # POST takes at its BEGIN); what the email shows is loaded already.
+            db.session.close()
             # A failure is logged by send_email; the reply must not differ, or it tells who has an account.
             with suppress(MailNotSent):
                 send_password_reset(*found)

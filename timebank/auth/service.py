@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from ..audit.service import record as audit
 from ..ledger import write_transaction
@@ -208,7 +208,10 @@ def password_reset_token_for(session: Session, secret_key: str, email: str) -> t
     email_normalised = normalise_email(email)
     if email_normalised is None:
         return None
-    member = session.scalar(select(Member).where(Member.email == email_normalised))
+    # With its timebank: the email names it, and is sent after the transaction has ended.
+    member = session.scalar(
+        select(Member).where(Member.email == email_normalised).options(joinedload(Member.timebank))
+    )
     if member is None:
         return None
     return member, make_reset_token(secret_key, member.id, member.password_hash)
