@@ -50,8 +50,14 @@ def _begin_unit() -> None:
 
 def _end_unit(_error: BaseException | None) -> None:
     stack = g.pop(_UNIT, None)
-    if stack is not None:
-        stack.close()
+    if stack is None:
+        return
+    unit = current_unit()
+    if unit is not None and unit.writes:
+        # Let go of the write lock the request's last transaction holds now, not when the app
+        # context ends (the same moment in a server; later in tests, which share one context).
+        db.session.rollback()
+    stack.close()
 
 
 def _run_again_when_busy(view: Callable[..., Any]) -> Callable[..., Any]:

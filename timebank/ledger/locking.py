@@ -168,7 +168,8 @@ def _undeclared_write(statement: str, strict: bool) -> None:
     if unit is None or unit.writes:
         return
     message = (
-        "A read-only request wrote in a transaction that began as a read; on SQLite that fails under load. "
+        "A read-only unit of work (a GET, a scheduled job) wrote in a transaction that began as a read; "
+        "on SQLite that fails under load. "
         f"Use write_transaction (or a POST). Statement: {statement[:120]}"
     )
     if strict:
