@@ -240,6 +240,8 @@ def test_an_api_write_that_stays_busy_is_a_503_with_retry_after_and_changes_noth
     assert error["code"] == "database_busy" and error["fields"] == {}
     assert "again" in error["message"]
     assert session.scalar(select(func.count(Exchange.id))) == 0
+    document = client.get("/api/v1/openapi.json").get_json()
+    assert "Retry-After" in document["paths"]["/api/v1/exchanges"]["post"]["responses"]["503"]["headers"]
     # Sent again once the other writer has finished: recorded, once.
     again = client.post("/api/v1/exchanges", json=body, headers=bearer(token, "garden-1"))
     assert again.status_code == 201, again.get_data(as_text=True)
@@ -286,6 +288,20 @@ def test_a_busy_sign_in_never_puts_the_password_in_the_page(impatient: Flask) ->
     assert response.status_code == 503
     page = response.get_data(as_text=True)
     assert PASSWORD not in page and "Back" in page
+
+
+def test_an_error_page_for_a_post_never_waits_for_the_write_lock(impatient: Flask) -> None:
+    session = db.session()
+    factory = Factory(session)
+    email = factory.member(factory.timebank(), "Alice").email
+    session.commit()
+    client = impatient.test_client()
+    assert client.post("/login", data={"email": email, "password": PASSWORD}).status_code in (302, 303)
+    impatient.config["WTF_CSRF_ENABLED"] = True
+    with another_writer(impatient):
+        response = client.post("/listings/new", data={"title": "No form token"})
+    assert response.status_code == 400  # the expired-form page, signed in, rendered from reads alone
+    assert "expired" in response.get_data(as_text=True)
 
 
 # -- running a unit again ---------------------------------------------------------------------------

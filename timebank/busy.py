@@ -52,9 +52,8 @@ def _end_unit(_error: BaseException | None) -> None:
     stack = g.pop(_UNIT, None)
     if stack is None:
         return
-    unit = current_unit()
-    if unit is not None and unit.writes:
-        # Let go of the write lock the request's last transaction holds now, not when the app
+    if request.method not in SAFE_METHODS:
+        # Let go of the write lock the request's last transaction may hold now, not when the app
         # context ends (the same moment in a server; later in tests, which share one context).
         db.session.rollback()
     stack.close()
@@ -92,13 +91,20 @@ def _resendable_form() -> Resend | None:
     return Resend(action=request.full_path.rstrip("?"), fields=fields)
 
 
+def answer_reads_only() -> None:
+    """What is left of this request only reads (an error page, after the rollback): its
+    transactions begin DEFERRED, so the answer never waits for the write lock (or 500s on it)."""
+    unit = current_unit()
+    if unit is not None:
+        unit.writes = False
+
+
 def busy_response() -> Response:
     """503 with Retry-After for a request that met a busy database (after any retries)."""
     db.session.rollback()
     unit = current_unit()
     nothing_saved = unit is None or unit.committed_writes == 0
-    if unit is not None:
-        unit.writes = False  # the answer only reads: it must not wait for the write lock again
+    answer_reads_only()
     current_app.logger.warning("Database busy: %s %s answered 503", request.method, request.path)
     if is_api_request():
         response = error_response(503, BUSY_CODE, BUSY_MESSAGE)
@@ -115,4 +121,4 @@ def busy_response() -> Response:
     return response
 
 
-__all__ = ["RETRY_AFTER_SECONDS", "SAFE_METHODS", "busy_response", "is_database_busy", "register"]
+__all__ = ["RETRY_AFTER_SECONDS", "SAFE_METHODS", "answer_reads_only", "busy_response", "is_database_busy", "register"]

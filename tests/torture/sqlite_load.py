@@ -78,6 +78,8 @@ class LoadReport:
     seed: int = 0
     elapsed: float = 0.0
     statuses: Counter[int] = field(default_factory=Counter)
+    posts: int = 0  # answers to POSTs (writes tried), whatever they said
+    latencies: list[float] = field(default_factory=list)  # seconds, every answer to a POST
     refusals: Counter[str] = field(default_factory=Counter)  # 4xx answers to writes, by what they said
     acknowledged: Counter[str] = field(default_factory=Counter)
     double_sends: int = 0
@@ -86,6 +88,15 @@ class LoadReport:
     violations: list[str] = field(default_factory=list)
     ledger_summary: str = ""
     server_log: str = ""
+
+    def latency_text(self) -> str:
+        if not self.latencies:
+            return "-"
+        ordered = sorted(self.latencies)
+        return (
+            f"p50 {ordered[len(ordered) // 2] * 1000:.0f} ms, p95 {ordered[int(len(ordered) * 0.95)] * 1000:.0f} ms, "
+            f"max {ordered[-1] * 1000:.0f} ms"
+        )
 
     def text(self) -> str:
         s = self.settings
@@ -98,6 +109,9 @@ class LoadReport:
             f"  acknowledged       {sum(self.acknowledged.values())}"
             + "".join(f"\n    {kind:<20}{n:>6}" for kind, n in sorted(self.acknowledged.items())),
             f"  sent twice at once {self.double_sends}",
+            f"  writes tried       {self.posts} ({self.posts / max(self.elapsed, 0.001):.1f} a second; "
+            f"{sum(self.acknowledged.values()) / max(self.elapsed, 0.001):.1f} acknowledged a second), "
+            f"answered in {self.latency_text()}",
             f"  ledger             {self.ledger_summary}",
             f"  5xx answers        {len(self.server_errors)}",
             f"  VIOLATIONS         {len(self.violations)}",
@@ -134,14 +148,16 @@ class Browser:
         if form is not None:
             body = urlencode(form).encode()
             headers["Content-Type"] = "application/x-www-form-urlencoded"
+        started = time.monotonic()
         status, data, answer_headers = http_request(self.port, method, path, body=body, headers=headers, timeout=60)
+        seconds = time.monotonic() - started
         cookie = answer_headers.get("set-cookie")
         if cookie:
             with self.lock:
                 for name, morsel in SimpleCookie(cookie).items():
                     self.cookies[name] = morsel.value
         text = data.decode("utf-8", "replace")
-        self.on_answer(method, path, status, text)
+        self.on_answer(method, path, status, text, seconds)
         return status, text, answer_headers
 
     def form_token(self, path: str) -> tuple[str, str]:
@@ -184,9 +200,12 @@ class Load:
 
     # -- plumbing --
 
-    def answered(self, method: str, path: str, status: int, body: str) -> None:
+    def answered(self, method: str, path: str, status: int, body: str, seconds: float) -> None:
         with self.lock:
             self.report.statuses[status] += 1
+            if method == "POST":
+                self.report.posts += 1
+                self.report.latencies.append(seconds)
             if status >= 500:
                 self.report.server_errors.append(f"{status} {method} {path}: {body[:300]!r}")
                 self.report.violations.append(f"{status} on {method} {path}")
@@ -236,9 +255,10 @@ class Load:
             headers["Content-Type"] = "application/json"
         if key is not None:
             headers["Idempotency-Key"] = key
+        started = time.monotonic()
         status, answer, _headers = http_request(self.server.port, method, path, body=data, headers=headers, timeout=60)
         text = answer.decode("utf-8", "replace")
-        self.answered(method, path, status, text)
+        self.answered(method, path, status, text, time.monotonic() - started)
         try:
             return status, json.loads(text)
         except ValueError:
