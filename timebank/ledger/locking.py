@@ -12,9 +12,10 @@ another writer got there first (its snapshot is stale, and SQLite does not wait)
 busy timeout. So every transaction that may write begins IMMEDIATE, waiting (up to the busy
 timeout) for the write lock at its BEGIN, where waiting is safe: inside ``write_transaction``,
 and every transaction of a unit of work that may write (``unit_of_work(writes=True)``: a request
-other than GET, HEAD or OPTIONS; a scheduled job; a command that writes). A read-only unit's
-transactions begin DEFERRED: reads never wait for a writer (WAL). A read-only unit that must write
-(a GET's bookkeeping) does it in ``write_transaction``; a write in a DEFERRED transaction of a
+other than GET, HEAD or OPTIONS; a command that writes). A read-only unit's transactions begin
+DEFERRED: reads never wait for a writer (WAL). A read-only unit that must write (a GET's
+bookkeeping; a scheduled job, which sends mail between its transactions and so must not hold the
+lock throughout) does each write in ``write_transaction``; a write in a DEFERRED transaction of a
 read-only unit is refused in tests and logged elsewhere (``UndeclaredWrite``).
 
 Closed months (rule 9) against a concurrent month close: a ledger write first takes a shared
@@ -62,8 +63,8 @@ def set_row_locking(enabled: bool) -> None:
 
 
 class UndeclaredWrite(LedgerUsageError):
-    """A read-only unit of work (a GET) wrote in a transaction that began as a read. On SQLite
-    that fails at once when another writer got there first: do the write in
+    """A read-only unit of work (a GET, a scheduled job) wrote in a transaction that began as a
+    read. On SQLite that fails at once when another writer got there first: do the write in
     ``write_transaction``, or make the request a POST."""
 
 
