@@ -388,6 +388,20 @@ def http_request(
         connection.close()
 
 
+def api_tokens(port: int, people: list[Person], name: str) -> dict[int, str]:
+    """A bearer token for each person (member id -> token), through ``POST /api/v1/tokens``."""
+    tokens = {}
+    for person in people:
+        body = _json({"email": person.email, "password": PASSWORD, "name": name})
+        status, data, _headers = http_request(
+            port, "POST", "/api/v1/tokens", body=body, headers={"Content-Type": "application/json"}
+        )
+        if status != 201:
+            raise RuntimeError(f"no token for {person.email}: {status} {data[:300]!r}")
+        tokens[person.member_id] = json.loads(data)["token"]
+    return tokens
+
+
 # -- operations -----------------------------------------------------------------------------------
 
 
@@ -682,14 +696,7 @@ class Torture:
                 self.report.kills += 1
 
     def get_tokens(self) -> None:
-        for person in self.people:
-            body = _json({"email": person.email, "password": PASSWORD, "name": "torture"})
-            status, data, _headers = http_request(
-                self.server.port, "POST", "/api/v1/tokens", body=body, headers={"Content-Type": "application/json"}
-            )
-            if status != 201:
-                raise RuntimeError(f"no token for {person.email}: {status} {data[:300]!r}")
-            self.tokens[person.member_id] = json.loads(data)["token"]
+        self.tokens = api_tokens(self.server.port, self.people, "torture")
 
     def run(self) -> None:
         self.get_tokens()

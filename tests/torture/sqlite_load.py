@@ -46,7 +46,16 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 from zoneinfo import ZoneInfo
 
-from tests.torture.harness import PASSWORD, TIME_ZONE, Person, Server, _app, http_request, migrate_and_seed
+from tests.torture.harness import (
+    PASSWORD,
+    TIME_ZONE,
+    Person,
+    Server,
+    _app,
+    api_tokens,
+    http_request,
+    migrate_and_seed,
+)
 
 HOURS = ("0.25", "0.5", "0.75", "1")
 
@@ -381,18 +390,8 @@ class Load:
 
     # -- running --
 
-    def get_tokens(self) -> None:
-        for person in self.people:
-            body = json.dumps({"email": person.email, "password": PASSWORD, "name": "load"}).encode()
-            status, data, _headers = http_request(
-                self.server.port, "POST", "/api/v1/tokens", body=body, headers={"Content-Type": "application/json"}
-            )
-            if status != 201:
-                raise RuntimeError(f"no token for {person.email}: {status} {data[:300]!r}")
-            self.tokens[person.member_id] = json.loads(data)["token"]
-
     def run(self) -> None:
-        self.get_tokens()
+        self.tokens = api_tokens(self.server.port, self.people, "load")
         errors: list[str] = []
 
         def guarded(target: Any, number: int) -> None:
