@@ -272,7 +272,10 @@ _TIMEBANK_LOCKS = "timebank_ledger_locks"
 
 def _require_write_lock(session: Session) -> None:
     connection = session.connection()
-    if connection.dialect.name == "sqlite" and row_locking_enabled and connection.info.get(_BEGUN) != "IMMEDIATE":
+    if connection.dialect.name != "sqlite" or not row_locking_enabled:
+        return
+    # Began IMMEDIATE: by write_transaction's option, or as a transaction of a unit that writes.
+    if connection.info.get(_BEGUN) != "IMMEDIATE" and begin_mode(connection) != "IMMEDIATE":
         raise LedgerUsageError("Ledger writes on SQLite must run inside write_transaction().")
 
 
