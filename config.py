@@ -63,6 +63,9 @@ class Config:
     ADMINS_NEED_TWO_FACTOR = os.environ.get("TIMEBANK_ADMINS_NEED_TWO_FACTOR", "0") == "1"
     # JSON API bearer tokens expire after this many hours (30 days by default).
     API_TOKEN_LIFETIME_HOURS = int(os.environ.get("API_TOKEN_LIFETIME_HOURS", str(24 * 30)))
+    # SQLite only: how long a transaction that may write waits at its BEGIN for another writer
+    # (docs/PRODUCTION.md, "SQLite"). Keep it well below the worker timeout.
+    SQLITE_BUSY_TIMEOUT_SECONDS = float(os.environ.get("TIMEBANK_SQLITE_BUSY_TIMEOUT", "5"))
     TESTING = False
     HSTS_SECONDS = 0  # sent only by ProductionConfig, and only on HTTPS requests
 

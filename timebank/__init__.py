@@ -30,7 +30,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
         hops = int(app.config["TRUSTED_PROXIES"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
 
-    from . import cli, errors, security, templating
+    from . import busy, cli, errors, security, templating
     from .extensions import csrf, db, limiter, login_manager, migrate
     from .ledger import configure_engine
 
@@ -40,7 +40,8 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     login_manager.init_app(app)
     limiter.init_app(app)
     with app.app_context():
-        configure_engine(db.engine)
+        busy_timeout_ms = int(float(app.config["SQLITE_BUSY_TIMEOUT_SECONDS"]) * 1000)
+        configure_engine(db.engine, busy_timeout_ms=busy_timeout_ms, strict=app.testing)
 
     from .admin.routes import bp as admin_bp
     from .api import bp as api_bp
@@ -78,6 +79,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(api_docs_bp)
     app.register_blueprint(digest_bp)
     app.register_blueprint(health_bp)
+    busy.register(app)  # after the blueprints: it wraps every view
     errors.register(app)
     security.register(app)
     templating.register(app)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import secrets
 import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, date, datetime
+from typing import Any, TypeVar, cast
 
 import click
 from flask import Flask
@@ -14,10 +17,24 @@ from sqlalchemy import func, select
 
 from .clock import today_in
 from .extensions import db
-from .ledger import LedgerError, check_ledger
+from .ledger import LedgerError, check_ledger, unit_of_work
 from .models import Statement, Timebank
 
 timebank_cli = AppGroup("timebank", help="Run and check a Timebank installation.")
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def writes(command: F) -> F:
+    """A command that writes: every transaction it begins on SQLite takes the write lock at its
+    BEGIN, so a web request writing at the same moment never makes it fail half-way."""
+
+    @functools.wraps(command)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        with unit_of_work(writes=True):
+            return command(*args, **kwargs)
+
+    return cast(F, wrapped)
 
 
 @timebank_cli.command("check-ledger")
@@ -34,6 +51,7 @@ def check_ledger_command() -> None:
 @timebank_cli.command("close-month")
 @click.option("--timebank", "slug", required=True, help="The timebank's slug.")
 @click.option("--month", required=True, type=click.DateTime(formats=["%Y-%m"]), help="The month to close (YYYY-MM).")
+@writes
 def close_month_command(slug: str, month: datetime) -> None:
     """Close a finished month: make it read-only and write each account's statement (with its
     audit event and month summary, as the scheduler and the coordinator's button do)."""
@@ -54,6 +72,7 @@ def close_month_command(slug: str, month: datetime) -> None:
 
 
 @timebank_cli.command("backfill-month-summaries")
+@writes
 def backfill_month_summaries_command() -> None:
     """Store the report figures of closed months that have none (closed before migration 0007,
     or by a tool that bypasses the closing job). Safe to run again; the pages are right without
@@ -70,6 +89,7 @@ def backfill_month_summaries_command() -> None:
 @click.option("--password", help="One password for every demo account (otherwise one is generated).")
 @click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]), help="Pretend today is this date (YYYY-MM-DD).")
 @click.option("--if-empty", is_flag=True, help="Do nothing when the database already has timebanks.")
+@writes
 def demo_command(password: str | None, today: object, if_empty: bool) -> None:
     """Create the demo installation: a day-service time bank and a small neighbourhood one."""
     from .demo import DemoAlreadyLoaded, build_demo
@@ -152,6 +172,7 @@ def jobs_command() -> None:
 @click.option("--rate", type=click.FloatRange(min=0.0, max=20.0), default=0.6, show_default=True,
               help="Exchanges per active member per month, before the seasons.")
 @click.option("--password", help="One password for every generated member (otherwise they cannot sign in).")
+@writes
 def generate_command(
     timebanks: int, members: int, months: int, seed: int, today: datetime | None, rate: float, password: str | None
 ) -> None:

@@ -12,6 +12,7 @@ from . import ledger
 from .admin import errors as admin_errors
 from .api.errors import http_error_response, is_api_request
 from .auth import errors as auth_errors
+from .busy import answer_reads_only, busy_response
 from .coordinator import activities as activity_service
 from .coordinator import errors as coordinator_errors
 from .coordinator import timesheets as timesheet_service
@@ -173,11 +174,13 @@ def register(app: Flask) -> None:
     @app.errorhandler(notification_errors.NotificationError)
     def _rule_broken(error: Exception) -> tuple[str, int]:
         db.session.rollback()
+        answer_reads_only()  # error pages only read: never wait for the write lock (timebank/busy.py)
         message = getattr(error, "message", str(error))
         return render_template("errors/problem.html", message=message), status_for(error)
 
     @app.errorhandler(CSRFError)
     def _csrf(error: CSRFError) -> tuple[str, int]:
+        answer_reads_only()
         message = "This form had expired or was sent twice. Please go back, reload the page and try again."
         return render_template("errors/problem.html", message=message), 400
 
@@ -185,10 +188,14 @@ def register(app: Flask) -> None:
     def _http(error: HTTPException) -> ResponseReturnValue:
         if is_api_request():  # an unknown /api/ path or method: JSON, in the API's error shape
             return http_error_response(error)
+        answer_reads_only()
         return render_template("errors/http.html", error=error), error.code or 500
 
     @app.errorhandler(Exception)
-    def _unexpected(error: Exception) -> tuple[str, int]:
+    def _unexpected(error: Exception) -> ResponseReturnValue:
+        if ledger.is_database_busy(error):  # after any retries: 503, never a 500
+            return busy_response()
         db.session.rollback()
+        answer_reads_only()
         app.logger.exception("Unexpected error")
         return render_template("errors/http.html", error=None), 500

@@ -1,9 +1,11 @@
-"""The ledger torture test: gunicorn workers on a fresh PostgreSQL database, many HTTP clients
-doing random exchange steps and donations through the JSON API with Idempotency-Keys and
-retries, while a killer thread SIGKILLs a random worker every few seconds. Then the ledger is
-checked from the database, and every acknowledged (2xx) operation is looked for in it.
+"""The ledger torture test: gunicorn workers on a fresh PostgreSQL database (or, with
+``--database sqlite``, a fresh SQLite file: the embedded default), many HTTP clients doing random
+exchange steps and donations through the JSON API with Idempotency-Keys and retries, while a
+killer thread SIGKILLs a random worker every few seconds. Then the ledger is checked from the
+database, and every acknowledged (2xx) operation is looked for in it.
 
     .venv/bin/python -m tests.torture.harness --seconds 30       # or scripts/torture
+    .venv/bin/python -m tests.torture.harness --database sqlite --seconds 15 --clients 8 --workers 2
 
 What it proves (each failure is a "violation"; there must be none):
 
@@ -22,9 +24,9 @@ What it proves (each failure is a "violation"; there must be none):
 Connection errors and timeouts are always retried with the same key and body until there is an
 answer (a client cannot know whether the request went through). A key whose request died with
 its worker is free again as soon as PostgreSQL sees the worker's connection close (the request
-held an advisory lock on it, timebank/api/idempotency.py), so the retry takes it over. An
-operation still "in progress" after IN_PROGRESS_RETRY_SECONDS is counted as unresolved, not a
-violation, and the ledger checks still cover it.
+held an advisory lock on it, timebank/api/idempotency.py), so the retry takes it over (on SQLite
+only after five minutes). An operation still "in progress" after IN_PROGRESS_RETRY_SECONDS is
+counted as unresolved, not a violation, and the ledger checks still cover it.
 """
 
 from __future__ import annotations
@@ -80,6 +82,7 @@ class Settings:
     admin_url: str = ""  # libpq URL of a database where CREATE DATABASE may run
     keep_database: bool = False
     progress: bool = False
+    database: str = "postgresql"  # or "sqlite": a fresh file in a temporary folder
 
 
 @dataclass
@@ -192,6 +195,16 @@ def fresh_database(admin_url: str, *, keep: bool = False) -> Iterator[str]:
                 connection.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
+@contextmanager
+def fresh_database_for(settings: Settings, folder: Path) -> Iterator[str]:
+    """A new empty database of the kind the settings ask for."""
+    if settings.database == "sqlite":
+        yield f"sqlite:///{folder / 'torture.sqlite'}"
+        return
+    with fresh_database(settings.admin_url or default_admin_url(), keep=settings.keep_database) as url:
+        yield url
+
+
 def _app(database_url: str) -> Any:
     from timebank import create_app
 
@@ -267,9 +280,11 @@ def _free_port() -> int:
 
 
 class Server:
-    """gunicorn -c gunicorn.conf.py wsgi:app, as production runs it, on a free local port."""
+    """gunicorn -c gunicorn.conf.py wsgi:app, as production runs it, on a free local port; or
+    (``server="flask"``) ``flask run``, as ./scripts/run serves the demo: werkzeug's threaded
+    server in one process (no workers to kill)."""
 
-    def __init__(self, database_url: str, workers: int, log_path: Path) -> None:
+    def __init__(self, database_url: str, workers: int, log_path: Path, *, server: str = "gunicorn") -> None:
         self.port = _free_port()
         env = {key: value for key, value in os.environ.items() if key not in ("TIMEBANK_ENV", "FLASK_DEBUG")}
         env.update(
@@ -285,10 +300,15 @@ class Server:
         )
         self.log_path = log_path
         self._log = log_path.open("wb")
-        gunicorn = Path(sys.executable).with_name("gunicorn")
-        command = [str(gunicorn)] if gunicorn.exists() else [sys.executable, "-m", "gunicorn"]
+        if server == "flask":
+            env["FLASK_APP"] = "wsgi"
+            command = [sys.executable, "-m", "flask", "run", "--host", "127.0.0.1", "--port", str(self.port)]
+        else:
+            gunicorn = Path(sys.executable).with_name("gunicorn")
+            command = [str(gunicorn)] if gunicorn.exists() else [sys.executable, "-m", "gunicorn"]
+            command += ["-c", "gunicorn.conf.py", "--access-logfile", "/dev/null", "wsgi:app"]
         self.process = subprocess.Popen(
-            [*command, "-c", "gunicorn.conf.py", "--access-logfile", "/dev/null", "wsgi:app"],
+            command,
             cwd=REPO_ROOT,
             env=env,
             stdout=self._log,
@@ -366,6 +386,20 @@ def http_request(
         return response.status, data, {k.lower(): v for k, v in response.getheaders()}
     finally:
         connection.close()
+
+
+def api_tokens(port: int, people: list[Person], name: str) -> dict[int, str]:
+    """A bearer token for each person (member id -> token), through ``POST /api/v1/tokens``."""
+    tokens = {}
+    for person in people:
+        body = _json({"email": person.email, "password": PASSWORD, "name": name})
+        status, data, _headers = http_request(
+            port, "POST", "/api/v1/tokens", body=body, headers={"Content-Type": "application/json"}
+        )
+        if status != 201:
+            raise RuntimeError(f"no token for {person.email}: {status} {data[:300]!r}")
+        tokens[person.member_id] = json.loads(data)["token"]
+    return tokens
 
 
 # -- operations -----------------------------------------------------------------------------------
@@ -662,14 +696,7 @@ class Torture:
                 self.report.kills += 1
 
     def get_tokens(self) -> None:
-        for person in self.people:
-            body = _json({"email": person.email, "password": PASSWORD, "name": "torture"})
-            status, data, _headers = http_request(
-                self.server.port, "POST", "/api/v1/tokens", body=body, headers={"Content-Type": "application/json"}
-            )
-            if status != 201:
-                raise RuntimeError(f"no token for {person.email}: {status} {data[:300]!r}")
-            self.tokens[person.member_id] = json.loads(data)["token"]
+        self.tokens = api_tokens(self.server.port, self.people, "torture")
 
     def run(self) -> None:
         self.get_tokens()
@@ -926,10 +953,10 @@ def verify(database_url: str, torture: Torture, report: Report) -> None:
 def run(settings: Settings) -> Report:
     seed = settings.seed if settings.seed is not None else random.randrange(10**6)
     report = Report(settings=settings, seed=seed)
-    with tempfile.TemporaryDirectory(prefix="torture-") as folder, fresh_database(
-        settings.admin_url or default_admin_url(), keep=settings.keep_database
+    with tempfile.TemporaryDirectory(prefix="torture-") as folder, fresh_database_for(
+        settings, Path(folder)
     ) as database_url:
-        report.database = make_url(database_url).database or ""
+        report.database = Path(make_url(database_url).database or "").name
         people = migrate_and_seed(database_url, settings.members)
         server = Server(database_url, settings.workers, Path(folder) / "gunicorn.log")
         try:
@@ -952,6 +979,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kill-every", type=float, default=3.0, help="SIGKILL a worker every ~S seconds; 0: never")
     parser.add_argument("--members", type=int, default=24, help="participants across the two timebanks (default 24)")
     parser.add_argument("--seed", type=int, default=None, help="random seed (default: a new one, printed)")
+    parser.add_argument("--database", choices=("postgresql", "sqlite"), default="postgresql", help="default postgresql")
     parser.add_argument("--admin-url", default="", help="PostgreSQL URL where CREATE DATABASE may run")
     parser.add_argument("--keep-database", action="store_true", help="do not drop the database afterwards")
     args = parser.parse_args(argv)
@@ -965,6 +993,7 @@ def main(argv: list[str] | None = None) -> int:
         admin_url=args.admin_url,
         keep_database=args.keep_database,
         progress=True,
+        database=args.database,
     )
     report = run(settings)
     print(report.text())

@@ -84,8 +84,10 @@ def member_for_token(session: Session, token: str, now: datetime | None = None) 
     if member is None or not member.is_active:
         raise ApiError(401, "account_not_active", _NOT_ACTIVE)
     if row.last_used_at is None or now - row.last_used_at >= LAST_USED_RESOLUTION:
-        row.last_used_at = now
-        session.commit()
+        # A write, on a GET too: in a transaction that may write (on SQLite one begun holding the
+        # write lock; a read transaction that then writes is refused when another writer is busy).
+        with write_transaction(session):
+            row.last_used_at = now
     return member, row
 
 

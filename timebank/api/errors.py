@@ -16,6 +16,7 @@ from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
 from ..extensions import db
+from ..ledger.busy import is_database_busy
 from .blueprint import API_PREFIX
 
 # Short machine-readable codes for plain HTTP errors.
@@ -31,6 +32,7 @@ HTTP_CODES: dict[int, str] = {
     422: "invalid",
     429: "rate_limited",
     500: "internal_error",
+    503: "database_busy",
 }
 
 HTTP_MESSAGES: dict[int, str] = {
@@ -125,6 +127,10 @@ def handle_api_error(error: Exception) -> Response:
         db.session.rollback()
         code = getattr(error, "code", None) or _snake_case(type(error).__name__)
         return error_response(status, str(code), getattr(error, "message", str(error)), _fields_of(error))
+    if is_database_busy(error):
+        from ..busy import busy_response  # imported late: it imports this module
+
+        return busy_response()  # 503 with Retry-After, after any retries
     db.session.rollback()
     current_app.logger.exception("Unexpected error in the API")
     return error_response(500, "internal_error", HTTP_MESSAGES[500])

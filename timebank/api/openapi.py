@@ -9,7 +9,8 @@ into JSON Schema components. What every endpoint shares is added here, in one pl
 - 401 and the bearer security requirement on every authenticated endpoint,
 - 400 and 422 on every endpoint that reads a JSON body or query parameters,
 - the ``Idempotency-Key`` header (and its 409) on idempotent POSTs,
-- 429 on token creation (rate limited).
+- 429 on token creation (rate limited),
+- 503 with Retry-After on every endpoint (the database was too busy: nothing was done).
 
 The document is built once per app and cached in ``app.extensions``.
 """
@@ -142,6 +143,8 @@ STATUS_MEANINGS: dict[int, str] = {
     "for another request.",
     422: "A value is not right: error.fields says which and why.",
     429: "Too many attempts: wait a little and try again.",
+    503: "Busy just now, so nothing was done: wait the Retry-After seconds and send the same request again "
+    "(with the same Idempotency-Key, if it had one).",
 }
 
 
@@ -166,6 +169,13 @@ ERROR_HEADERS: dict[int, dict[str, Any]] = {
     429: {
         "Retry-After": {
             "description": "Seconds to wait before trying again.",
+            "schema": {"type": "string", "pattern": "^[0-9]+$"},
+        }
+    },
+    503: {
+        "Retry-After": {
+            "description": "Seconds to wait before sending the same request again.",
+            "required": True,
             "schema": {"type": "string", "pattern": "^[0-9]+$"},
         }
     },
@@ -202,6 +212,7 @@ def _statuses(operation: Operation, doc: ApiDoc) -> dict[int, Schema | type[Sche
         statuses.setdefault(404, None)
     if operation.rule.endpoint in RATE_LIMITED_ENDPOINTS:
         statuses.setdefault(429, None)
+    statuses.setdefault(503, None)  # any request may meet a database too busy to answer (timebank/busy.py)
     return dict(sorted(statuses.items()))
 
 

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session, joinedload
 from .. import clock
 from ..extensions import db, login_manager
 from ..ledger import write_transaction
+from ..ledger.locking import current_unit
 from ..models import Member, SessionEnd, WebSession
 from ..notifications.service import remember_unread, unread_count_of
 from . import sessions
@@ -83,7 +84,14 @@ def _write_aside(work: Callable[[Session], object]) -> None:
     """A small write of the session's own bookkeeping, in a short transaction of its own so the
     request's reads are left alone. If it fails (a busy database) the page still shows: the
     limits are checked again on the next request."""
+    unit = current_unit()
     try:
+        if unit is not None and unit.writes:
+            # A writing request (a POST) already holds SQLite's write lock from its first read:
+            # a second connection would wait for it. The request's own transaction writes it.
+            with write_transaction(db.session()) as own:
+                work(own)
+            return
         with Session(db.engine) as side, write_transaction(side):
             work(side)
     except SQLAlchemyError:

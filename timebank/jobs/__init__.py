@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from ..admin.errors import NotAnAdmin
 from ..clock import now_utc
 from ..extensions import db
+from ..ledger import unit_of_work
 from ..models import Member
 from .digest import queue_weekly_digests
 from .exchanges import expire_pending_exchanges
@@ -97,7 +98,9 @@ def run_job(name: str, *, now: datetime | None = None) -> JobResult:
     job = JOBS.get(name)
     if job is None:
         raise UnknownJob(name)
-    with Session(db.engine) as session:
+    # A read-only unit of work: a job does slow things between its transactions (sending mail),
+    # so only its writes (each in write_transaction) take SQLite's write lock, never its reads.
+    with unit_of_work(writes=False), Session(db.engine) as session:
         return run_recorded(session, name, job.function, now=now or now_utc())
 
 

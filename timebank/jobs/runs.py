@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from ..ledger import write_transaction
 from ..models import JobRun
 
 log = logging.getLogger("timebank.jobs")
@@ -56,8 +57,8 @@ def run_recorded(session: Session, name: str, job: JobFunction, *, now: datetime
     """Run ``job`` once, recording the run. Never raises for the job's own errors."""
     started = naive_utc(now)
     run = JobRun(job=name, started_at=started)
-    session.add(run)
-    session.commit()
+    with write_transaction(session):
+        session.add(run)
     clock = time.perf_counter()
     try:
         result = job(session, now=now)
@@ -66,10 +67,10 @@ def run_recorded(session: Session, name: str, job: JobFunction, *, now: datetime
         log.exception("Job %s failed", name)
         message = str(error).strip().splitlines()[0] if str(error).strip() else ""
         result = JobResult("The job stopped with an error.", (f"{type(error).__name__}: {message}".rstrip(": "),))
-    run.finished_at = started + timedelta(seconds=time.perf_counter() - clock)
-    run.ok = result.ok
-    run.summary = result.line()
-    session.commit()
+    with write_transaction(session):
+        run.finished_at = started + timedelta(seconds=time.perf_counter() - clock)
+        run.ok = result.ok
+        run.summary = result.line()
     return result
 
 

@@ -7,6 +7,7 @@ Public API::
         post_pending(session, timebank_id=..., pending_id=transfer.id, ...)
 """
 
+from .busy import is_database_busy, run_again_when_busy
 from .check import LedgerCheck, check_ledger
 from .close import EarlierMonthOpen, MonthNotOver, close_month, verify_closed_months
 from .errors import (
@@ -30,7 +31,16 @@ from .errors import (
     TransferNotReversible,
 )
 from .limits import Limits, limits_for
-from .locking import configure_engine, lock_accounts, lock_timebank, set_row_locking, write_transaction
+from .locking import (
+    UndeclaredWrite,
+    configure_engine,
+    current_unit,
+    lock_accounts,
+    lock_timebank,
+    set_row_locking,
+    unit_of_work,
+    write_transaction,
+)
 from .money import format_hours, format_minutes, validate_amount
 from .periods import close_period, ensure_open, is_closed, month_start
 from .transfers import create_transfer, post_pending, resolution_of, reverse_transfer, void_pending
@@ -58,15 +68,18 @@ __all__ = [
     "TransferNotFound",
     "TransferNotPending",
     "TransferNotReversible",
+    "UndeclaredWrite",
     "check_ledger",
     "close_month",
     "close_period",
     "configure_engine",
     "create_transfer",
+    "current_unit",
     "ensure_open",
     "format_hours",
     "format_minutes",
     "is_closed",
+    "is_database_busy",
     "limits_for",
     "lock_accounts",
     "lock_timebank",
@@ -74,7 +87,9 @@ __all__ = [
     "post_pending",
     "resolution_of",
     "reverse_transfer",
+    "run_again_when_busy",
     "set_row_locking",
+    "unit_of_work",
     "validate_amount",
     "verify_closed_months",
     "void_pending",

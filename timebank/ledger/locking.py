@@ -1,9 +1,22 @@
-"""Transactions and row locks for ledger writes (DESIGN.md rules 8 and 9).
+"""Transactions and row locks for ledger writes (DESIGN.md rules 8 and 9), and how every
+transaction begins (docs/ARCHITECTURE.md, "Locking").
 
 PostgreSQL: the touched account rows are locked with ``SELECT … FOR NO KEY UPDATE`` in ascending
 id order (one global order, so two writers can never deadlock) before any limit is checked.
 SQLite ignores FOR UPDATE, so a ledger write there must start with ``BEGIN IMMEDIATE``, which
 takes the database's write lock before the first read. ``write_transaction`` arranges both.
+
+How a SQLite transaction begins is decided in one place, ``begin_mode``. A transaction that
+begins as a read (DEFERRED) and then writes is refused at once with "database is locked" when
+another writer got there first (its snapshot is stale, and SQLite does not wait), whatever the
+busy timeout. So every transaction that may write begins IMMEDIATE, waiting (up to the busy
+timeout) for the write lock at its BEGIN, where waiting is safe: inside ``write_transaction``,
+and every transaction of a unit of work that may write (``unit_of_work(writes=True)``: a request
+other than GET, HEAD or OPTIONS; a command that writes). A read-only unit's transactions begin
+DEFERRED: reads never wait for a writer (WAL). A read-only unit that must write (a GET's
+bookkeeping; a scheduled job, which sends mail between its transactions and so must not hold the
+lock throughout) does each write in ``write_transaction``; a write in a DEFERRED transaction of a
+read-only unit is refused in tests and logged elsewhere (``UndeclaredWrite``).
 
 Closed months (rule 9) against a concurrent month close: a ledger write first takes a shared
 lock on its timebank's row (``lock_timebank``: FOR KEY SHARE, which ledger writes share with one
@@ -16,18 +29,28 @@ account locks, ``lock_accounts_for_posting``) is the one that counts.
 from __future__ import annotations
 
 import functools
+import logging
+import re
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Engine, Select, bindparam, event, func, select
+from sqlalchemy import Connection, Engine, Select, bindparam, event, func, select
 from sqlalchemy.orm import Session, joinedload
 
 from ..models import Account, Period, Timebank
 from .errors import AccountNotFound, LedgerUsageError, TimebankNotFound
 
+log = logging.getLogger("timebank.ledger")
+
 SQLITE_BEGIN_OPTION = "timebank_sqlite_begin"
+# How long a SQLite transaction waits at its BEGIN for another writer to finish (SQLite retries
+# with its own short backoff meanwhile). Well below gunicorn's 30 s worker timeout, so a request
+# that still finds the database busy is answered (503, timebank/busy.py), never killed.
+SQLITE_BUSY_TIMEOUT_MS = 5000
 
 # Test switch: the concurrency tests turn locking off to prove that without it the ledger
 # breaks. Never switched off outside tests.
@@ -39,65 +62,136 @@ def set_row_locking(enabled: bool) -> None:
     row_locking_enabled = enabled
 
 
-def configure_engine(engine: Engine) -> None:
-    """Make SQLite behave: foreign keys on, WAL, a busy timeout, and our own BEGIN so a write
-    transaction can ask for IMMEDIATE. PostgreSQL: note whether a transaction has written yet
-    (``write_transaction`` may then carry on in it)."""
+class UndeclaredWrite(LedgerUsageError):
+    """A read-only unit of work (a GET, a scheduled job) wrote in a transaction that began as a
+    read. On SQLite that fails at once when another writer got there first: do the write in
+    ``write_transaction``, or make the request a POST."""
+
+
+@dataclass
+class UnitOfWork:
+    """What runs now (a request, a scheduled job, a command): whether it may write, and how many
+    of its transactions have committed writes (a unit that committed nothing may be run again)."""
+
+    writes: bool
+    committed_writes: int = 0
+
+
+_unit: ContextVar[UnitOfWork | None] = ContextVar("timebank_unit_of_work", default=None)
+
+
+@contextmanager
+def unit_of_work(*, writes: bool) -> Iterator[UnitOfWork]:
+    """Declare what runs inside: ``writes=True`` makes each of its SQLite transactions begin
+    IMMEDIATE; ``writes=False`` (reads only) DEFERRED. Outside any unit, DEFERRED."""
+    unit = UnitOfWork(writes)
+    token = _unit.set(unit)
+    try:
+        yield unit
+    finally:
+        _unit.reset(token)
+
+
+def current_unit() -> UnitOfWork | None:
+    return _unit.get()
+
+
+def begin_mode(connection: Connection) -> str:
+    """How a SQLite transaction on this connection begins: the one place that decides."""
+    if not row_locking_enabled:
+        return "DEFERRED"
+    if connection.get_execution_options().get(SQLITE_BEGIN_OPTION) == "IMMEDIATE":
+        return "IMMEDIATE"  # write_transaction
+    unit = _unit.get()
+    return "IMMEDIATE" if unit is not None and unit.writes else "DEFERRED"
+
+
+def configure_engine(engine: Engine, *, busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS, strict: bool = False) -> None:
+    """Make SQLite behave: foreign keys on, WAL, a busy timeout, and our own BEGIN (``begin_mode``).
+    Both databases: note whether the open transaction has written yet (``write_transaction`` may
+    then carry on in it) and count each unit's committed writes. ``strict`` (tests): a write in a
+    read-only unit's DEFERRED transaction raises ``UndeclaredWrite`` instead of being logged."""
     if getattr(engine, "_timebank_configured", False):
         return
-    if engine.dialect.name == "postgresql":
-        engine._timebank_configured = True  # type: ignore[attr-defined]
-        _note_writes(engine)
-        return
-    if engine.dialect.name != "sqlite":
+    if engine.dialect.name not in ("sqlite", "postgresql"):
         return
     engine._timebank_configured = True  # type: ignore[attr-defined]
+    sqlite = engine.dialect.name == "sqlite"
 
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        # Take transaction control from pysqlite so BEGIN is ours to emit.
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA foreign_keys = ON")
-        cursor.execute("PRAGMA busy_timeout = 30000")
-        if engine.url.database not in (None, "", ":memory:"):
-            cursor.execute("PRAGMA journal_mode = WAL")
-        cursor.close()
+    if sqlite:
+
+        @event.listens_for(engine, "connect")
+        def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+            # Take transaction control from pysqlite so BEGIN is ours to emit.
+            dbapi_connection.isolation_level = None
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA foreign_keys = ON")
+            cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+            if engine.url.database not in (None, "", ":memory:"):
+                cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        mode = connection.get_execution_options().get(SQLITE_BEGIN_OPTION, "DEFERRED")
-        if not row_locking_enabled:
-            mode = "DEFERRED"
-        connection.exec_driver_sql(f"BEGIN {mode}")
-
-
-_WROTE = "timebank_transaction_wrote"
-
-
-def _note_writes(engine: Engine) -> None:
-    @event.listens_for(engine, "begin")
-    def _begun(connection: Any) -> None:
+        mode = None
+        if sqlite:
+            mode = begin_mode(connection)
+            connection.exec_driver_sql(f"BEGIN {mode}")
+        connection.info[_BEGUN] = mode
         connection.info[_WROTE] = False
 
     @event.listens_for(engine, "before_cursor_execute")
     def _sending(connection: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if not statement.startswith("SELECT"):
+        if connection.info.get(_WROTE) is False and _WRITE.match(statement):
+            if sqlite and connection.info.get(_BEGUN) == "DEFERRED":
+                _undeclared_write(statement, strict)
             connection.info[_WROTE] = True
+
+    @event.listens_for(engine, "commit")
+    def _committing(connection: Any) -> None:
+        unit = _unit.get()
+        if unit is not None and connection.info.get(_WROTE):
+            unit.committed_writes += 1
+
+
+_BEGUN = "timebank_transaction_begun"
+_WROTE = "timebank_transaction_wrote"
+# A statement that writes (a CTE may front an INSERT, UPDATE or DELETE). Compiled statements
+# start with their verb; nothing else is sent.
+_WRITE = re.compile(
+    r"\s*(?:INSERT|UPDATE|DELETE|REPLACE|CREATE|DROP|ALTER)\b|\s*WITH\b.*\b(?:INSERT|UPDATE|DELETE)\b",
+    re.IGNORECASE | re.DOTALL,
+)
+
+
+def _undeclared_write(statement: str, strict: bool) -> None:
+    unit = _unit.get()
+    if unit is None or unit.writes:
+        return
+    message = (
+        "A read-only unit of work (a GET, a scheduled job) wrote in a transaction that began as a read; "
+        "on SQLite that fails under load. "
+        f"Use write_transaction (or a POST). Statement: {statement[:120]}"
+    )
+    if strict:
+        raise UndeclaredWrite(message)
+    log.warning(message)
 
 
 def _only_read_so_far(session: Session) -> bool:
-    """PostgreSQL, read committed, and the open transaction has read but written nothing (and
-    the session holds nothing to write): carrying on in it is the same as beginning anew, since
-    every statement sees what is committed when it starts. SQLite cannot: its write lock must be
-    taken by the BEGIN."""
-    if session.get_bind().dialect.name != "postgresql":
-        return False
+    """The open transaction has read but written nothing (and the session holds nothing to
+    write), and carrying on in it is the same as beginning anew. PostgreSQL, read committed:
+    every statement sees what is committed when it starts. SQLite: only if it began IMMEDIATE,
+    so it already holds the write lock (a DEFERRED one would be refused when it writes)."""
     if session.in_nested_transaction() or session.new or session.dirty or session.deleted:
         return False
     connection = session.connection()
+    if connection.info.get(_WROTE) is not False:
+        return False
+    if connection.dialect.name == "sqlite":
+        return bool(connection.info.get(_BEGUN) == "IMMEDIATE")
     return (
-        connection.info.get(_WROTE) is False
+        connection.dialect.name == "postgresql"
         and connection.get_execution_options().get("isolation_level") is None
         and connection.default_isolation_level == "READ COMMITTED"
     )
@@ -105,7 +199,9 @@ def _only_read_so_far(session: Session) -> bool:
 
 @contextmanager
 def write_transaction(session: Session) -> Iterator[Session]:
-    """Run a block as one all-or-nothing write: commit at the end, roll back on any error."""
+    """Run a block as one all-or-nothing write: commit at the end, roll back on any error. On
+    SQLite it holds the write lock from its BEGIN. Also the way for a read-only unit of work (a
+    GET) to write: it ends the read transaction and begins one that may write."""
     if session.in_transaction() and not _only_read_so_far(session):
         # A read transaction (e.g. loading the signed-in member) may be open. End it so the
         # write transaction begins with the write lock on SQLite (and what the session held to
@@ -176,11 +272,10 @@ _TIMEBANK_LOCKS = "timebank_ledger_locks"
 
 def _require_write_lock(session: Session) -> None:
     connection = session.connection()
-    if (
-        connection.dialect.name == "sqlite"
-        and row_locking_enabled
-        and connection.get_execution_options().get(SQLITE_BEGIN_OPTION) != "IMMEDIATE"
-    ):
+    if connection.dialect.name != "sqlite" or not row_locking_enabled:
+        return
+    # Began IMMEDIATE: by write_transaction's option, or as a transaction of a unit that writes.
+    if connection.info.get(_BEGUN) != "IMMEDIATE" and begin_mode(connection) != "IMMEDIATE":
         raise LedgerUsageError("Ledger writes on SQLite must run inside write_transaction().")
 
 
