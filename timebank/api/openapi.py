@@ -29,6 +29,7 @@ from flask.typing import ResponseReturnValue
 from marshmallow import Schema
 from werkzeug.routing import Rule
 
+from ..ids import MAX_ID
 from .schemas import ErrorSchema
 from .spec import ApiDoc, api_doc_of
 
@@ -60,10 +61,10 @@ DESCRIPTION = "\n\n".join(
     ]
 )
 
-# werkzeug converter -> JSON Schema of the path parameter.
-_INT32_MAX = 2**31 - 1
+# werkzeug converter -> JSON Schema of the path parameter. ``int`` is the app's id converter
+# (ids.StoredId): 1..MAX_ID, anything else matches no route (404).
 CONVERTER_SCHEMAS: dict[str, dict[str, Any]] = {
-    "int": {"type": "integer", "minimum": 0, "maximum": _INT32_MAX},
+    "int": {"type": "integer", "minimum": 1, "maximum": MAX_ID},
     "float": {"type": "number", "minimum": 0},
     "uuid": {"type": "string", "format": "uuid"},
     "string": {"type": "string", "minLength": 1, "pattern": "^[^/]+$"},
