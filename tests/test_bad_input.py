@@ -33,7 +33,6 @@ from werkzeug.test import TestResponse
 from tests.conftest import PASSWORD
 from tests.test_authorization_matrix import EXPECTED, OK, ROLES, UNCHANGED, Seeded, _endpoints, _rule_for, _seed
 from timebank.api.auth import issue_token
-from timebank.extensions import db
 from timebank.ids import StoredId
 from timebank.models import Member
 
@@ -208,16 +207,16 @@ def _try_endpoint(walk: Walk, endpoint: str) -> None:
         label = f"{method} {endpoint} ({role})"
         nul_query = urlencode({name: NUL for name in QUERY_NAMES})
         walk.expect(f"{label}, NUL in the query", walk.send(role, method, base + joiner + nul_query), (400,))
-        huge = urlencode(
-            {"page": HUGE, "per_page": HUGE, "member_id": HUGE, "listing_id": HUGE, "month": f"{HUGE}-01"}
-        )
+        huge = urlencode({"page": HUGE, "per_page": HUGE, "member_id": HUGE, "listing_id": HUGE, "month": f"{HUGE}-01"})
         walk.expect(f"{label}, numbers beyond 64 bits in the query", walk.send(role, method, base + joiner + huge))
         for converter, name in PATH_ARGUMENT.findall(rule.rule):
             if converter == "int":
                 for too_large in TOO_LARGE_IDS:
                     path = _path(rule, {**values, name: too_large})
                     for any_method in METHODS:
-                        walk.expect(f"{any_method} {endpoint}, {name}={too_large}", walk.send(role, any_method, path), (404,))
+                        walk.expect(
+                            f"{any_method} {endpoint}, {name}={too_large}", walk.send(role, any_method, path), (404,)
+                        )
             elif name != "slug" or rule.rule.startswith("/join"):
                 path = _path(rule, {**values, name: NUL})
                 walk.expect(f"{label}, NUL in <{name}>", walk.send(role, method, path), (400,))
@@ -233,7 +232,11 @@ def _try_endpoint(walk: Walk, endpoint: str) -> None:
             )
         else:
             names = _form_names(walk, role, rule, base)
-            walk.expect(f"{label}, NUL in every form field", walk.send(role, method, base, data=dict.fromkeys(names, NUL)), (400,))
+            walk.expect(
+                f"{label}, NUL in every form field",
+                walk.send(role, method, base, data=dict.fromkeys(names, NUL)),
+                (400,),
+            )
             walk.expect(
                 f"{label}, a JSON body with NUL", walk.send(role, method, base, json=dict.fromkeys(names, NUL)), (400,)
             )

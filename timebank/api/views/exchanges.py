@@ -22,7 +22,7 @@ from ..blueprint import bp
 from ..body import json_body
 from ..idempotency import current_idempotency_key, idempotent
 from ..pagination import PageQuerySchema, page_schema, paginated, query_args
-from ..schemas import API_STATUSES, ID_RANGE, ExchangeCreateSchema, ExchangeSchema, ReasonSchema
+from ..schemas import API_STATUSES, ID_RANGE, ExchangeCreateSchema, ExchangeSchema, ReasonSchema, WholeNumber
 from ..spec import documented
 from .common import minutes_from_hours, viewer_timebank
 
@@ -45,8 +45,11 @@ API_STATUS: dict[ExchangeStatus, str] = {
 
 class ExchangeQuerySchema(PageQuerySchema):
     status = fields.String(load_default=None, validate=validate.OneOf(API_STATUSES))
-    member_id = fields.Integer(
-        load_default=None, validate=ID_RANGE, metadata={"description": "Exchanges with this member on either side"}
+    member_id = WholeNumber(
+        from_text=True,
+        load_default=None,
+        validate=ID_RANGE,
+        metadata={"description": "Exchanges with this member on either side"},
     )
 
 
