@@ -15,6 +15,7 @@ and the database the way a real request's would:
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from collections.abc import Iterator
@@ -30,14 +31,19 @@ from sqlalchemy.orm import Session
 from werkzeug.routing import Rule
 from werkzeug.test import TestResponse
 
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, Factory
+from tests.exchange_helpers import Browser, assert_nothing_changed, form_key, snapshot, today
 from tests.test_authorization_matrix import EXPECTED, OK, ROLES, UNCHANGED, Seeded, _endpoints, _rule_for, _seed
 from timebank.api.auth import issue_token
-from timebank.ids import StoredId
+from timebank.coordinator.timesheets import MAX_FILE_BYTES
+from timebank.forms_common import HoursInputError, parse_hours_to_minutes, parse_signed_hours_to_minutes
+from timebank.ids import StoredId, parse_id
+from timebank.input_guard import MAX_CONTENT_LENGTH
 from timebank.models import Member
 
 NUL = "a\x00b"
 HUGE = "99999999999999999999"
+ODD_DIGITS = "²"  # str.isdigit() says yes, int() raises ValueError
 TOO_LARGE_IDS = (10**20, 2**63, 2**31)
 DEEP_JSON = "[" * 100_000 + "]" * 100_000
 # Query parameters the views read, beside the names of the fields of each page's forms.
@@ -209,6 +215,8 @@ def _try_endpoint(walk: Walk, endpoint: str) -> None:
         walk.expect(f"{label}, NUL in the query", walk.send(role, method, base + joiner + nul_query), (400,))
         huge = urlencode({"page": HUGE, "per_page": HUGE, "member_id": HUGE, "listing_id": HUGE, "month": f"{HUGE}-01"})
         walk.expect(f"{label}, numbers beyond 64 bits in the query", walk.send(role, method, base + joiner + huge))
+        odd = urlencode(dict.fromkeys(("page", "per_page", "member_id", "listing_id", "month"), ODD_DIGITS))
+        walk.expect(f"{label}, digits Python reads oddly in the query", walk.send(role, method, base + joiner + odd))
         for converter, name in PATH_ARGUMENT.findall(rule.rule):
             if converter == "int":
                 for too_large in TOO_LARGE_IDS:
@@ -283,3 +291,120 @@ def test_json_in_a_web_form_is_read_safely(walk: Walk) -> None:
     response = walk.send("participant", "POST", "/donate", data=json.dumps([1, 2]), content_type="application/json")
     walk.expect("POST /donate with a JSON list", response)
     assert not walk.problems
+
+
+# -- each kind of bad input on the web, as a person would meet it -------------------------------
+
+
+@pytest.fixture
+def browser(client: FlaskClient) -> Browser:
+    return Browser(client)
+
+
+def test_a_nul_byte_in_the_sign_in_form_is_a_400_page(client: FlaskClient, factory: Factory) -> None:
+    world = factory.world()
+    response = client.post("/login", data={"email": f"{world.alice.email}\x00", "password": PASSWORD})
+    assert response.status_code == 400 and response.mimetype == "text/html"
+    assert "cannot be stored" in response.get_data(as_text=True)
+    assert client.get("/dashboard").status_code == 302  # not signed in
+
+
+def test_an_upload_over_the_limit_is_a_clear_413_page(browser: Browser, factory: Factory) -> None:
+    world = factory.world()
+    browser.sign_in(world.coordinator)
+    huge = b"date,provider,recipient,hours,description\r\n" + b"x" * MAX_CONTENT_LENGTH
+    response = browser.client.post(
+        "/coordinator/import", data={"file": (io.BytesIO(huge), "timesheet.csv")}, content_type="multipart/form-data"
+    )
+    assert response.status_code == 413 and response.mimetype == "text/html"
+    assert "at most 1024 KB" in response.get_data(as_text=True)
+
+
+def test_the_request_limit_is_above_any_timesheet_the_import_takes() -> None:
+    assert MAX_CONTENT_LENGTH > 2 * MAX_FILE_BYTES  # the file, and its signed copy in the confirmation form
+
+
+@pytest.mark.parametrize("too_large", [2**31, 2**63, 10**20])
+def test_an_id_too_large_to_store_is_404_on_every_method(client: FlaskClient, too_large: int) -> None:
+    for path in (f"/exchanges/{too_large}", f"/listings/{too_large}/edit", f"/coordinator/applications/{too_large}"):
+        for method in ("GET", "POST", "PUT", "PATCH", "DELETE"):
+            assert client.open(path, method=method).status_code == 404, (method, path)
+
+
+def test_a_month_beyond_any_calendar_is_refused_on_the_report_page(browser: Browser, factory: Factory) -> None:
+    world = factory.world()
+    browser.sign_in(world.coordinator)
+    for month in ("99999999999999999999-01", "٢٠٢٦-٠١", "2026-13", "0001-01"):
+        response = browser.get(f"/reports/monthly?month={month}")
+        assert response.status_code == 422, month
+        assert "Choose a month" in response.get_data(as_text=True)
+
+
+def test_a_page_number_beyond_64_bits_shows_the_last_page(browser: Browser, factory: Factory) -> None:
+    world = factory.world()
+    browser.sign_in(world.alice)
+    for path in ("/listings", "/members", "/notifications"):
+        assert browser.get(f"{path}?page={HUGE}").status_code == 200, path
+        assert browser.get(f"{path}?page=١").status_code == 200, path
+
+
+@pytest.mark.parametrize("typed", ["١", "١.٥", "１", "٢ hours"])
+def test_hours_in_other_digits_are_refused_on_the_form(
+    browser: Browser, factory: Factory, session: Session, typed: str
+) -> None:
+    world = factory.world()
+    browser.sign_in(world.alice)
+    page = browser.page(f"/exchanges/record?member_id={world.bob.id}")
+    before = snapshot(session)
+    response = browser.post(
+        "/exchanges/record",
+        {
+            "request_key": form_key(page),
+            "other_member": str(world.bob.id),
+            "direction": "they_helped",
+            "performed_on": today().strftime("%d/%m/%Y"),
+            "duration": typed,
+            "description": "Bob sorted my phone",
+        },
+    )
+    assert response.status_code == 422
+    assert "Write the time with the digits 0 to 9" in response.get_data(as_text=True)
+    assert_nothing_changed(session, before)
+
+
+@pytest.mark.parametrize(
+    ("typed", "message"),
+    [
+        ("١", "digits 0 to 9"),
+        ("１:３０", "digits 0 to 9"),
+        ("²", "digits 0 to 9"),
+        ("1_000", "Enter the time in hours"),
+    ],
+)
+def test_the_hours_parser_reads_only_ascii_digits(typed: str, message: str) -> None:
+    with pytest.raises(HoursInputError) as caught:
+        parse_hours_to_minutes(typed, 15)
+    assert message in caught.value.message
+    with pytest.raises(HoursInputError):
+        parse_signed_hours_to_minutes(f"-{typed}", 15)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("42", 42),
+        (" 42 ", 42),
+        ("2147483647", 2147483647),
+        ("2147483648", None),
+        ("0", None),
+        ("²", None),
+        ("١", None),
+        ("-1", None),
+        ("1_000", None),
+        ("9" * 5000, None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_an_id_typed_as_text_is_ascii_digits_naming_a_storable_id(text: str | None, expected: int | None) -> None:
+    assert parse_id(text) == expected
