@@ -27,7 +27,6 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -36,16 +35,16 @@ from flask import Flask
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
-from sqlalchemy import create_engine, select
+from sqlalchemy import select
 
-from tests.conftest import PASSWORD, Factory, _reset_postgres, postgres_url, require_postgres
+from tests.conftest import PASSWORD, Factory
 from timebank import create_app, ledger
 from timebank.api.auth import issue_token
 from timebank.clock import today_in
 from timebank.exchanges.service import RecordRequest, record_exchange
 from timebank.extensions import db
 from timebank.listings.service import ListingInput, create_listing
-from timebank.models import Base, Category, ListingKind
+from timebank.models import Category, ListingKind
 
 MAX_EXAMPLES = 10  # per operation and pass of generated data
 SEEDED_EXAMPLES = 20  # per operation and person, on the seeded world
@@ -133,30 +132,15 @@ def _seed() -> Seeded:
     )
 
 
-def _database(kind: str, folder: Path) -> str:
-    if kind == "postgresql":
-        require_postgres("the API fuzzing on PostgreSQL")
-        _reset_postgres()
-        return postgres_url()
-    url = f"sqlite:///{folder / 'fuzz.sqlite'}"
-    engine = create_engine(url)
-    Base.metadata.create_all(engine)
-    engine.dispose()
-    return url
-
-
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def fuzzed_app(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[Flask, Seeded]]:
-    """The app on a fresh database, seeded; requests run outside any app context, as on a real
-    server (each gets its own context and database session)."""
-    url = _database(request.param, Path(tmp_path_factory.mktemp("fuzz")))
+@pytest.fixture
+def fuzzed_app(database_url: str) -> Iterator[tuple[Flask, Seeded]]:
+    """The app on a fresh database (SQLite, then PostgreSQL: ``database_url``), seeded; requests
+    run outside any app context, as on a real server (each gets its own context and session)."""
     app = create_app(
         {
             "TESTING": True,
             "SECRET_KEY": "fuzz",
-            "SQLALCHEMY_DATABASE_URI": url,
+            "SQLALCHEMY_DATABASE_URI": database_url,
             "SERVER_NAME": "localhost",
             "RATELIMIT_ENABLED": False,
         }
