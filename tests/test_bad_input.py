@@ -225,7 +225,7 @@ def _try_endpoint(walk: Walk, endpoint: str) -> None:
                         walk.expect(
                             f"{any_method} {endpoint}, {name}={too_large}", walk.send(role, any_method, path), (404,)
                         )
-            elif name != "slug" or rule.rule.startswith("/join"):
+            else:
                 path = _path(rule, {**values, name: NUL})
                 walk.expect(f"{label}, NUL in <{name}>", walk.send(role, method, path), (400,))
         if method == "GET":
