@@ -13,9 +13,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tests.api.conftest import ApiClient, ApiWorld, error_of, new_key
+from tests.api.test_api_members_listings import _category_id
 from tests.conftest import Factory
 from timebank.input_guard import MAX_CONTENT_LENGTH, MAX_JSON_DEPTH
-from timebank.models import Category, Exchange, MemberStatus
+from timebank.models import Exchange, MemberStatus
 
 
 def _record(client: ApiClient, provider_id: Any, recipient_id: Any, hours: Any = 1, **extra: Any):  # type: ignore[no-untyped-def]
@@ -137,12 +138,6 @@ def test_a_month_beyond_any_calendar_is_a_422(api_world: ApiWorld) -> None:
 
 
 # -- integers: what the OpenAPI document calls an integer, the server takes ---------------------
-
-
-def _category_id(session: Session, timebank_id: int) -> int:
-    category = session.scalars(select(Category).where(Category.timebank_id == timebank_id)).first()
-    assert category is not None
-    return category.id
 
 
 def test_an_integer_written_as_114_point_0_is_an_integer(api_world: ApiWorld, session: Session) -> None:
