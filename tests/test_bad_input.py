@@ -9,8 +9,12 @@ and the database the way a real request's would:
 - a NUL byte in the query string, in every field of the form the page shows (or of the JSON
   body, on the API), and in text path parameters: 400, in the usual error shape;
 - a lone surrogate ("\\ud800") and a 100,000-deep body in JSON: 400;
-- ids too large to store (10**20, 2**63, 2**31) in the path: 404 on every method the path takes;
-- page numbers, ids and a month beyond 64 bits in the query string: no 5xx.
+- ids too large to store (10**20, 2**63, 2**31) in the path: 404 on every method, not 405;
+- page numbers, ids and a month beyond 64 bits, and digits Python misreads ("²"), in the query
+  string: no 5xx.
+
+Then each kind of bad input once more as a person meets it on the web (sign-in, upload, report
+month, page numbers, hours typed in other digits).
 """
 
 from __future__ import annotations
