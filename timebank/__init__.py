@@ -30,10 +30,14 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
         hops = int(app.config["TRUSTED_PROXIES"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
 
-    from . import busy, cli, errors, security, templating
+    from . import busy, cli, errors, ids, input_guard, security, templating
     from .extensions import csrf, db, limiter, login_manager, migrate
     from .ledger import configure_engine
 
+    # First: routes compile with the id converter, and bad input is refused before the
+    # extensions' own hooks (CSRF, rate limits) read the body.
+    ids.register_converters(app)
+    input_guard.register(app)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_DIR / "migrations"), compare_type=True)
     csrf.init_app(app)

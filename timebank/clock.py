@@ -3,8 +3,13 @@ and so every area counts months the same way."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
+
+# "2026-03": four ASCII digits, a dash, two (not "٢٠٢٦-٠٣", not a year beyond 9999).
+_MONTH_CODE = re.compile(r"([0-9]{4})-([0-9]{2})")
+EARLIEST_YEAR = 1900
 
 
 def now_utc() -> datetime:
@@ -25,6 +30,15 @@ def local_datetime(moment: datetime, time_zone: str) -> datetime:
 
 def month_start(day: date) -> date:
     return day.replace(day=1)
+
+
+def parse_month_code(text: str | None) -> date | None:
+    """'2026-03' (a month picker's, a URL's) -> 1 March 2026; None for anything else, such as
+    "2026-13", "1066-10" or "99999999999999999999-01" (each caller says what that means)."""
+    match = _MONTH_CODE.fullmatch((text or "").strip())
+    if match is None or int(match[1]) < EARLIEST_YEAR or not 1 <= int(match[2]) <= 12:
+        return None
+    return date(int(match[1]), int(match[2]), 1)
 
 
 def next_month(month: date) -> date:

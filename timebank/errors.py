@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from flask import Flask, render_template
+from flask import Flask, current_app, render_template
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
 from marshmallow import ValidationError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from . import ledger
 from .admin import errors as admin_errors
-from .api.errors import http_error_response, is_api_request
+from .api.errors import error_response, http_error_response, is_api_request
 from .auth import errors as auth_errors
 from .busy import answer_reads_only, busy_response
 from .coordinator import activities as activity_service
@@ -20,6 +20,7 @@ from .digest import errors as digest_errors
 from .exchanges import errors as exchange_errors
 from .extensions import db
 from .forms_common import HoursInputError
+from .input_guard import UnreadableInput
 from .listings import errors as listing_errors
 from .members import errors as profile_errors
 from .notifications import errors as notification_errors
@@ -183,6 +184,23 @@ def register(app: Flask) -> None:
         answer_reads_only()
         message = "This form had expired or was sent twice. Please go back, reload the page and try again."
         return render_template("errors/problem.html", message=message), 400
+
+    # Bad input refused at the edge (input_guard.py). Registered by class, so these answer for the
+    # API's routes too (a handler for a status is found before the API blueprint's catch-all).
+    @app.errorhandler(UnreadableInput)
+    def _unreadable(error: UnreadableInput) -> ResponseReturnValue:
+        if is_api_request():
+            fields = {error.field: [error.message]} if error.field else {}
+            return error_response(400, "unreadable_input", error.message, fields)
+        return render_template("errors/problem.html", message=error.message), 400
+
+    @app.errorhandler(RequestEntityTooLarge)
+    def _too_large(error: RequestEntityTooLarge) -> ResponseReturnValue:
+        limit_kb = (current_app.config.get("MAX_CONTENT_LENGTH") or 0) // 1024
+        message = f"What was sent is too large: a form or file can be at most {limit_kb} KB. Send less, or split it."
+        if is_api_request():
+            return error_response(413, "payload_too_large", message)
+        return render_template("errors/problem.html", message=message), 413
 
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException) -> ResponseReturnValue:

@@ -12,14 +12,17 @@ from decimal import Decimal, InvalidOperation
 
 _HOUR_WORDS = r"(?:h|hr|hrs|hour|hours)"
 _MINUTE_WORDS = r"(?:m|min|mins|minute|minutes)"
-_NUMBER = r"(\d+(?:[.,]\d+)?|[.,]\d+)"
+_NUMBER = r"([0-9]+(?:[.,][0-9]+)?|[.,][0-9]+)"
 
-_CLOCK = re.compile(r"(\d+):([0-5]\d)")
+# Digits are ASCII 0-9 only: Python's \d (and Decimal, and int) also read "١" (Arabic-Indic one)
+# or "１" (full-width) as 1, a number the person may not have meant and cannot see we read.
+_CLOCK = re.compile(r"([0-9]+):([0-5][0-9])")
 _PLAIN_NUMBER = re.compile(_NUMBER)
-_MINUTES_ONLY = re.compile(rf"(\d+)\s*{_MINUTE_WORDS}")
-_HOURS_AND_MINUTES = re.compile(rf"{_NUMBER}\s*{_HOUR_WORDS}(?:\s*(?:and\s*)?(\d+)\s*{_MINUTE_WORDS}?)?")
+_MINUTES_ONLY = re.compile(rf"([0-9]+)\s*{_MINUTE_WORDS}")
+_HOURS_AND_MINUTES = re.compile(rf"{_NUMBER}\s*{_HOUR_WORDS}(?:\s*(?:and\s*)?([0-9]+)\s*{_MINUTE_WORDS}?)?")
 
 EXAMPLES = "for example 1.5, 1:30 or 90 minutes"
+OTHER_DIGITS_MESSAGE = f"Write the time with the digits 0 to 9, {EXAMPLES}."
 
 
 class HoursInputError(ValueError):
@@ -66,6 +69,7 @@ def parse_hours_to_minutes(text: str | None, granularity: int, *, maximum_minute
     cleaned = re.sub(r"\s+", " ", (text or "").strip().lower())
     if not cleaned:
         raise HoursInputError(f"Enter how long, {EXAMPLES}.")
+    _check_digits(cleaned)
     minutes = _raw_minutes(cleaned)
     if minutes != minutes.to_integral_value():
         raise HoursInputError(f"Enter a whole number of minutes, {EXAMPLES}.")
@@ -94,9 +98,16 @@ def parse_signed_hours_to_minutes(text: str | None, granularity: int, *, maximum
     cleaned = cleaned.lstrip("+-").strip()
     if not cleaned:
         raise HoursInputError(f"Enter a number of hours, {EXAMPLES}.")
+    _check_digits(cleaned)
     if _raw_minutes(cleaned) == 0:
         return 0
     return sign * parse_hours_to_minutes(cleaned, granularity, maximum_minutes=maximum_minutes)
+
+
+def _check_digits(text: str) -> None:
+    """Refuse digits other than ASCII 0-9 ("١", "１", "²") with a message that says so."""
+    if any(character.isdigit() and not character.isascii() for character in text):
+        raise HoursInputError(OTHER_DIGITS_MESSAGE)
 
 
 def _example_for(granularity: int) -> str:

@@ -11,6 +11,8 @@ from sqlalchemy.orm import Session
 T = TypeVar("T")
 
 DEFAULT_PER_PAGE = 20
+# No list has a millionth page; a number beyond it would overflow the database's OFFSET.
+MAX_PAGE = 1_000_000
 
 
 def clamp_page(requested: int | None, total: int, per_page: int) -> int:

@@ -9,7 +9,5 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 API_PREFIX = "/api/"
 
-# Ids in API paths use the plain ``<int:...>`` converter, not ``ids.URL_ID``: a bounded converter
-# makes Werkzeug answer 405 for, say, DELETE /listings/<huge id> (the path's other methods still
-# "match"), where the API must say 404. Every service checks ``ids.is_storable_id`` itself, so an
-# id too large to store is "not found" either way.
+# Ids in API paths use ``<int:...>``, which in this app is ``ids.StoredId``: a path naming an id
+# no database column can hold matches no route, so it is a 404 whatever the method.

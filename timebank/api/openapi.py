@@ -7,7 +7,9 @@ into JSON Schema components. What every endpoint shares is added here, in one pl
 
 - the error shape ``{"error": {"code", "message", "fields"}}`` for every 4xx,
 - 401 and the bearer security requirement on every authenticated endpoint,
-- 400 and 422 on every endpoint that reads a JSON body or query parameters,
+- 400 on every endpoint (any request may carry a NUL byte, refused by ``input_guard.py``), 422
+  on every endpoint that reads a JSON body or query parameters, 413 where there is a body,
+- on every text field without a pattern of its own, a pattern that excludes NUL,
 - the ``Idempotency-Key`` header (and its 409) on idempotent POSTs,
 - 429 on token creation (rate limited),
 - 503 with Retry-After on every endpoint (the database was too busy: nothing was done).
@@ -30,6 +32,7 @@ from flask.typing import ResponseReturnValue
 from marshmallow import Schema
 from werkzeug.routing import Rule
 
+from ..ids import MAX_ID
 from .schemas import ErrorSchema
 from .spec import ApiDoc, api_doc_of
 
@@ -61,14 +64,14 @@ DESCRIPTION = "\n\n".join(
     ]
 )
 
-# werkzeug converter -> JSON Schema of the path parameter.
-_INT32_MAX = 2**31 - 1
+# werkzeug converter -> JSON Schema of the path parameter. ``int`` is the app's id converter
+# (ids.StoredId): 1..MAX_ID, anything else matches no route (404).
 CONVERTER_SCHEMAS: dict[str, dict[str, Any]] = {
-    "int": {"type": "integer", "minimum": 0, "maximum": _INT32_MAX},
+    "int": {"type": "integer", "minimum": 1, "maximum": MAX_ID},
     "float": {"type": "number", "minimum": 0},
     "uuid": {"type": "string", "format": "uuid"},
-    "string": {"type": "string", "minLength": 1, "pattern": "^[^/]+$"},
-    "default": {"type": "string", "minLength": 1, "pattern": "^[^/]+$"},
+    "string": {"type": "string", "minLength": 1, "pattern": "^[^/\\x00]+$"},
+    "default": {"type": "string", "minLength": 1, "pattern": "^[^/\\x00]+$"},
     "path": {"type": "string", "minLength": 1},
 }
 _RULE_ARGUMENT = re.compile(r"<(?:(?P<converter>\w+)(?:\((?P<args>[^)]*)\))?:)?(?P<name>\w+)>")
@@ -135,12 +138,14 @@ STATUS_MEANINGS: dict[int, str] = {
     200: "Done: the answer is in the body.",
     201: "Created: the new thing is in the body.",
     204: "Done: nothing to send back.",
-    400: "The request could not be read: the body is not JSON, or a header is wrong.",
+    400: "The request could not be read: the body is not JSON or is nested too deeply, a header is wrong, or "
+    "some text holds a NUL byte.",
     401: "No valid token: send Authorization: Bearer <token> with a token that has not expired.",
     403: "Your role may not do this.",
     404: "Not found, or not in your timebank.",
     409: "Not possible now: already done, a limit would be crossed, or the Idempotency-Key was used "
     "for another request.",
+    413: "The body is larger than the server accepts (1 MB).",
     422: "A value is not right: error.fields says which and why.",
     429: "Too many attempts: wait a little and try again.",
     503: "Busy just now, so nothing was done: wait the Retry-After seconds and send the same request again "
@@ -200,11 +205,14 @@ def _error_response(status: int) -> dict[str, Any]:
 
 def _statuses(operation: Operation, doc: ApiDoc) -> dict[int, Schema | type[Schema] | None]:
     statuses = dict(doc.responses)
+    # Any request may be unreadable: a NUL byte in its path, query or a header (input_guard.py).
+    statuses.setdefault(400, None)
     if doc.auth:
         statuses.setdefault(401, None)
     if doc.body is not None or doc.query is not None:
-        statuses.setdefault(400, None)
         statuses.setdefault(422, None)
+    if doc.body is not None:
+        statuses.setdefault(413, None)
     if doc.idempotent:
         statuses.setdefault(400, None)
         statuses.setdefault(409, None)
@@ -278,15 +286,34 @@ def _tag_rank(tag: str) -> tuple[int, int]:
     return (2, 0) if tag == LAST_TAG else (1, 0)
 
 
+# Text may hold any character but NUL, which no database column stores: input_guard.py refuses
+# it with 400, before any view. Said on every text field that has no pattern of its own (those
+# that have one exclude NUL themselves, e.g. schemas.SAYS_SOMETHING).
+STORABLE_TEXT_PATTERN = "^[^\\x00]*$"
+
+
+def storable_text(converter: Any, field: Any, ret: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    """An apispec attribute function: the NUL-free pattern on plain text properties (not on those
+    with a format such as a date, an enum or a pattern already)."""
+    types = ret.get("type")
+    is_text = types == "string" or (isinstance(types, list) and "string" in types)
+    if is_text and not {"pattern", "enum", "format"} & set(ret):
+        return {"pattern": STORABLE_TEXT_PATTERN}
+    return {}
+
+
 def build_spec(app: Flask, blueprint: str = API_BLUEPRINT) -> APISpec:
     """The API's OpenAPI 3.1 document as an ``APISpec`` (``.to_dict()`` for JSON)."""
+    marshmallow_plugin = MarshmallowPlugin()
     spec = APISpec(
         title=API_TITLE,
         version=API_VERSION,
         openapi_version="3.1.0",
-        plugins=[MarshmallowPlugin()],
+        plugins=[marshmallow_plugin],
         info={"description": DESCRIPTION},
     )
+    assert marshmallow_plugin.converter is not None  # made by APISpec's init_spec
+    marshmallow_plugin.converter.add_attribute_function(storable_text)
     spec.components.schema(
         ERROR_SCHEMA, schema=ErrorSchema, description="Every error answer of the API has this shape."
     )

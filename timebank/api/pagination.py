@@ -12,7 +12,8 @@ from typing import Any, TypeVar
 from flask import request
 from marshmallow import EXCLUDE, Schema, fields, validate
 
-from ..pagination import DEFAULT_PER_PAGE, Page
+from ..pagination import DEFAULT_PER_PAGE, MAX_PAGE, Page
+from .schemas import WholeNumber
 
 MAX_PER_PAGE = 100
 S = TypeVar("S", bound=Schema)
@@ -22,8 +23,10 @@ class PageQuerySchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1_000_000))
-    per_page = fields.Integer(load_default=DEFAULT_PER_PAGE, validate=validate.Range(min=1, max=MAX_PER_PAGE))
+    page = WholeNumber(from_text=True, load_default=1, validate=validate.Range(min=1, max=MAX_PAGE))
+    per_page = WholeNumber(
+        from_text=True, load_default=DEFAULT_PER_PAGE, validate=validate.Range(min=1, max=MAX_PER_PAGE)
+    )
 
 
 def query_args(schema: type[Schema]) -> dict[str, Any]:

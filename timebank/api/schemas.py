@@ -13,6 +13,7 @@ timebank's granularity.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -109,10 +110,34 @@ class Timestamp(fields.DateTime):
         return aware.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
+class WholeNumber(fields.Integer):
+    """An integer input, as the OpenAPI document's ``"type": "integer"`` means it (JSON Schema):
+    ``114`` and ``114.0`` alike, never ``114.5``, ``true`` or ``"114"``. In a query string (where
+    everything is text) ``from_text=True`` reads ASCII digits, "114" or "114.0"; "١١٤", "1_000" and
+    " 7 " are not numbers here, though Python's ``int`` would read them."""
+
+    def __init__(self, *, from_text: bool = False, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.from_text = from_text
+
+    def _validated(self, value: Any) -> int:
+        if isinstance(value, str) and self.from_text and _WHOLE_NUMBER_TEXT.fullmatch(value):
+            return int(value.split(".")[0])
+        if isinstance(value, float) and value.is_integer():  # not inf, not nan
+            return int(value)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        raise self.make_error("invalid", input=value)
+
+
+_WHOLE_NUMBER_TEXT = re.compile(r"-?[0-9]{1,30}(?:\.0+)?")
+
+
 # An id sent in a body or a query: a positive whole number a database column can hold.
 ID_RANGE = validate.Range(min=1, max=MAX_ID)
-# Text that must say something: at least one character that is not a space.
-SAYS_SOMETHING = validate.Regexp(r"\S", error="Write something here.")
+# Text that must say something: at least one character that is not a space. (Never a NUL byte,
+# like all text: input_guard.py refuses it first, and this pattern is the document's word for it.)
+SAYS_SOMETHING = validate.Regexp(r"^[^\x00]*[^\s\x00][^\x00]*$", error="Write something here.")
 
 
 # -- errors ------------------------------------------------------------------------------------
@@ -292,7 +317,7 @@ class ListingSchema(ListingSummarySchema):
 
 class ListingCreateSchema(Schema):
     kind = fields.String(required=True, validate=validate.OneOf(["offer", "request"]))
-    category_id = fields.Integer(required=True, strict=True, validate=ID_RANGE)
+    category_id = WholeNumber(required=True, validate=ID_RANGE)
     title = fields.String(required=True, validate=[validate.Length(max=1000), SAYS_SOMETHING])
     description = fields.String(load_default="", validate=validate.Length(max=20000))
     tags = fields.List(
@@ -300,10 +325,9 @@ class ListingCreateSchema(Schema):
     )
     estimated_hours = HoursInput(load_default=None, allow_none=True)
     ends_on = fields.Date(load_default=None, allow_none=True)
-    owner_id = fields.Integer(
+    owner_id = WholeNumber(
         load_default=None,
         allow_none=True,
-        strict=True,
         validate=ID_RANGE,
         metadata={"description": "Coordinators: add it for this member"},
     )
@@ -313,7 +337,7 @@ class ListingUpdateSchema(Schema):
     """Change some fields, or (on its own) the status: open, paused or closed."""
 
     kind = fields.String(validate=validate.OneOf(["offer", "request"]))
-    category_id = fields.Integer(strict=True, validate=ID_RANGE)
+    category_id = WholeNumber(validate=ID_RANGE)
     title = fields.String(validate=[validate.Length(max=1000), SAYS_SOMETHING])
     description = fields.String(validate=validate.Length(max=20000))
     tags = fields.List(fields.String(validate=validate.Length(max=300)), validate=validate.Length(max=50))
@@ -377,17 +401,13 @@ class ExchangeSchema(Schema):
 
 
 class ExchangeCreateSchema(Schema):
-    provider_id = fields.Integer(
-        required=True, strict=True, validate=ID_RANGE, metadata={"description": "The member who helped"}
-    )
-    recipient_id = fields.Integer(
-        required=True, strict=True, validate=ID_RANGE, metadata={"description": "The member who was helped"}
-    )
+    provider_id = WholeNumber(required=True, validate=ID_RANGE, metadata={"description": "The member who helped"})
+    recipient_id = WholeNumber(required=True, validate=ID_RANGE, metadata={"description": "The member who was helped"})
     hours = HoursInput(required=True)
     performed_on = fields.Date(required=True)
     description = fields.String(required=True, validate=[validate.Length(max=20000), SAYS_SOMETHING])
-    listing_id = fields.Integer(load_default=None, allow_none=True, strict=True, validate=ID_RANGE)
-    category_id = fields.Integer(load_default=None, allow_none=True, strict=True, validate=ID_RANGE)
+    listing_id = WholeNumber(load_default=None, allow_none=True, validate=ID_RANGE)
+    category_id = WholeNumber(load_default=None, allow_none=True, validate=ID_RANGE)
 
 
 class ReasonSchema(Schema):

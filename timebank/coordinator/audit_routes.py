@@ -22,7 +22,7 @@ from ..auth.decorators import admin_required, coordinator_required
 from ..clock import now_utc
 from ..extensions import db
 from ..pagination import Page
-from ..web import signed_in_member
+from ..web import requested_page, signed_in_member
 from .routes import bp
 
 # The page that shows each kind of subject, and its URL parameter. Only pages the viewer can open:
@@ -90,7 +90,7 @@ def _page(trail: _Trail) -> ResponseReturnValue:
             db.session(),
             signed_in_member(),
             filters,
-            request.args.get("page", 1, type=int),
+            requested_page(),
             installation=trail.installation,
         )
         status = 200

@@ -15,7 +15,7 @@ from ..exchanges.errors import ExchangeError
 from ..exchanges.forms import RequiredReasonForm
 from ..exchanges.routes import FORM_ERRORS, detail_page, show_on_form, timebank_of
 from ..extensions import db
-from ..ids import URL_ID, is_storable_id
+from ..ids import URL_ID, parse_id
 from ..web import signed_in_member
 from .exchange_forms import GrantForm
 from .routes import bp
@@ -53,9 +53,9 @@ def new_grant() -> ResponseReturnValue:
     form = GrantForm()
     form.granularity = timebank.granularity_minutes
     form.set_choices(grants.members_to_grant(session, coordinator))
-    chosen = request.args.get("member_id", "")
-    if request.method == "GET" and chosen.isdigit() and is_storable_id(int(chosen)):
-        form.member_id.data = int(chosen)
+    chosen = parse_id(request.args.get("member_id"))
+    if request.method == "GET" and chosen is not None:
+        form.member_id.data = chosen
     status = 200
     if form.validate_on_submit():
         assert form.member_id.data is not None and form.minutes is not None

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import render_template, request
+from flask import render_template
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
@@ -13,6 +13,7 @@ from ..auth.decorators import coordinator_required
 from ..clock import today_in
 from ..extensions import db
 from ..models import Member
+from ..web import requested_page
 from . import dashboard as service
 from .routes import bp
 
@@ -25,7 +26,7 @@ def _coordinator_and_today() -> tuple[Member, date]:
 
 
 def _page_number() -> int:
-    return request.args.get("page", 1, type=int)
+    return requested_page()
 
 
 @bp.get("/dashboard")

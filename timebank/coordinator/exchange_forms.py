@@ -12,6 +12,7 @@ from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from ..exchanges.forms import HoursMixin, KeyedForm, RecordTimeForm
 from ..exchanges.service import MAX_REASON, QueueFilters
+from ..ids import parse_id
 from ..listings.forms import PlainDateField
 from ..members.forms import optional_int
 from ..models import Account, Category, ExchangeStatus, Member
@@ -86,11 +87,11 @@ class IdListField(Field):
     def process_formdata(self, valuelist: list[Any]) -> None:
         ids = []
         for value in valuelist:
-            text = str(value).strip()
-            if not text.isdigit():
+            exchange_id = parse_id(str(value))
+            if exchange_id is None:
                 self.data = []
                 raise ValueError("Something in the list is not an exchange. Please reload the page and try again.")
-            ids.append(int(text))
+            ids.append(exchange_id)
         self.data = ids
 
     def _value(self) -> str:

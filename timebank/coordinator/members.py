@@ -17,7 +17,7 @@ from ..forms_common import format_hours_input
 from ..ids import URL_ID
 from ..members.profile import get_profile
 from ..models import ContactPreference, Timebank
-from ..web import show_error_on_form, signed_in_member
+from ..web import requested_page, show_error_on_form, signed_in_member
 from . import members_service as service
 from .errors import CoordinatorError
 from .members_forms import (
@@ -49,7 +49,7 @@ def members() -> ResponseReturnValue:
     else:  # a search too long, or a status that does not exist: say so, and show everyone
         status = 422
         filters = service.MemberFilters()
-    page = service.list_members(db.session(), signed_in_member(), filters, request.args.get("page", 1, type=int))
+    page = service.list_members(db.session(), signed_in_member(), filters, requested_page())
     return render_template("coordinator/members.html", form=form, page=page, status_words=service.STATUS_WORDS), status
 
 

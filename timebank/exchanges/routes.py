@@ -18,7 +18,7 @@ from .. import ledger
 from ..clock import today_in
 from ..errors import status_for
 from ..extensions import db
-from ..ids import URL_ID, is_storable_id
+from ..ids import URL_ID, parse_id
 from ..models import ExchangeStatus, Member, MemberStatus, Timebank
 from ..timebanks.service import organisation_account
 from ..web import show_error_on_form
@@ -130,9 +130,10 @@ def _optional_int(name: str) -> int | None:
     value = request.args.get(name, "")
     if not value:
         return None
-    if not value.isdigit() or not is_storable_id(int(value)):
+    chosen = parse_id(value)
+    if chosen is None:
         abort(404)
-    return int(value)
+    return chosen
 
 
 @bp.route("/exchanges/new", methods=["GET", "POST"])

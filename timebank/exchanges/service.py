@@ -33,6 +33,7 @@ from ..audit.service import append as audit
 from ..clock import today_in
 from ..ids import is_storable_id
 from ..listings.service import is_current
+from ..members.visibility import can_see_member
 from ..models import (
     Account,
     AccountKind,
@@ -64,6 +65,8 @@ MAX_MESSAGE = 2000
 MAX_DESCRIPTION = 2000
 MAX_REASON = 500
 MAX_REQUEST_KEY = 200
+# What a side of an exchange that does not exist, or that the actor may not see, is answered.
+NOT_IN_THIS_TIMEBANK = "That person is not in this timebank."
 
 # What a coordinator's approvals queue holds: everything with hours reserved.
 AWAITING_COORDINATOR = (ExchangeStatus.RECORDED, ExchangeStatus.CONFIRMED, ExchangeStatus.DISPUTED)
@@ -1156,15 +1159,27 @@ def _other_member(session: Session, timebank: Timebank, member_id: int) -> Membe
     return other
 
 
+def party_account_id(session: Session, actor: Member, member_id: int) -> int:
+    """The account of the member ``member_id`` as one side of an exchange ``actor`` records (the
+    API names members). A member the actor may not see (an applicant, a suspended or declined
+    member, another timebank's) is answered exactly like an id that does not exist."""
+    member = session.get(Member, member_id) if is_storable_id(member_id) else None
+    if member is None or member.account is None or not can_see_member(actor, member):
+        raise ExchangeNotFound(NOT_IN_THIS_TIMEBANK)
+    return member.account.id
+
+
 def _parties(session: Session, timebank: Timebank, actor: Member, request: RecordRequest) -> tuple[Account, Account]:
     ids = (request.provider_account_id, request.recipient_account_id)
     if not all(is_storable_id(i) for i in ids):
-        raise ExchangeNotFound("That person is not in this timebank.")
+        raise ExchangeNotFound(NOT_IN_THIS_TIMEBANK)
     provider = session.get(Account, request.provider_account_id)
     recipient = session.get(Account, request.recipient_account_id)
     for account in (provider, recipient):
         if account is None or account.timebank_id != timebank.id:
-            raise ExchangeNotFound("That person is not in this timebank.")
+            raise ExchangeNotFound(NOT_IN_THIS_TIMEBANK)
+        if account.member is not None and not can_see_member(actor, account.member):
+            raise ExchangeNotFound(NOT_IN_THIS_TIMEBANK)  # not "<name> cannot take part": a name they may not know
         if account.kind == AccountKind.POOL:
             raise InvalidExchange("Give to the community pool with a donation, not an exchange.")
         if account.member is not None and account.member.status != MemberStatus.APPROVED:

@@ -15,6 +15,7 @@ from ..ids import URL_ID
 from ..members.directory import known_areas, timebank_categories
 from ..members.visibility import visible_area
 from ..models import Listing, Member, Timebank
+from ..web import requested_page
 from .errors import InvalidListing
 from .forms import ListingForm, ListingSearchForm, default_kind, listing_form_data
 from .service import (
@@ -58,7 +59,7 @@ def index() -> ResponseReturnValue:
     else:  # a search too long to use: say so, and show the newest listings
         status = 422
         filters = ListingSearchForm(formdata=MultiDict()).filters()
-    page = search_listings(session, viewer, filters, request.args.get("page", 1, type=int))
+    page = search_listings(session, viewer, filters, requested_page())
     return (
         render_template("listings/index.html", form=form, page=page, filters=filters, ranked_up_to=RANKED_UP_TO),
         status,

@@ -10,6 +10,7 @@ from werkzeug.datastructures import MultiDict
 from ..extensions import db
 from ..ids import URL_ID
 from ..models import Member
+from ..web import requested_page
 from . import availability as slots
 from .directory import DirectoryFilters, known_areas, search_directory, timebank_categories
 from .errors import InvalidProfile
@@ -120,5 +121,5 @@ def directory() -> ResponseReturnValue:
     else:  # a search too long to use: say so, and show everyone
         status = 422
         filters = DirectoryFilters()
-    page = search_directory(session, current_user, filters, request.args.get("page", 1, type=int))
+    page = search_directory(session, current_user, filters, requested_page())
     return render_template("members/directory.html", form=form, page=page, filters=filters), status

@@ -12,7 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ..extensions import db
 from ..models import Notification
-from ..web import signed_in_member
+from ..web import requested_page, signed_in_member
 from . import service
 from .forms import EmailPreferencesForm, MarkReadForm
 
@@ -22,7 +22,7 @@ bp = Blueprint("notifications", __name__, url_prefix="/notifications")
 @bp.get("")
 @login_required
 def index() -> ResponseReturnValue:
-    page = request.args.get("page", 1, type=int)
+    page = requested_page()
     listing = service.notifications_for(db.session(), signed_in_member(), page=page)
     return render_template("notifications/index.html", listing=listing)
 

@@ -70,7 +70,7 @@ from ..admin.service import require_admin
 from ..audit.service import record as audit
 from ..audit.service import safe_cell
 from ..charts import ChartData
-from ..clock import local_midnight_utc, month_start, months_ending, next_month, today_in
+from ..clock import local_midnight_utc, month_start, months_ending, next_month, parse_month_code, today_in
 from ..coordinator.service import require_coordinator
 from ..ledger import format_hours, format_minutes, write_transaction
 from ..models import (
@@ -119,11 +119,10 @@ def month_name(month: date) -> str:
 
 def parse_month(text: str) -> date:
     """'2026-03' (what the month picker sends) -> 1 March 2026."""
-    try:
-        year, number = (int(part) for part in text.strip().split("-"))
-        return date(year, number, 1)
-    except ValueError:
-        raise InvalidReportRequest("Choose a month, for example 2026-03 for March 2026.", field="month") from None
+    month = parse_month_code(text)
+    if month is None:
+        raise InvalidReportRequest("Choose a month, for example 2026-03 for March 2026.", field="month")
+    return month
 
 
 def month_choices(today: date, count: int = MONTH_CHOICES) -> list[date]:

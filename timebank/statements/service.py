@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session, aliased
 
 from ..audit import service as audit
 from ..audit.service import safe_cell
-from ..clock import next_month, today_in
+from ..clock import next_month, parse_month_code, today_in
 from ..ids import is_storable_id
 from ..ledger import format_minutes
 from ..ledger.close import POSTED, close_month
@@ -34,15 +34,13 @@ from ..models import Account, AccountKind, Member, Period, Statement, Timebank, 
 from ..reports.service import write_month_summary
 from .errors import InvalidMonth, StatementNotFound
 
-_MONTH = re.compile(r"(\d{4})-(\d{2})")
-
 
 def parse_month(text: str | None) -> date:
     """'2026-10' -> date(2026, 10, 1); anything else is "not found" (it came from a URL)."""
-    match = _MONTH.fullmatch((text or "").strip())
-    if match is None or not 1 <= int(match[2]) <= 12 or int(match[1]) < 1900:
+    month = parse_month_code(text)
+    if month is None:
         raise StatementNotFound("There is no such month.")
-    return date(int(match[1]), int(match[2]), 1)
+    return month
 
 
 def month_code(month: date) -> str:

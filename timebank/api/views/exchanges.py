@@ -8,13 +8,10 @@ from typing import Any
 
 from flask.typing import ResponseReturnValue
 from marshmallow import fields, validate
-from sqlalchemy import select
 
 from ...exchanges import service as exchanges
-from ...exchanges.errors import ExchangeNotFound
 from ...exchanges.permissions import actions_for
 from ...extensions import db
-from ...ids import is_storable_id
 from ...listings.service import get_listing
 from ...models import Account, Exchange, ExchangeStatus, Member
 from ..auth import current_api_member, token_required
@@ -22,7 +19,7 @@ from ..blueprint import bp
 from ..body import json_body
 from ..idempotency import current_idempotency_key, idempotent
 from ..pagination import PageQuerySchema, page_schema, paginated, query_args
-from ..schemas import API_STATUSES, ID_RANGE, ExchangeCreateSchema, ExchangeSchema, ReasonSchema
+from ..schemas import API_STATUSES, ID_RANGE, ExchangeCreateSchema, ExchangeSchema, ReasonSchema, WholeNumber
 from ..spec import documented
 from .common import minutes_from_hours, viewer_timebank
 
@@ -45,8 +42,11 @@ API_STATUS: dict[ExchangeStatus, str] = {
 
 class ExchangeQuerySchema(PageQuerySchema):
     status = fields.String(load_default=None, validate=validate.OneOf(API_STATUSES))
-    member_id = fields.Integer(
-        load_default=None, validate=ID_RANGE, metadata={"description": "Exchanges with this member on either side"}
+    member_id = WholeNumber(
+        from_text=True,
+        load_default=None,
+        validate=ID_RANGE,
+        metadata={"description": "Exchanges with this member on either side"},
     )
 
 
@@ -82,18 +82,6 @@ def _exchange_data(exchange: Exchange, viewer: Member) -> dict[str, Any]:
     }
 
 
-def _account_id_of(member_id: int, timebank_id: int) -> int:
-    """The member's account in the viewer's timebank; the service answers for anyone else."""
-    account_id = (
-        db.session.scalar(select(Account.id).where(Account.member_id == member_id, Account.timebank_id == timebank_id))
-        if is_storable_id(member_id)
-        else None
-    )
-    if account_id is None:
-        raise ExchangeNotFound("That person is not in this timebank.")
-    return account_id
-
-
 def _request_key(member: Member, key: str) -> str:
     """The exchange service's request key for this member's Idempotency-Key (bounded length)."""
     return f"api-{member.id}-" + hashlib.sha256(key.encode()).hexdigest()
@@ -122,8 +110,8 @@ def create_exchange() -> ResponseReturnValue:
     if data["listing_id"] is not None:  # the listing must be one the member may see (404 otherwise)
         get_listing(session, viewer, data["listing_id"])
     request = exchanges.RecordRequest(
-        provider_account_id=_account_id_of(data["provider_id"], timebank.id),
-        recipient_account_id=_account_id_of(data["recipient_id"], timebank.id),
+        provider_account_id=exchanges.party_account_id(session, viewer, data["provider_id"]),
+        recipient_account_id=exchanges.party_account_id(session, viewer, data["recipient_id"]),
         minutes=minutes_from_hours(data["hours"], timebank, "hours"),
         performed_on=data["performed_on"],
         description=data["description"],

@@ -27,6 +27,7 @@ from ..schemas import (
     ListingSummarySchema,
     ListingUpdateSchema,
     MatchesSchema,
+    WholeNumber,
 )
 from ..spec import documented
 from .common import minutes_from_hours, viewer_timebank
@@ -35,7 +36,7 @@ from .common import minutes_from_hours, viewer_timebank
 class ListingQuerySchema(PageQuerySchema):
     q = fields.String(load_default="", validate=validate.Length(max=200), metadata={"description": "Search words"})
     kind = fields.String(load_default=None, validate=validate.OneOf(["offer", "request"]))
-    category_id = fields.Integer(load_default=None, validate=ID_RANGE)
+    category_id = WholeNumber(from_text=True, load_default=None, validate=ID_RANGE)
     area = fields.String(load_default="", validate=validate.Length(max=80))
     day = fields.String(load_default="", validate=validate.OneOf(["", *(day for day, _ in slots.DAYS)]))
     part = fields.String(load_default="", validate=validate.OneOf(["", *(part for part, _ in slots.PARTS)]))
@@ -45,7 +46,7 @@ class MatchQuerySchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    limit = fields.Integer(load_default=10, validate=validate.Range(min=1, max=50))
+    limit = WholeNumber(from_text=True, load_default=10, validate=validate.Range(min=1, max=50))
 
 
 def _owner(viewer: Member, member: Member) -> dict[str, Any]:

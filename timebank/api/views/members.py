@@ -21,7 +21,7 @@ from ..blueprint import bp
 from ..body import json_body
 from ..idempotency import idempotent
 from ..pagination import PageQuerySchema, page_schema, paginated, query_args
-from ..schemas import ID_RANGE, MemberCreateSchema, MemberSchema, MemberSummarySchema, SkillSchema
+from ..schemas import ID_RANGE, MemberCreateSchema, MemberSchema, MemberSummarySchema, SkillSchema, WholeNumber
 from ..spec import documented
 from .common import role_of, viewer_timebank
 
@@ -33,8 +33,11 @@ class MemberQuerySchema(PageQuerySchema):
         validate=validate.OneOf([s.value for s in MemberStatus]),
         metadata={"description": "Coordinators only"},
     )
-    category_id = fields.Integer(
-        load_default=None, validate=ID_RANGE, metadata={"description": "Participants: offers in this category"}
+    category_id = WholeNumber(
+        from_text=True,
+        load_default=None,
+        validate=ID_RANGE,
+        metadata={"description": "Participants: offers in this category"},
     )
     area = fields.String(load_default="", validate=validate.Length(max=80))
 
