@@ -618,6 +618,33 @@ def test_cached_totals_are_written_in_the_same_transaction_as_the_transfer(sessi
     assert_ledger_ok(session)
 
 
+def _committed_transfers(session: Session) -> int:
+    """Transfers another connection sees: what is committed."""
+    with session.get_bind().connect() as other:
+        return other.scalar(select(func.count(Transfer.id))) or 0
+
+
+def test_held_writes_commit_together_when_their_owner_commits_and_are_dropped_otherwise(session, bank):
+    """``held_commit``: the writes of several write_transaction blocks, and what the owner adds
+    after them, are one transaction (the API stores its answer to an Idempotency-Key so)."""
+    with ledger.held_commit(session):
+        first = move(session, bank, bank.bob, bank.alice, 15)
+        second = move(session, bank, bank.alice, bank.carol, 15)
+        assert _committed_transfers(session) == 0
+        assert totals(session, bank.alice) == (15, 15, 0, 0)  # read back in the held transaction
+        session.commit()
+    assert _committed_transfers(session) == 2 and {first.id, second.id} == set(session.scalars(select(Transfer.id)))
+    before = ledger_state(session)
+    with ledger.held_commit(session):
+        move(session, bank, bank.bob, bank.alice, 15)
+    assert ledger_state(session) == before, "a held write its owner never committed is rolled back"
+    with pytest.raises(Boom), ledger.held_commit(session):
+        move(session, bank, bank.bob, bank.alice, 15)
+        raise Boom
+    assert ledger_state(session) == before
+    assert_ledger_ok(session)
+
+
 def test_a_refused_second_movement_undoes_the_first_in_the_same_transaction(session, bank):
     before = ledger_state(session)
     with pytest.raises(ledger.ExceedsFloor), ledger.write_transaction(session):

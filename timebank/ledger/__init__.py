@@ -30,7 +30,14 @@ from .errors import (
     TransferNotReversible,
 )
 from .limits import Limits, limits_for
-from .locking import configure_engine, lock_accounts, lock_timebank, set_row_locking, write_transaction
+from .locking import (
+    configure_engine,
+    held_commit,
+    lock_accounts,
+    lock_timebank,
+    set_row_locking,
+    write_transaction,
+)
 from .money import format_hours, format_minutes, validate_amount
 from .periods import close_period, ensure_open, is_closed, month_start
 from .transfers import create_transfer, post_pending, resolution_of, reverse_transfer, void_pending
@@ -66,6 +73,7 @@ __all__ = [
     "ensure_open",
     "format_hours",
     "format_minutes",
+    "held_commit",
     "is_closed",
     "limits_for",
     "lock_accounts",
