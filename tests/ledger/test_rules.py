@@ -446,6 +446,18 @@ def test_a_reversal_moves_the_same_amount_back_the_other_way_and_points_at_the_o
     assert_ledger_ok(session)
 
 
+def test_a_reversal_is_made_only_by_reversing_the_transfer_it_puts_right(session, bank):
+    """A movement of purpose "reversal" on its own would mirror nothing (the database refuses
+    it too): a typed error, before anything is written."""
+    move(session, bank, bank.bob, bank.alice, 30)
+    for pending in (False, True):
+        refuse(
+            session,
+            ledger.ReversalWithoutOriginal,
+            create_call(session, bank, bank.alice, bank.bob, 30, purpose=TransferPurpose.REVERSAL, pending=pending),
+        )
+
+
 def test_a_posted_pending_transfer_is_reversed_through_its_post_row(session, bank):
     pending = move(session, bank, bank.bob, bank.alice, 30, pending=True)
     posted = post(session, bank, pending.id)
@@ -663,9 +675,13 @@ def test_check_ledger_detects_a_corrupted_cache(session, bank):
     session.commit()
     result = ledger.check_ledger(session)
     assert not result.ok
-    assert len(result.problems) == 1
+    assert len(result.problems) == 2
     assert f"account {bank.alice.id} " in result.problems[0]
     assert "(0, 45, 0, 0)" in result.problems[0] and "(0, 30, 0, 0)" in result.problems[0]
+    # The cached totals alone no longer balance either (a check that does not read the transfers).
+    assert result.problems[1] == (
+        f"timebank {bank.id}: its accounts' posted debits (30) do not equal their posted credits (45)"
+    )
     assert "does NOT balance" in result.summary()
 
 
@@ -1102,6 +1118,7 @@ PROVEN_BY = {
     ledger.PendingTransferAlreadyVoided: test_a_pending_transfer_resolves_only_once,
     ledger.TransferNotReversible: test_a_reversal_cannot_itself_be_reversed,
     ledger.TransferAlreadyReversed: test_a_transfer_is_reversed_only_once,
+    ledger.ReversalWithoutOriginal: test_a_reversal_is_made_only_by_reversing_the_transfer_it_puts_right,
     ledger.ClosedPeriod: test_back_dating_into_a_closed_month_is_refused,
 }
 

@@ -123,7 +123,11 @@ class Model:
             return ledger.ExceedsCap
         return None
 
-    def predict_create(self, debit: str, credit: str, amount: Any, key: str, day: date) -> type[Exception] | None:
+    def predict_create(
+        self, debit: str, credit: str, amount: Any, key: str, day: date, purpose: Any = TransferPurpose.EXCHANGE
+    ) -> type[Exception] | None:
+        if purpose == TransferPurpose.REVERSAL:
+            return ledger.ReversalWithoutOriginal  # only reverse_transfer makes one
         if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0 or amount % 15:
             return ledger.InvalidAmount
         if debit == credit:
@@ -366,7 +370,7 @@ class LedgerMachine(RuleBasedStateMachine):
             "idempotency_key": key,
             "pending": pending,
         }
-        expected = self.model.predict_create(debit, credit, amount, key, DATES[on])
+        expected = self.model.predict_create(debit, credit, amount, key, DATES[on], purpose)
         transfer_id = self._expect("create", arguments, expected)
         if transfer_id is None:
             return multiple()
