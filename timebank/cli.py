@@ -22,7 +22,8 @@ timebank_cli = AppGroup("timebank", help="Run and check a Timebank installation.
 
 @timebank_cli.command("check-ledger")
 def check_ledger_command() -> None:
-    """Recompute every account from the transfers; exit 1 on any difference."""
+    """Check the ledger from outside: every account's totals, exchange, reversal and closed
+    month against the transfers; exit 1 on any problem."""
     result = check_ledger(db.session())
     for problem in result.problems:
         click.echo(f"  - {problem}", err=True)
