@@ -646,6 +646,12 @@ def test_held_writes_commit_together_when_their_owner_commits_and_are_dropped_ot
         assert totals(session, bank.alice) == (15, 15, 0, 0)  # read back in the held transaction
         session.commit()
     assert _committed_transfers(session) == 2 and {first.id, second.id} == set(session.scalars(select(Transfer.id)))
+    with ledger.held_commit(session):
+        kept = move(session, bank, bank.bob, bank.alice, 15)
+        with pytest.raises(ledger.ExceedsFloor):  # refused on its own; the caller goes on
+            move(session, bank, bank.bob, bank.carol, 60)
+        session.commit()
+    assert _committed_transfers(session) == 3 and session.get(Transfer, kept.id) is not None
     before = ledger_state(session)
     with ledger.held_commit(session):
         move(session, bank, bank.bob, bank.alice, 15)

@@ -534,9 +534,11 @@ class LedgerMachine(RuleBasedStateMachine):
 
     @invariant()
     def debits_equal_credits(self) -> None:
-        for totals in (self.snapshot().cached.values(), self.snapshot().recomputed.values()):
-            assert sum(t[0] for t in totals) == sum(t[1] for t in totals), "posted debits != posted credits"
-            assert sum(t[2] for t in totals) == sum(t[3] for t in totals), "pending debits != pending credits"
+        # The cached totals only: summed from the transfers, each row adds one amount to both
+        # sides, so that sum could not fail (the recomputation is held to the model above).
+        totals = self.snapshot().cached.values()
+        assert sum(t[0] for t in totals) == sum(t[1] for t in totals), "posted debits != posted credits"
+        assert sum(t[2] for t in totals) == sum(t[3] for t in totals), "pending debits != pending credits"
 
     @invariant()
     def no_account_is_past_its_limits(self) -> None:

@@ -109,10 +109,10 @@ _HELD = "timebank_held_commit"
 @contextmanager
 def held_commit(session: Session) -> Iterator[None]:
     """Within this block ``write_transaction`` does not commit: it flushes (and expires what the
-    session holds, as a commit would), a later one carries on in the same transaction, and the
-    block's owner commits it, with whatever it adds after the writes (the API stores its answer
-    to an Idempotency-Key so: both commit, or neither). What is still held when the block ends
-    uncommitted is rolled back."""
+    session holds, as a commit would), a later one carries on in the same transaction (in a
+    savepoint, so each block stays all or nothing), and the block's owner commits it, with
+    whatever it adds after the writes (the API stores its answer to an Idempotency-Key so: both
+    commit, or neither). What is still held when the block ends uncommitted is rolled back."""
     if _HELD in session.info:
         raise LedgerUsageError("held_commit blocks do not nest.")
     held = session.info[_HELD] = _HeldWrite()
@@ -146,12 +146,17 @@ def write_transaction(session: Session) -> Iterator[Session]:
     Inside ``held_commit`` the commit is left to the owner of that block."""
     held: _HeldWrite | None = session.info.get(_HELD)
     if held is not None and held.is_open(session):
-        # Carry on in the held write (its write lock is already taken).
+        # Carry on in the held write (its write lock is already taken), in a savepoint: this
+        # block is still all or nothing, and a caller that goes on after its error (as after a
+        # refused commit) keeps what the earlier blocks wrote.
+        savepoint = session.begin_nested()
         try:
             yield session
+            savepoint.commit()
             held.keep(session)
         except BaseException:
-            session.rollback()
+            if savepoint.is_active:
+                savepoint.rollback()
             raise
         return
     if session.in_transaction() and not _only_read_so_far(session):
