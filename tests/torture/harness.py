@@ -936,35 +936,47 @@ def verify(database_url: str, torture: Torture, report: Report) -> None:
                 problems.append(f"{where}: exchange {e.id} ({e.status}) has {len(reversals(e))} reversals")
 
         # An interrupted request's retry got a 2xx or its first answer, never a 409 for its own
-        # effect: an effect commits with its stored answer, so every effect has one that names
-        # it, and a request whose retry was refused has none of its own.
-        answered = _answered_effects(records.values())
-        for e in exchanges.values():
-            made = {
-                "created": True,
-                "approved": bool(posts(e)),
-                "rejected": bool(voids(e)),
-                "reversed": bool(reversals(e)),
-            }
-            for effect, present in made.items():
-                if present and e.id not in answered[effect]:
-                    problems.append(f"exchange {e.id} was {effect}, {LOST}")
-        for t in transfers.values():
-            if t.purpose == TransferPurpose.DONATION and t.id not in answered["donated"]:
-                problems.append(f"donation {t.id} was made, {LOST}")
-        for op, status, code in torture.interrupted_refusals:
-            record = records.get((op.actor.member_id, op.key))
-            if record is not None and 200 <= record.status_code < 300:
-                problems.append(
-                    f"interrupted {op.kind} {op.path} (key {op.key}) was answered {status} {code} on retry, "
-                    f"but its own {record.status_code} answer is stored: a 409 for its own effect"
-                )
+        # effect (see ``own_effect_problems``).
+        made = {
+            "created": set(exchanges),
+            "approved": {e.id for e in exchanges.values() if posts(e)},
+            "rejected": {e.id for e in exchanges.values() if voids(e)},
+            "reversed": {e.id for e in exchanges.values() if reversals(e)},
+            "donated": {t.id for t in transfers.values() if t.purpose == TransferPurpose.DONATION},
+        }
+        problems += own_effect_problems(made, records, torture.interrupted_refusals)
         db.session.remove()
         db.engine.dispose()
 
 
 STEP_DONE = {"reject": "rejected", "reverse": "reversed"}
-LOST = "but no stored answer says so (its request's answer was lost)"
+
+
+def own_effect_problems(
+    made: dict[str, set[int]], records: dict[tuple[int, str], Any], interrupted_refusals: list[tuple[Any, int, str]]
+) -> list[str]:
+    """The ledger's effects (``made``: exchange ids created, approved, rejected and reversed,
+    donation transfer ids) against the stored answers (``records`` by (member, key)). An effect
+    commits with its stored answer, so each must have a 2xx answer that names it (or its
+    request's answer was lost, and a retry would meet the effect as a 409); and a request whose
+    retry after an interruption was refused must have no 2xx answer of its own (it would have
+    been refused its own effect)."""
+    problems = []
+    answered = _answered_effects(records.values())
+    for effect, ids in made.items():
+        what = "donation" if effect == "donated" else "exchange"
+        problems += [
+            f"{what} {id_} was {effect}, but no stored answer says so (its request's answer was lost)"
+            for id_ in sorted(ids - answered[effect])
+        ]
+    for op, status, code in interrupted_refusals:
+        record = records.get((op.actor.member_id, op.key))
+        if record is not None and 200 <= record.status_code < 300:
+            problems.append(
+                f"interrupted {op.kind} {op.path} (key {op.key}) was answered {status} {code} on retry, "
+                f"but its own {record.status_code} answer is stored: a 409 for its own effect"
+            )
+    return problems
 
 
 def _answered_effects(records: Any) -> dict[str, set[int]]:
