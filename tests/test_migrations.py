@@ -19,11 +19,11 @@ from alembic.migration import MigrationContext
 from flask import Flask
 from flask_migrate import downgrade, upgrade
 from psycopg import sql
-from sqlalchemy import inspect, text
+from sqlalchemy import Connection, create_engine, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
-from tests.conftest import POSTGRES_URL, require_postgres
+from tests.conftest import POSTGRES_URL, _reset_postgres, postgres_url, require_postgres
 from timebank import create_app, ledger
 from timebank.extensions import db
 from timebank.models import Base, TransferPurpose, utcnow
@@ -146,3 +146,95 @@ def test_migrated_audit_trail_refuses_update_and_delete(migrated_app: Flask, sta
         session.commit()
     session.rollback()
     assert session.scalar(text("SELECT action FROM audit_events")) == "test"
+
+
+def _triggers(connection: Connection) -> set[tuple[str, str]]:
+    """Every trigger of the database, with its definition (PostgreSQL: and the function it runs)."""
+    if connection.dialect.name == "sqlite":
+        rows = connection.execute(text("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'"))
+        return {(name, sql) for name, sql in rows}
+    rows = connection.execute(
+        text(
+            "SELECT t.tgname, pg_get_triggerdef(t.oid) || ' ' || p.prosrc FROM pg_trigger t "
+            "JOIN pg_proc p ON p.oid = t.tgfoid WHERE NOT t.tgisinternal"
+        )
+    )
+    return {(name, definition) for name, definition in rows}
+
+
+def test_the_migrated_database_has_exactly_the_triggers_create_all_makes(migrated_app: Flask, tmp_path: Path) -> None:
+    """The triggers are written twice on purpose (the models for create_all, the migrations by
+    hand): the same names and the same definitions, or a migrated installation would enforce
+    less (or other) than the tests prove."""
+    with db.engine.connect() as connection:
+        migrated = _triggers(connection)
+    if db.engine.dialect.name == "sqlite":
+        engine = create_engine(f"sqlite:///{tmp_path / 'created.sqlite'}")
+    else:
+        _reset_postgres()
+        engine = create_engine(postgres_url())
+    try:
+        Base.metadata.create_all(engine)
+        with engine.connect() as connection:
+            created = _triggers(connection)
+    finally:
+        engine.dispose()
+    names = {name for name, _definition in created}
+    assert {"transfers_reversal_mirrors_original"} <= names
+    assert {"periods_no_update", "periods_no_delete"} <= names or "periods_stay_closed" in names
+    assert migrated == created
+
+
+def test_the_migrated_ledger_refuses_a_reversal_that_does_not_mirror_its_original(migrated_app: Flask) -> None:
+    session = db.session()
+    timebank = create_timebank(session, name="Riverside", organisation_name="Riverside Day Service")
+    session.commit()
+    organisation, pool = organisation_account(session, timebank.id), pool_account(session, timebank.id)
+    with ledger.write_transaction(session):
+        grant = ledger.create_transfer(
+            session,
+            timebank_id=timebank.id,
+            debit_account_id=organisation.id,
+            credit_account_id=pool.id,
+            amount_minutes=60,
+            value_date=date.today(),
+            purpose=TransferPurpose.GRANT,
+            idempotency_key="grant-1",
+        )
+    same_way = (
+        "INSERT INTO transfers (timebank_id, debit_account_id, credit_account_id, amount_minutes, phase, purpose, "
+        "reverses_id, value_date, memo, idempotency_key, request_fingerprint, created_at) VALUES "
+        "(:timebank, :debit, :credit, 60, 'single', 'reversal', :original, :day, '', 'crafted', 'x', :now)"
+    )
+    with pytest.raises(DBAPIError, match="a reversal must name the transfer it reverses"):
+        session.execute(
+            text(same_way),
+            {"timebank": timebank.id, "debit": organisation.id, "credit": pool.id, "original": grant.id,
+             "day": date.today(), "now": utcnow()},
+        )
+        session.commit()
+    session.rollback()
+    with ledger.write_transaction(session):
+        ledger.reverse_transfer(
+            session, timebank_id=timebank.id, transfer_id=grant.id, value_date=date.today(), idempotency_key="undo"
+        )
+    assert session.scalar(text("SELECT count(*) FROM transfers WHERE purpose = 'reversal'")) == 1
+
+
+@pytest.mark.parametrize(
+    "statement",
+    ["UPDATE periods SET checksum = 'forged'", "UPDATE periods SET month = '2000-01-01'", "DELETE FROM periods"],
+)
+def test_a_migrated_closed_month_cannot_be_reopened_or_changed(migrated_app: Flask, statement: str) -> None:
+    session = db.session()
+    timebank = create_timebank(session, name="Riverside", organisation_name="Riverside Day Service")
+    session.commit()
+    today = date.today()
+    period = ledger.close_month(session, timebank.id, date(today.year - 1, 1, 1), today=today)
+    checksum = period.checksum
+    assert checksum is not None
+    with pytest.raises(DBAPIError, match="closed periods cannot be reopened or changed"):
+        session.execute(text(statement))
+        session.commit()
+    session.rollback()
+    assert session.scalar(text("SELECT checksum FROM periods")) == checksum

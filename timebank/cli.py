@@ -39,7 +39,8 @@ def writes(command: F) -> F:
 
 @timebank_cli.command("check-ledger")
 def check_ledger_command() -> None:
-    """Recompute every account from the transfers; exit 1 on any difference."""
+    """Check the ledger from outside: every account's totals, exchange, reversal and closed
+    month against the transfers; exit 1 on any problem."""
     result = check_ledger(db.session())
     for problem in result.problems:
         click.echo(f"  - {problem}", err=True)

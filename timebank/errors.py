@@ -44,6 +44,7 @@ LEDGER_STATUS: dict[type[ledger.LedgerError], int] = {
     ledger.PendingTransferAlreadyVoided: 409,
     ledger.TransferNotReversible: 409,
     ledger.TransferAlreadyReversed: 409,
+    ledger.ReversalWithoutOriginal: 422,
     ledger.ClosedPeriod: 409,
     ledger.MonthNotOver: 409,
     ledger.EarlierMonthOpen: 409,

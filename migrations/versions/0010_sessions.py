@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0010_sessions'
-down_revision = '0007_month_summaries'
+down_revision = '0008_ledger_integrity'
 branch_labels = None
 depends_on = None
 

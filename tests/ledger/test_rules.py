@@ -446,6 +446,18 @@ def test_a_reversal_moves_the_same_amount_back_the_other_way_and_points_at_the_o
     assert_ledger_ok(session)
 
 
+def test_a_reversal_is_made_only_by_reversing_the_transfer_it_puts_right(session, bank):
+    """A movement of purpose "reversal" on its own would mirror nothing (the database refuses
+    it too): a typed error, before anything is written."""
+    move(session, bank, bank.bob, bank.alice, 30)
+    for pending in (False, True):
+        refuse(
+            session,
+            ledger.ReversalWithoutOriginal,
+            create_call(session, bank, bank.alice, bank.bob, 30, purpose=TransferPurpose.REVERSAL, pending=pending),
+        )
+
+
 def test_a_posted_pending_transfer_is_reversed_through_its_post_row(session, bank):
     pending = move(session, bank, bank.bob, bank.alice, 30, pending=True)
     posted = post(session, bank, pending.id)
@@ -618,6 +630,39 @@ def test_cached_totals_are_written_in_the_same_transaction_as_the_transfer(sessi
     assert_ledger_ok(session)
 
 
+def _committed_transfers(session: Session) -> int:
+    """Transfers another connection sees: what is committed."""
+    with session.get_bind().connect() as other:
+        return other.scalar(select(func.count(Transfer.id))) or 0
+
+
+def test_held_writes_commit_together_when_their_owner_commits_and_are_dropped_otherwise(session, bank):
+    """``held_commit``: the writes of several write_transaction blocks, and what the owner adds
+    after them, are one transaction (the API stores its answer to an Idempotency-Key so)."""
+    with ledger.held_commit(session):
+        first = move(session, bank, bank.bob, bank.alice, 15)
+        second = move(session, bank, bank.alice, bank.carol, 15)
+        assert _committed_transfers(session) == 0
+        assert totals(session, bank.alice) == (15, 15, 0, 0)  # read back in the held transaction
+        session.commit()
+    assert _committed_transfers(session) == 2 and {first.id, second.id} == set(session.scalars(select(Transfer.id)))
+    with ledger.held_commit(session):
+        kept = move(session, bank, bank.bob, bank.alice, 15)
+        with pytest.raises(ledger.ExceedsFloor):  # refused on its own; the caller goes on
+            move(session, bank, bank.bob, bank.carol, 60)
+        session.commit()
+    assert _committed_transfers(session) == 3 and session.get(Transfer, kept.id) is not None
+    before = ledger_state(session)
+    with ledger.held_commit(session):
+        move(session, bank, bank.bob, bank.alice, 15)
+    assert ledger_state(session) == before, "a held write its owner never committed is rolled back"
+    with pytest.raises(Boom), ledger.held_commit(session):
+        move(session, bank, bank.bob, bank.alice, 15)
+        raise Boom
+    assert ledger_state(session) == before
+    assert_ledger_ok(session)
+
+
 def test_a_refused_second_movement_undoes_the_first_in_the_same_transaction(session, bank):
     before = ledger_state(session)
     with pytest.raises(ledger.ExceedsFloor), ledger.write_transaction(session):
@@ -636,9 +681,13 @@ def test_check_ledger_detects_a_corrupted_cache(session, bank):
     session.commit()
     result = ledger.check_ledger(session)
     assert not result.ok
-    assert len(result.problems) == 1
+    assert len(result.problems) == 2
     assert f"account {bank.alice.id} " in result.problems[0]
     assert "(0, 45, 0, 0)" in result.problems[0] and "(0, 30, 0, 0)" in result.problems[0]
+    # The cached totals alone no longer balance either (a check that does not read the transfers).
+    assert result.problems[1] == (
+        f"timebank {bank.id}: its accounts' posted debits (30) do not equal their posted credits (45)"
+    )
     assert "does NOT balance" in result.summary()
 
 
@@ -1075,6 +1124,7 @@ PROVEN_BY = {
     ledger.PendingTransferAlreadyVoided: test_a_pending_transfer_resolves_only_once,
     ledger.TransferNotReversible: test_a_reversal_cannot_itself_be_reversed,
     ledger.TransferAlreadyReversed: test_a_transfer_is_reversed_only_once,
+    ledger.ReversalWithoutOriginal: test_a_reversal_is_made_only_by_reversing_the_transfer_it_puts_right,
     ledger.ClosedPeriod: test_back_dating_into_a_closed_month_is_refused,
 }
 

@@ -19,6 +19,11 @@ What it proves (each failure is a "violation"; there must be none):
 - Every retry of an acknowledged key (at once, later from another client, after a connection
   error, and all of them once more at the end) returned the original status and body, byte for
   byte; the stored idempotency record holds that same answer.
+- A request interrupted (its worker killed, or the client timed out) and retried got a 2xx or
+  its first answer, never a 409 for its own effect: every effect in the ledger (an exchange, its
+  approval, rejection or reversal, a donation) has a stored 2xx answer that names it (the answer
+  commits with the effect), and no interrupted request whose retry was refused has a stored 2xx
+  answer under its key.
 - No 5xx, ever (their bodies are reported).
 
 Connection errors and timeouts are always retried with the same key and body until there is an
@@ -99,6 +104,7 @@ class Report:
     replays_matched: int = 0
     acknowledged: Counter[str] = field(default_factory=Counter)  # by kind
     unresolved: int = 0  # answered only "in progress" (worker killed mid-request)
+    interrupted: Counter[str] = field(default_factory=Counter)  # interrupted operations by their final answer
     recovered: int = 0  # acknowledged only by a retry after a connection error
     kills: int = 0
     latencies: list[float] = field(default_factory=list)  # seconds, every answered request
@@ -147,6 +153,8 @@ class Report:
             + "".join(f"\n    {why:<22}{n:>7}" for why, n in sorted(self.retries.items())),
             f"  replays matched    {self.replays_matched}",
             f"  acknowledged only after a connection error (recovered): {self.recovered}",
+            "  interrupted, then  "
+            + (", ".join(f"{name}: {n}" for name, n in sorted(self.interrupted.items())) or "-"),
             f"  unresolved (still in progress after a kill): {self.unresolved}",
             f"  workers killed     {self.kills}",
             f"  ledger             {self.exchanges} exchanges, {self.transfers} transfers; {self.ledger_summary}",
@@ -413,6 +421,7 @@ class Operation:
     body: bytes
     key: str
     exchange_id: int | None = None
+    interruptions: int = 0  # connection errors and timeouts before its answer
 
 
 @dataclass
@@ -449,6 +458,7 @@ class Torture:
         self.lock = threading.Lock()
         self.exchanges: dict[int, Known] = {}
         self.acknowledged: list[Acknowledged] = []
+        self.interrupted_refusals: list[tuple[Operation, int, str]] = []  # (operation, status, code)
         self.later: list[tuple[float, int, Acknowledged]] = []  # retries due later (heap)
         self.sequence = 0
         self.stop_load = threading.Event()
@@ -499,6 +509,7 @@ class Torture:
                 with self.lock:
                     self.report.connection_errors += 1
                     self.report.retries["after a connection error"] += 1
+                    operation.interruptions += 1
                 errors += 1
                 short = False
                 time.sleep(min(0.05 * errors, 1.0) * rng.uniform(0.5, 1.5))
@@ -621,6 +632,12 @@ class Torture:
                 self.report.unresolved += 1
             return
         acked = [a for a in answers if 200 <= a[0] < 300]
+        if operation.interruptions:
+            final = acked[0] if acked else answers[0]
+            self.count("interrupted", "2xx" if acked else f"{final[0]} {_code(final[1])}")
+            if not acked:
+                with self.lock:
+                    self.interrupted_refusals.append((operation, final[0], _code(final[1])))
         if len(acked) == 2:
             # Both 2xx: one was the original, the other its replay, byte for byte.
             if acked[0][:2] == acked[1][:2]:
@@ -891,6 +908,7 @@ def verify(database_url: str, torture: Torture, report: Report) -> None:
                 select(
                     ApiIdempotencyRecord.member_id,
                     ApiIdempotencyRecord.key,
+                    ApiIdempotencyRecord.method_path,
                     ApiIdempotencyRecord.status_code,
                     ApiIdempotencyRecord.response_body,
                 )
@@ -943,8 +961,74 @@ def verify(database_url: str, torture: Torture, report: Report) -> None:
                 or any(r.purpose != TransferPurpose.REVERSAL for r in reversals(e))
             ):
                 problems.append(f"{where}: exchange {e.id} ({e.status}) has {len(reversals(e))} reversals")
+
+        # An interrupted request's retry got a 2xx or its first answer, never a 409 for its own
+        # effect (see ``own_effect_problems``).
+        made = {
+            "created": set(exchanges),
+            "approved": {e.id for e in exchanges.values() if posts(e)},
+            "rejected": {e.id for e in exchanges.values() if voids(e)},
+            "reversed": {e.id for e in exchanges.values() if reversals(e)},
+            "donated": {t.id for t in transfers.values() if t.purpose == TransferPurpose.DONATION},
+        }
+        problems += own_effect_problems(made, records, torture.interrupted_refusals)
         db.session.remove()
         db.engine.dispose()
+
+
+STEP_DONE = {"reject": "rejected", "reverse": "reversed"}
+
+
+def own_effect_problems(
+    made: dict[str, set[int]], records: dict[tuple[int, str], Any], interrupted_refusals: list[tuple[Any, int, str]]
+) -> list[str]:
+    """The ledger's effects (``made``: exchange ids created, approved, rejected and reversed,
+    donation transfer ids) against the stored answers (``records`` by (member, key)). An effect
+    commits with its stored answer, so each must have a 2xx answer that names it (or its
+    request's answer was lost, and a retry would meet the effect as a 409); and a request whose
+    retry after an interruption was refused must have no 2xx answer of its own (it would have
+    been refused its own effect)."""
+    problems = []
+    answered = _answered_effects(records.values())
+    for effect, ids in made.items():
+        what = "donation" if effect == "donated" else "exchange"
+        problems += [
+            f"{what} {id_} was {effect}, but no stored answer says so (its request's answer was lost)"
+            for id_ in sorted(ids - answered[effect])
+        ]
+    for op, status, code in interrupted_refusals:
+        record = records.get((op.actor.member_id, op.key))
+        if record is not None and 200 <= record.status_code < 300:
+            problems.append(
+                f"interrupted {op.kind} {op.path} (key {op.key}) was answered {status} {code} on retry, "
+                f"but its own {record.status_code} answer is stored: a 409 for its own effect"
+            )
+    return problems
+
+
+def _answered_effects(records: Any) -> dict[str, set[int]]:
+    """What the stored 2xx answers say was done: exchanges created, approved (a coordinator's
+    record, a confirmation approved at once, an approval), rejected and reversed; donations."""
+    answered: dict[str, set[int]] = {name: set() for name in ("created", "approved", "rejected", "reversed", "donated")}
+    for record in records:
+        if not 200 <= record.status_code < 300:
+            continue
+        data = json.loads(record.response_body)
+        path = record.method_path.partition(" ")[2]
+        parts = path.strip("/").split("/")  # api, v1, exchanges[, id, step]
+        if path == "/api/v1/donations":
+            answered["donated"].add(data["id"])
+        elif path == "/api/v1/exchanges":
+            answered["created"].add(data["id"])
+            if data["status"] == "approved":
+                answered["approved"].add(data["id"])
+        elif len(parts) == 5 and parts[2] == "exchanges":
+            step, exchange_id = parts[4], int(parts[3])
+            if step == "approve" or (step == "confirm" and data["status"] == "approved"):
+                answered["approved"].add(exchange_id)
+            elif step in STEP_DONE:
+                answered[STEP_DONE[step]].add(exchange_id)
+    return answered
 
 
 # -- running it -----------------------------------------------------------------------------------

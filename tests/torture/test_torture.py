@@ -2,7 +2,8 @@
 HTTP clients doing random records, confirmations, approvals, rejections, reversals and donations
 with Idempotency-Keys and retries against small floors and caps, a worker SIGKILLed every few
 seconds. Then check-ledger, Σ = 0, limits, every acknowledged operation in the ledger exactly
-once, every replay identical (tests/torture/harness.py says how). Real parts only, so PostgreSQL
+once, every replay identical, and every interrupted request's retry a 2xx or its first answer,
+never a 409 for its own effect (tests/torture/harness.py says how). Real parts only, so PostgreSQL
 is required (skipped loudly without it). ``scripts/torture`` runs the same at any size.
 
 TIMEBANK_TORTURE_SECONDS changes the length of the load (default 25 s).
@@ -33,6 +34,7 @@ def test_the_ledger_holds_under_load_retries_and_killed_workers(capsys: pytest.C
     # It really was tortured: workers died under it, requests were retried and replayed.
     assert report.kills > 0
     assert report.total_retries > 0 and report.replays_matched > 0
+    assert sum(report.interrupted.values()) > 0, "requests were interrupted mid-way and retried"
     assert sum(report.acknowledged.values()) > 0 and report.transfers > 0
 
 

@@ -33,6 +33,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from ..extensions import db
+from ..ledger import held_commit, write_transaction
 from ..models import ApiIdempotencyRecord, utcnow
 from .auth import current_api_member
 from .errors import ApiError
@@ -165,12 +166,14 @@ def _release(session: Session, member_id: int, key: str) -> None:
 
 
 def _store(session: Session, member_id: int, key: str, response: Response) -> None:
-    session.rollback()  # nothing of the view's may be pending here; start clean
-    record = _record(session, member_id, key)
-    if record is not None:
-        record.status_code = response.status_code
-        record.response_body = response.get_data(as_text=True)
-        session.commit()
+    """Write the answer into the claim, in the transaction of the request's own writes (a held
+    ``write_transaction``; one begins here if the request wrote nothing), and commit both."""
+    with write_transaction(session):
+        record = _record(session, member_id, key)
+        if record is not None:
+            record.status_code = response.status_code
+            record.response_body = response.get_data(as_text=True)
+    session.commit()
 
 
 def _record(session: Session, member_id: int, key: str) -> ApiIdempotencyRecord | None:
@@ -193,6 +196,29 @@ def _replay(record: ApiIdempotencyRecord | None, fingerprint: str) -> Response:
     response = Response(record.response_body, status=record.status_code, mimetype="application/json")
     response.headers["Idempotent-Replayed"] = "true"
     return response
+
+
+def _answer_once(session: Session, member_id: int, key: str, run: Callable[[], Response]) -> Response:
+    """Run the claimed request with its commit held, then store a success's answer in that same
+    transaction: a worker that dies at any moment leaves the effect with its stored answer, or
+    neither (the claim is then taken over by the retry, which does the work anew). A failure
+    releases the key and changes nothing."""
+    try:
+        with held_commit(session):
+            response = run()
+            if 200 <= response.status_code < 300:
+                _store(session, member_id, key, response)
+                return response
+    except BaseException:
+        _release(session, member_id, key)
+        raise
+    _release(session, member_id, key)
+    return response
+
+
+def answer_ready(response: Response) -> None:
+    """The request's work is committed and its answer is about to be sent. Nothing to do: the
+    tests replace this to play a worker killed at exactly this moment."""
 
 
 def current_idempotency_key() -> str | None:
@@ -221,15 +247,8 @@ def idempotent(*, required: bool = False) -> Callable[[Callable[P, ResponseRetur
                 existing = _claim(session, member.id, key, fingerprint, lock=lock)
                 if existing is not None:
                     return _replay(existing, fingerprint)
-                try:
-                    response = make_response(view(*args, **kwargs))
-                except BaseException:
-                    _release(session, member.id, key)
-                    raise
-                if 200 <= response.status_code < 300:
-                    _store(session, member.id, key, response)
-                else:
-                    _release(session, member.id, key)
+                response = _answer_once(session, member.id, key, lambda: make_response(view(*args, **kwargs)))
+                answer_ready(response)
                 return response
             finally:
                 if lock is not None:

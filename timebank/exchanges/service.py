@@ -17,13 +17,14 @@ means the timebank's real today.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, bindparam, inspect, or_, select, update
+from sqlalchemy import ColumnElement, Select, and_, bindparam, inspect, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -963,7 +964,7 @@ def _visible(
     accounts and members, so they are not loaded here as well."""
     if not is_storable_id(exchange_id):
         raise ExchangeNotFound("There is no such exchange.")
-    query = _EXCHANGE if not for_update else _EXCHANGE_FOR_POSTING if posting else _EXCHANGE_FOR_UPDATE
+    query = _EXCHANGE if not for_update else _exchange_for_step(posting, ledger.locking.row_locking_enabled)
     exchange = session.scalar(query, {"id": exchange_id})
     if exchange is None or exchange.timebank_id != viewer.timebank_id:
         raise ExchangeNotFound("There is no such exchange.")
@@ -973,23 +974,27 @@ def _visible(
 
 
 _EXCHANGE = select(Exchange).where(Exchange.id == bindparam("id"))
-# For a step: in the same statement, what the step goes on to use: both sides' accounts and
-# members (whoever is told) and the reservation (the ledger's pending transfer, which never
-# changes). Only the exchange is locked here; the ledger locks the accounts itself. Built once.
-_EXCHANGE_FOR_UPDATE = (
-    _EXCHANGE.options(
-        joinedload(Exchange.provider_account).joinedload(Account.member),
-        joinedload(Exchange.recipient_account).joinedload(Account.member),
-        joinedload(Exchange.pending_transfer),
-    )
-    .with_for_update(of=Exchange)
-    .execution_options(populate_existing=True)
-)
-_EXCHANGE_FOR_POSTING = (
-    _EXCHANGE.options(joinedload(Exchange.pending_transfer))
-    .with_for_update(of=Exchange)
-    .execution_options(populate_existing=True)
-)
+
+
+@functools.cache
+def _exchange_for_step(posting: bool, locked: bool) -> Select[tuple[Exchange]]:
+    """For a step: in the same statement, what the step goes on to use: both sides' accounts and
+    members (whoever is told) and the reservation (the ledger's pending transfer, which never
+    changes); when posting, only the reservation (the ledger's account lock brings the rest).
+    Only the exchange is locked here (FOR UPDATE), so two steps on one exchange take turns:
+    without it a confirm racing a reject would leave a confirmed exchange whose reservation is
+    voided (tests/test_exchanges_same_moment.py). The ledger locks the accounts itself; its test
+    switch (``ledger.set_row_locking``) turns this lock off too. Built once per shape."""
+    if posting:
+        options = [joinedload(Exchange.pending_transfer)]
+    else:
+        options = [
+            joinedload(Exchange.provider_account).joinedload(Account.member),
+            joinedload(Exchange.recipient_account).joinedload(Account.member),
+            joinedload(Exchange.pending_transfer),
+        ]
+    query = _EXCHANGE.options(*options).execution_options(populate_existing=True)
+    return query.with_for_update(of=Exchange) if locked else query
 
 
 def _step(exchange: Exchange, actor: Member, action: str) -> None:

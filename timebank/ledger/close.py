@@ -383,3 +383,43 @@ def verify_closed_months(session: Session) -> list[str]:
         if period_checksum(session, period) != period.checksum:
             problems.append(str(ClosedMonthMismatch(period.id, period.timebank_id, period.month)))
     return problems
+
+
+def verify_statements(session: Session) -> list[str]:
+    """Each closed month's statements against its transfers: the figures ``close_month`` would
+    write now, from the month's posted transfers and the month before's closing balances (which
+    are themselves checked the same way, back to the first month, whose opening balances come
+    from the whole history). One message per account whose statement differs; an account with no
+    statement must have had nothing to state.
+
+    The checksum (``verify_closed_months``) proves a closed month has not changed since it was
+    closed; this proves what was written then was right."""
+    problems = []
+    for period in session.scalars(select(Period).where(Period.checksum.is_not(None)).order_by(Period.id)):
+        stored = {
+            row[0]: tuple(int(value) for value in row)
+            for row in session.execute(
+                select(*(getattr(Statement, name) for name in STATEMENT_FIELDS)).where(Statement.period_id == period.id)
+            )
+        }
+        where = f"for {period.month:%Y-%m} (period {period.id})"
+        for row in statement_rows(session, period.timebank_id, period.month):
+            expected = tuple(row[name] for name in STATEMENT_FIELDS)
+            account_id = expected[0]
+            found = stored.pop(account_id, None)
+            if found is None:
+                if any(expected[1:]):
+                    problems.append(f"account {account_id} has no statement {where}, but its transfers give {row}")
+                continue
+            wrong = [
+                f"{name} {found[n]} (transfers give {expected[n]})"
+                for n, name in enumerate(STATEMENT_FIELDS)
+                if found[n] != expected[n]
+            ]
+            if wrong:
+                problems.append(f"the statement of account {account_id} {where} says " + ", ".join(wrong))
+        problems += [
+            f"the statement of account {account_id} {where} is not of an account of its timebank"
+            for account_id in stored
+        ]
+    return problems

@@ -79,6 +79,13 @@ class TransferAlreadyReversed(LedgerError):
     code = "transfer_already_reversed"
 
 
+class ReversalWithoutOriginal(LedgerError):
+    """A reversal is made only by reversing the transfer it puts right (``reverse_transfer``),
+    which it then mirrors; never as a movement of its own."""
+
+    code = "reversal_without_original"
+
+
 class ClosedPeriod(LedgerError):
     code = "closed_period"
 

@@ -197,11 +197,64 @@ def _only_read_so_far(session: Session) -> bool:
     )
 
 
+_HELD = "timebank_held_commit"
+
+
+@contextmanager
+def held_commit(session: Session) -> Iterator[None]:
+    """Within this block ``write_transaction`` does not commit: it flushes (and expires what the
+    session holds, as a commit would), a later one carries on in the same transaction (in a
+    savepoint, so each block stays all or nothing), and the block's owner commits it, with
+    whatever it adds after the writes (the API stores its answer to an Idempotency-Key so: both
+    commit, or neither). What is still held when the block ends uncommitted is rolled back."""
+    if _HELD in session.info:
+        raise LedgerUsageError("held_commit blocks do not nest.")
+    held = session.info[_HELD] = _HeldWrite()
+    try:
+        yield
+    finally:
+        del session.info[_HELD]
+        if held.is_open(session):
+            session.rollback()
+
+
+class _HeldWrite:
+    """The transaction a held ``write_transaction`` left open for the owner to commit."""
+
+    def __init__(self) -> None:
+        self.transaction: object | None = None
+
+    def is_open(self, session: Session) -> bool:
+        return self.transaction is not None and self.transaction is session.get_transaction()
+
+    def keep(self, session: Session) -> None:
+        session.flush()
+        if session.expire_on_commit:
+            session.expire_all()  # what the owner reads next is what a commit would show
+        self.transaction = session.get_transaction()
+
+
 @contextmanager
 def write_transaction(session: Session) -> Iterator[Session]:
     """Run a block as one all-or-nothing write: commit at the end, roll back on any error. On
     SQLite it holds the write lock from its BEGIN. Also the way for a read-only unit of work (a
-    GET) to write: it ends the read transaction and begins one that may write."""
+    GET) to write: it ends the read transaction and begins one that may write.
+    Inside ``held_commit`` the commit is left to the owner of that block."""
+    held: _HeldWrite | None = session.info.get(_HELD)
+    if held is not None and held.is_open(session):
+        # Carry on in the held write (its write lock is already taken), in a savepoint: this
+        # block is still all or nothing, and a caller that goes on after its error (as after a
+        # refused commit) keeps what the earlier blocks wrote.
+        savepoint = session.begin_nested()
+        try:
+            yield session
+            savepoint.commit()
+            held.keep(session)
+        except BaseException:
+            if savepoint.is_active:
+                savepoint.rollback()
+            raise
+        return
     if session.in_transaction() and not _only_read_so_far(session):
         # A read transaction (e.g. loading the signed-in member) may be open. End it so the
         # write transaction begins with the write lock on SQLite (and what the session held to
@@ -219,7 +272,10 @@ def write_transaction(session: Session) -> Iterator[Session]:
         session.connection(execution_options={SQLITE_BEGIN_OPTION: "IMMEDIATE"})
     try:
         yield session
-        session.commit()
+        if held is None:
+            session.commit()
+        else:
+            held.keep(session)
     except BaseException:
         session.rollback()
         raise

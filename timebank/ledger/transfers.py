@@ -34,6 +34,7 @@ from .errors import (
     LedgerError,
     PendingTransferAlreadyPosted,
     PendingTransferAlreadyVoided,
+    ReversalWithoutOriginal,
     SameAccount,
     TransferAlreadyReversed,
     TransferNotFound,
@@ -83,8 +84,12 @@ def create_transfer(
     """Move credits from the debit account to the credit account.
 
     ``pending=True`` only reserves them (phase PENDING) until ``post_pending`` or
-    ``void_pending``; otherwise they post at once (phase SINGLE).
+    ``void_pending``; otherwise they post at once (phase SINGLE). Never a reversal: that is
+    ``reverse_transfer``'s, which mirrors the transfer it puts right (the database refuses a
+    reversal that does not).
     """
+    if purpose == TransferPurpose.REVERSAL:
+        raise ReversalWithoutOriginal("A reversal puts a transfer right: make it by reversing that transfer.")
     timebank = lock_timebank(session, timebank_id)
     validate_amount(amount_minutes, timebank.granularity_minutes)
     if debit_account_id == credit_account_id:

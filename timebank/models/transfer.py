@@ -11,7 +11,6 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import (
-    DDL,
     BigInteger,
     CheckConstraint,
     ForeignKey,
@@ -19,13 +18,12 @@ from sqlalchemy import (
     Integer,
     String,
     UniqueConstraint,
-    event,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .account import Account
-from .base import Base, utcnow
+from .base import Base, install_trigger_ddl, utcnow
 from .enums import TransferPhase, TransferPurpose, str_enum
 
 # Posted help (reports.movements: HELP and POSTED), the rows of the partial indexes below. The
@@ -154,9 +152,46 @@ def drop_append_only_trigger_ddl(table: str, dialect: str) -> list[str]:
 
 
 def _install_append_only_triggers(table_name: str) -> None:
-    table = Base.metadata.tables[table_name]
-    for dialect in ("sqlite", "postgresql"):
-        for statement in append_only_trigger_ddl(table_name, dialect):
-            # DDL treats % as a format character.
-            ddl = DDL(statement.replace("%", "%%")).execute_if(dialect=dialect)
-            event.listen(table, "after_create", ddl)
+    install_trigger_ddl(table_name, lambda dialect: append_only_trigger_ddl(table_name, dialect))
+
+
+# A reversal mirrors its original (a mistake is put right by a transfer the other way that points
+# at it): it names the transfer it reverses, swaps its accounts, equals its amount, stays in its
+# timebank, posts at once, and reverses a movement that posted and is not a reversal itself.
+# ``ledger.reverse_transfer`` writes only such rows; the database refuses any other, and
+# ``check_ledger`` reports one written with the trigger off.
+REVERSAL_REFUSED = (
+    "a reversal must name the transfer it reverses, swap its accounts, equal its amount and stay in its timebank"
+)
+_MIRRORED_ORIGINAL = (
+    "SELECT 1 FROM transfers AS original WHERE original.id = NEW.reverses_id"
+    " AND NEW.purpose = 'reversal' AND NEW.phase = 'single'"
+    " AND original.timebank_id = NEW.timebank_id"
+    " AND original.debit_account_id = NEW.credit_account_id"
+    " AND original.credit_account_id = NEW.debit_account_id"
+    " AND original.amount_minutes = NEW.amount_minutes"
+    " AND original.phase IN ('single', 'post') AND original.purpose <> 'reversal'"
+)
+_NAMES_AN_ORIGINAL = "NEW.purpose = 'reversal' OR NEW.reverses_id IS NOT NULL"
+
+
+def reversal_trigger_ddl(dialect: str) -> list[str]:
+    """SQL statements that make ``transfers`` refuse a reversal that does not mirror its original."""
+    if dialect == "sqlite":
+        return [
+            "CREATE TRIGGER transfers_reversal_mirrors_original BEFORE INSERT ON transfers "
+            f"WHEN {_NAMES_AN_ORIGINAL} "
+            f"BEGIN SELECT RAISE(ABORT, '{REVERSAL_REFUSED}') WHERE NOT EXISTS ({_MIRRORED_ORIGINAL}); END"
+        ]
+    if dialect == "postgresql":
+        return [
+            "CREATE OR REPLACE FUNCTION refuse_unmirrored_reversal() RETURNS trigger LANGUAGE plpgsql AS $$ "
+            f"BEGIN IF NOT EXISTS ({_MIRRORED_ORIGINAL}) THEN RAISE EXCEPTION '{REVERSAL_REFUSED}'; END IF; "
+            "RETURN NEW; END $$",
+            "CREATE TRIGGER transfers_reversal_mirrors_original BEFORE INSERT ON transfers "
+            f"FOR EACH ROW WHEN ({_NAMES_AN_ORIGINAL}) EXECUTE FUNCTION refuse_unmirrored_reversal()",
+        ]
+    return []
+
+
+install_trigger_ddl("transfers", reversal_trigger_ddl)
