@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, utcnow
@@ -39,6 +39,11 @@ class Timebank(Base):
     pending_expiry_days: Mapped[int] = mapped_column(Integer, default=14)
     # For funders' reports only: an estimate of an hour's worth, in pence; None shows no value line.
     hour_value_pence: Mapped[int | None] = mapped_column(Integer)
+    # Nobody decides on their own benefit (timebank/duties): a coordinator's own exchange, grant,
+    # reversal or limits wait for another coordinator. A timebank with a single coordinator may
+    # allow that coordinator to decide their own: an explicit, audited setting, switched off
+    # when a second coordinator arrives, and named in the monthly report.
+    allow_self_approval: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     categories: Mapped[list[Category]] = relationship(back_populates="timebank", order_by="Category.name")
