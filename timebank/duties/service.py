@@ -168,14 +168,7 @@ def _locked_request(session: Session, viewer: Member, request_id: int) -> tuple[
     if the viewer may decide in that timebank; "not found" otherwise."""
     if not (viewer.is_admin or viewer.is_coordinator):
         raise NotAllowed("Only a coordinator or an administrator can do this.")
-    timebank_id = (
-        session.scalar(select(DecisionRequest.timebank_id).where(DecisionRequest.id == request_id))
-        if is_storable_id(request_id)
-        else None
-    )
-    if timebank_id is None or not may_decide_in(viewer, timebank_id):
-        raise DecisionNotFound("There is no such request.")
-    timebank = ledger.lock_timebank(session, timebank_id)
+    timebank = ledger.lock_timebank(session, request_timebank(session, viewer, request_id))
     request = session.scalar(
         select(DecisionRequest)
         .where(DecisionRequest.id == request_id)
@@ -186,6 +179,18 @@ def _locked_request(session: Session, viewer: Member, request_id: int) -> tuple[
     if request.status != DecisionStatus.WAITING:
         raise DecisionAlreadyTaken(f"This request was already {STATUS_WORDS[request.status].lower()}.")
     return timebank, request
+
+
+def request_timebank(session: Session, viewer: Member, request_id: int) -> int:
+    """The timebank of a request the viewer may decide; not found otherwise."""
+    timebank_id = (
+        session.scalar(select(DecisionRequest.timebank_id).where(DecisionRequest.id == request_id))
+        if is_storable_id(request_id)
+        else None
+    )
+    if timebank_id is None or not may_decide_in(viewer, timebank_id):
+        raise DecisionNotFound("There is no such request.")
+    return timebank_id
 
 
 def decide_request(
@@ -270,6 +275,22 @@ def _carry_out(
                 Transfer.timebank_id == timebank.id, Transfer.idempotency_key == f"exchange-{exchange.id}-reverse"
             )
         )
+
+
+def decide_exchange(
+    session: Session, decider: Member, exchange_id: int, *, approve: bool, reason: str = "", today: date | None = None
+) -> Exchange:
+    """Decide an exchange waiting for someone other than its coordinator (the administration
+    page): approve it (a dispute: the hours stand), or do not (with a reason). The exchange
+    service's own steps, so every rule applies (not one's own; a reason for unconfirmed time)."""
+    from ..exchanges import service as exchanges
+
+    exchange = exchanges.get_exchange_for_decider(session, decider, exchange_id)
+    if not approve:
+        return exchanges.reject_exchange(session, decider, exchange_id, reason, today=today)
+    if exchange.status == ExchangeStatus.DISPUTED:
+        return exchanges.settle_dispute(session, decider, exchange_id, hours_stand=True, reason=reason, today=today)
+    return exchanges.approve_exchange(session, decider, exchange_id, reason=reason or None, today=today)
 
 
 def withdraw_request(session: Session, member: Member, request_id: int) -> DecisionRequest:

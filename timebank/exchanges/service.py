@@ -172,6 +172,15 @@ def get_exchange(session: Session, viewer: Member, exchange_id: int) -> Exchange
     return _visible(session, viewer, exchange_id, for_update=False)
 
 
+def get_exchange_for_decider(session: Session, decider: Member, exchange_id: int) -> Exchange:
+    """The exchange, if the viewer may decide it: a coordinator of its timebank or an
+    installation admin (any timebank). Not found otherwise."""
+    exchange = _visible(session, decider, exchange_id, for_update=False, deciding=True)
+    if not may_decide_in(decider, exchange.timebank_id):
+        raise ExchangeNotFound("There is no such exchange.")
+    return exchange
+
+
 def visible_exchanges(viewer: Member) -> ColumnElement[bool]:
     """Which exchanges a viewer may see, as a query condition: their timebank's, and only the
     ones they take part in unless they coordinate it (``get_exchange``'s rule, for lists)."""
