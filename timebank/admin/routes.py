@@ -124,7 +124,6 @@ def _timebank_page(
                 duties.describe_request(r, admin, timebank)
                 for r in duties.waiting_requests(session, admin, timebank.id)
             ],
-            decide_form=DecideRequestForm(formdata=None),
             problem=problem,
         ),
         status,

@@ -23,6 +23,7 @@ from .routes import bp
 @bp.post(f"/requests/<{URL_ID}:request_id>/decide")
 @coordinator_required
 def decide_request(request_id: int) -> ResponseReturnValue:
+    duties.request_timebank(db.session(), signed_in_member(), request_id)  # another timebank's: 404 first
     form = DecideRequestForm()
     if not form.validate_on_submit():
         message = " ".join(error for errors in form.errors.values() for error in errors)

@@ -26,7 +26,6 @@ from ..ids import URL_ID
 from ..members.directory import timebank_categories
 from ..web import signed_in_member
 from .acting_service import members_with_accounts
-from .duties_forms import DecideRequestForm
 from .exchange_forms import BulkDecisionForm, QueueFilterForm
 from .routes import bp
 
@@ -53,7 +52,6 @@ def _queue_page(bulk_form: BulkDecisionForm | None = None, status: int = 200) ->
             "exchanges/coordinator_queue.html",
             queue=queue,
             requests=[duties.describe_request(r, coordinator, timebank) for r in waiting],
-            decide_form=DecideRequestForm(formdata=None),
             timebank=timebank,
             filter_form=filter_form,
             filtered=filters != exchanges.QueueFilters(),
