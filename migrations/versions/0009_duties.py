@@ -55,16 +55,21 @@ def upgrade():
     with op.batch_alter_table('decision_requests', schema=None) as batch_op:
         batch_op.create_index('ix_decision_requests_timebank_status', ['timebank_id', 'status'], unique=False)
 
+    # The monthly report reads a timebank's self-approval events by action. (Not in batch mode:
+    # audit_events must keep its append-only triggers, which a SQLite table copy would drop.)
+    op.create_index('ix_audit_events_timebank_action', 'audit_events', ['timebank_id', 'action', 'id'], unique=False)
+
     with op.batch_alter_table('timebanks', schema=None) as batch_op:
         batch_op.add_column(sa.Column('allow_self_approval', sa.Boolean(), nullable=False, server_default=sa.false()))
     with op.batch_alter_table('timebanks', schema=None) as batch_op:
         batch_op.alter_column('allow_self_approval', server_default=None)
 
 
-
 def downgrade():
     with op.batch_alter_table('timebanks', schema=None) as batch_op:
         batch_op.drop_column('allow_self_approval')
+
+    op.drop_index('ix_audit_events_timebank_action', table_name='audit_events')
 
     with op.batch_alter_table('decision_requests', schema=None) as batch_op:
         batch_op.drop_index('ix_decision_requests_timebank_status')

@@ -11,14 +11,14 @@ event of what was done, which names the decider as its actor.
 
 ``set_self_approval`` is the only way self-approval is switched on: by an admin, or by the
 timebank's coordinator, only while the timebank has exactly one coordinator, with a reason,
-audited as ``timebank.self_approval_changed``. ``self_approval_during`` gives the monthly report
-what it must say about it.
+audited as ``timebank.self_approval_changed`` (``history.self_approval_during`` reads it back for
+the monthly report).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, joinedload, selectinload
@@ -33,7 +33,6 @@ from ..exchanges.states import InvalidTransition
 from ..ids import is_storable_id
 from ..models import (
     Account,
-    AuditEvent,
     DecisionKind,
     DecisionRequest,
     DecisionStatus,
@@ -52,7 +51,6 @@ from .requests import open_request
 from .rules import (
     NEEDS_ANOTHER_COORDINATOR,
     SELF_APPROVAL_CHANGED,
-    SELF_APPROVED,
     coordinator_count,
     decision_refusal,
     exchange_beneficiaries,
@@ -395,91 +393,12 @@ def set_self_approval(
     return timebank
 
 
-@dataclass(frozen=True)
-class SelfApprovedItem:
-    when: datetime  # UTC, naive, as stored
-    coordinator: str
-    what: str
-    minutes: int | None
-
-
-@dataclass(frozen=True)
-class SelfApprovalMonth:
-    """What the monthly report says about self-approval in one month."""
-
-    on_at_start: bool
-    switched_on: int  # times it was switched on during the month
-    switched_off: int
-    on_at_end: bool
-    items: tuple[SelfApprovedItem, ...]
-
-    @property
-    def was_on(self) -> bool:
-        return self.on_at_start or self.switched_on > 0
-
-    @property
-    def mention(self) -> bool:
-        return self.was_on or bool(self.items)
-
-
-def self_approval_during(session: Session, timebank_id: int, start: datetime, end: datetime) -> SelfApprovalMonth:
-    """Whether self-approval was on at any moment in [start, end) (naive UTC, as stored) and what
-    was self-approved then, from the audit trail (two queries)."""
-    changes = session.execute(
-        select(AuditEvent.created_at, AuditEvent.after)
-        .where(
-            AuditEvent.timebank_id == timebank_id,
-            AuditEvent.action == SELF_APPROVAL_CHANGED,
-            AuditEvent.created_at < end,
-        )
-        .order_by(AuditEvent.id)
-    ).all()
-    on = False
-    on_at_start = False
-    switched_on = switched_off = 0
-    for created_at, after in changes:
-        value = bool((after or {}).get("allow_self_approval"))
-        if created_at < start:
-            on_at_start = value
-        elif value:
-            switched_on += 1
-        else:
-            switched_off += 1
-        on = value
-    rows = session.execute(
-        select(AuditEvent.created_at, AuditEvent.after, Member.display_name)
-        .outerjoin(Member, Member.id == AuditEvent.actor_id)
-        .where(
-            AuditEvent.timebank_id == timebank_id,
-            AuditEvent.action == SELF_APPROVED,
-            AuditEvent.created_at >= start,
-            AuditEvent.created_at < end,
-        )
-        .order_by(AuditEvent.id)
-    ).all()
-    items = tuple(
-        SelfApprovedItem(
-            when=created_at,
-            coordinator=name or "A coordinator",
-            what=str((after or {}).get("what", "")),
-            minutes=(after or {}).get("minutes"),
-        )
-        for created_at, after, name in rows
-    )
-    return SelfApprovalMonth(
-        on_at_start=on_at_start, switched_on=switched_on, switched_off=switched_off, on_at_end=on, items=items
-    )
-
-
 __all__ = [
     "RequestView",
-    "SelfApprovalMonth",
-    "SelfApprovedItem",
     "decide_request",
     "describe_request",
     "exchanges_needing_another",
     "request_reversal",
-    "self_approval_during",
     "set_self_approval",
     "waiting_requests",
     "withdraw_request",
