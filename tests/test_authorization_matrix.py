@@ -260,6 +260,7 @@ EXPECTED: dict[str, Policy] = {
     "coordinator.activity_detail": COORDINATOR_OBJECT,
     "coordinator.import_timesheet": COORDINATOR,
     "coordinator.commit_timesheet": COORDINATOR,
+    "coordinator.recheck_timesheet": COORDINATOR,
     "coordinator.timesheet_template": COORDINATOR,
     # Reports: a coordinator's own timebank's month (another timebank's coordinator gets theirs);
     # the network report for admins

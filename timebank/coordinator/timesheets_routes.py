@@ -30,7 +30,7 @@ from ..timebanks.service import organisation_account
 from ..web import signed_in_member
 from . import timesheets
 from .routes import bp
-from .timesheet_forms import CommitForm, UploadForm
+from .timesheet_forms import CommitForm, RecheckForm, UploadForm
 
 SIGNED_FOR_SECONDS = 24 * 60 * 60
 _SALT = "timesheet-import-preview"
@@ -83,14 +83,20 @@ def _upload_page(form: UploadForm, status: int = 200) -> ResponseReturnValue:
 
 
 def _preview_page(preview: timesheets.Preview, raw: bytes, problem: str = "", status: int = 200) -> ResponseReturnValue:
+    """The preview. After a refused commit (``problem``) it shows the rows as they are now but
+    offers no import: only "check again", which makes a fresh preview to import from."""
     form = CommitForm(formdata=None)
     form.upload.data = seal(signed_in_member(), preview.filename, raw)
     form.expected.data = preview.digest
+    form.ready_lines.data = ",".join(str(row.line) for row in preview.ready_rows)
+    recheck = RecheckForm(formdata=None)
+    recheck.upload.data = form.upload.data
     return (
         render_template(
             "coordinator/import_preview.html",
             preview=preview,
             form=form,
+            recheck_form=recheck,
             problem=problem,
             already_imported=timesheets.already_imported_message(preview) if preview.previous_import else "",
             statuses=timesheets.RowStatus,
@@ -136,7 +142,14 @@ def commit_timesheet() -> ResponseReturnValue:
         return _upload_page(upload_form, 400)
     filename, raw = sealed
     try:
-        result = timesheets.commit_import(session, coordinator, filename, raw, expected_digest=form.expected.data or "")
+        result = timesheets.commit_import(
+            session,
+            coordinator,
+            filename,
+            raw,
+            expected_digest=form.expected.data or "",
+            expected_ready_lines=form.ready_line_numbers(),
+        )
     except timesheets.InvalidTimesheet as error:
         session.rollback()
         try:
@@ -158,6 +171,27 @@ def commit_timesheet() -> ResponseReturnValue:
         parts.append(f"{result.left_out} {'row' if result.left_out == 1 else 'rows'} with problems left out.")
     flash(" ".join(parts), "success")
     return redirect(url_for("coordinator.import_timesheet"))
+
+
+@bp.post("/import/recheck")
+@coordinator_required
+def recheck_timesheet() -> ResponseReturnValue:
+    """A fresh preview of the file a refused commit was about (nothing is imported here)."""
+    coordinator = signed_in_member()
+    form = RecheckForm()
+    sealed = unseal(coordinator, form.upload.data or "") if form.validate_on_submit() else None
+    if sealed is None:
+        upload_form = UploadForm(formdata=None)
+        upload_form.form_errors.append("This preview has expired or could not be read. Upload the file again.")
+        return _upload_page(upload_form, 400)
+    filename, raw = sealed
+    try:
+        preview = timesheets.preview_import(db.session(), coordinator, filename, raw)
+    except timesheets.InvalidTimesheet as error:
+        upload_form = UploadForm(formdata=None)
+        upload_form.form_errors.append(error.message)
+        return _upload_page(upload_form, 422)
+    return _preview_page(preview, raw)
 
 
 @bp.get("/import/template.csv")

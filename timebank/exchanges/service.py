@@ -601,13 +601,19 @@ def _record(
         timebank_id=timebank.id,
         after={"minutes": record.minutes, "performed_on": record.performed_on.isoformat()},
     )
-    own = is_own(actor, exchange_beneficiaries(exchange))
-    if actor.is_coordinator and (not own or self_approval_applies(actor, timebank)):
+    if approved_when_recorded(actor, timebank, exchange_beneficiaries(exchange)):
         # Approved in the same step ("approved" tells both sides), a self-approval audited.
         _check_duty(session, timebank, exchange, actor, "approve")
         _approve(session, timebank, exchange, actor, today)
     else:
         _tell(session, exchange, actor, "recorded")
+
+
+def approved_when_recorded(actor: Member, timebank: Timebank, parties: Collection[int]) -> bool:
+    """Whether a record ``actor`` makes between ``parties`` (member ids) is approved at once: a
+    coordinator's record of other people's time is; their own is not (nobody decides on their own
+    benefit) unless the timebank allows self-approval. The timesheet import's preview asks too."""
+    return actor.is_coordinator and (not is_own(actor, parties) or self_approval_applies(actor, timebank))
 
 
 # -- confirming, disputing, approving ------------------------------------------------------
