@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from ..models import AuditEvent, Member
@@ -43,50 +43,46 @@ class SelfApprovalMonth:
 
 def self_approval_during(session: Session, timebank_id: int, start: datetime, end: datetime) -> SelfApprovalMonth:
     """Whether self-approval was on at any moment in [start, end) (naive UTC, as stored) and what
-    was self-approved then, from the audit trail (two queries)."""
-    changes = session.execute(
-        select(AuditEvent.created_at, AuditEvent.after)
-        .where(
-            AuditEvent.timebank_id == timebank_id,
-            AuditEvent.action == SELF_APPROVAL_CHANGED,
-            AuditEvent.created_at < end,
-        )
-        .order_by(AuditEvent.id)
-    ).all()
-    on = False
-    on_at_start = False
-    switched_on = switched_off = 0
-    for created_at, after in changes:
-        value = bool((after or {}).get("allow_self_approval"))
-        if created_at < start:
-            on_at_start = value
-        elif value:
-            switched_on += 1
-        else:
-            switched_off += 1
-        on = value
+    was self-approved then, from the audit trail, in one query (on the timebank-and-action index)."""
     rows = session.execute(
-        select(AuditEvent.created_at, AuditEvent.after, Member.display_name)
+        select(AuditEvent.action, AuditEvent.created_at, AuditEvent.after, Member.display_name)
         .outerjoin(Member, Member.id == AuditEvent.actor_id)
         .where(
             AuditEvent.timebank_id == timebank_id,
-            AuditEvent.action == SELF_APPROVED,
-            AuditEvent.created_at >= start,
             AuditEvent.created_at < end,
+            or_(
+                AuditEvent.action == SELF_APPROVAL_CHANGED,
+                and_(AuditEvent.action == SELF_APPROVED, AuditEvent.created_at >= start),
+            ),
         )
         .order_by(AuditEvent.id)
     ).all()
-    items = tuple(
-        SelfApprovedItem(
-            when=created_at,
-            coordinator=name or "A coordinator",
-            what=str((after or {}).get("what", "")),
-            minutes=(after or {}).get("minutes"),
-        )
-        for created_at, after, name in rows
-    )
+    on = on_at_start = False
+    switched_on = switched_off = 0
+    items: list[SelfApprovedItem] = []
+    for action, created_at, after, name in rows:
+        details = after or {}
+        if action == SELF_APPROVED:
+            items.append(
+                SelfApprovedItem(
+                    when=created_at,
+                    coordinator=name or "A coordinator",
+                    what=str(details.get("what", "")),
+                    minutes=details.get("minutes"),
+                )
+            )
+            continue
+        on = bool(details.get("allow_self_approval"))
+        if created_at < start:
+            on_at_start = on
+        elif on:
+            switched_on += 1
+        else:
+            switched_off += 1
     return SelfApprovalMonth(
-        on_at_start=on_at_start, switched_on=switched_on, switched_off=switched_off, on_at_end=on, items=items
+        on_at_start=on_at_start,
+        switched_on=switched_on,
+        switched_off=switched_off,
+        on_at_end=on,
+        items=tuple(items),
     )
-
-

@@ -18,7 +18,7 @@ audited as ``duty.self_approved``, which the monthly report lists.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -72,15 +72,15 @@ def require_independent(
     timebank: Timebank,
     *,
     what: str,
-    done: str,
+    done: str | Callable[[], str],
     subject_type: str,
     subject_id: int | None,
     minutes: int | None = None,
 ) -> bool:
     """Refuse (``NeedsAnotherCoordinator``, 403) a decision on the decider's own benefit. When the
     timebank's setting allows it, let it through and audit it as a self-approval (``done`` says
-    what was decided, for the monthly report). Returns whether it was a self-approval. Runs in the
-    caller's transaction."""
+    what was decided, for the monthly report; a function is only called then). Returns whether it
+    was a self-approval. Runs in the caller's transaction."""
     refusal = decision_refusal(decider, beneficiaries, timebank, what)
     if refusal is not None:
         raise NeedsAnotherCoordinator(refusal)
@@ -93,7 +93,7 @@ def require_independent(
         subject_id=subject_id,
         actor=decider,
         timebank_id=timebank.id,
-        after={"what": done, "minutes": minutes},
+        after={"what": done() if callable(done) else done, "minutes": minutes},
     )
     return True
 

@@ -50,7 +50,9 @@ def refusal(action: str, exchange: Exchange, member: Member) -> str | None:
     is not refused here: accepting twice is "already accepted", not "not yours".
     """
     if action in COORDINATOR_ACTIONS:
-        if not member.is_coordinator:
+        # An installation admin decides too: what a coordinator may not decide for themselves
+        # waits for another coordinator or the admin. (Which timebank: the service's question.)
+        if not (member.is_coordinator or member.is_admin):
             return "Only a coordinator can do this."
         # Nobody decides on their own benefit: the one rule, in duties/rules.py.
         timebank = member.timebank

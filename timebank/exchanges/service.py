@@ -1045,7 +1045,7 @@ def _check_duty(session: Session, timebank: Timebank, exchange: Exchange, actor:
         exchange_beneficiaries(exchange),
         timebank,
         what="your own exchange",
-        done=f"{PAST_TENSE.get(action, action).capitalize()} their own exchange: {_bulk_summary(exchange)}",
+        done=lambda: f"{PAST_TENSE.get(action, action).capitalize()} their own exchange: {_bulk_summary(exchange)}",
         subject_type="exchange",
         subject_id=exchange.id,
         minutes=exchange.minutes,
@@ -1113,7 +1113,13 @@ _EXCHANGE_FOR_UPDATE = (
     .execution_options(populate_existing=True)
 )
 _EXCHANGE_FOR_POSTING = (
-    _EXCHANGE.options(joinedload(Exchange.pending_transfer))
+    # Both sides' accounts (not their members) in the same statement: who decides is checked
+    # (``duties.rules``: is the decider a party?) before the ledger locks them.
+    _EXCHANGE.options(
+        joinedload(Exchange.pending_transfer),
+        joinedload(Exchange.provider_account),
+        joinedload(Exchange.recipient_account),
+    )
     .with_for_update(of=Exchange)
     .execution_options(populate_existing=True)
 )
