@@ -262,7 +262,7 @@ def test_changing_ones_own_limits_waits_and_the_admin_can_approve_it(browser, wo
 
     browser.sign_in(world.admin)
     page = browser.page(f"/admin/timebanks/{world.timebank.id}")
-    assert "Cora Coordinator asks for new limits for Cora Coordinator" in page
+    assert "Cora Coordinator asks for new limits for themselves" in page
     assert browser.post(f"/admin/requests/{request.id}/decide", {"decision": "approve"}).status_code == 302
     session.rollback()
     mine = session.scalar(select(Account).where(Account.member_id == world.coordinator.id))

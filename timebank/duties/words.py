@@ -24,8 +24,13 @@ def limit_words(minutes: int | None) -> str:
 
 
 def what_is_asked(request: DecisionRequest, viewer: Member | None = None) -> str:
-    """'2 hours from the community pool for Cora Jones', 'new limits for you: ...'."""
-    who = "you" if viewer is not None and viewer.id == request.member_id else request.member.display_name
+    """'2 hours from the community pool for themselves', 'new limits for you: ...'."""
+    if viewer is not None and viewer.id == request.member_id:
+        who = "you"
+    elif request.member_id == request.requested_by_id:
+        who = "themselves"
+    else:
+        who = request.member.display_name
     if request.kind == DecisionKind.GRANT:
         return f"{format_minutes(request.minutes or 0)} from the community pool for {who}"
     if request.kind == DecisionKind.LIMITS:
@@ -44,7 +49,7 @@ def what_is_asked(request: DecisionRequest, viewer: Member | None = None) -> str
 
 
 def request_summary(request: DecisionRequest, viewer: Member | None = None) -> str:
-    """'Cora Jones asks for 2 hours from the community pool for Cora Jones.' from one viewer's side."""
+    """'Cora Jones asks for 2 hours from the community pool for themselves.' from one viewer's side."""
     asker = "You" if viewer is not None and viewer.id == request.requested_by_id else request.requested_by.display_name
     verb = "ask" if asker == "You" else "asks"
     return f"{asker} {verb} for {what_is_asked(request, viewer)}."
