@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_wtf import FlaskForm
 from wtforms import SelectChoice
 
 from ..auth.decorators import admin_required
@@ -202,6 +203,10 @@ def timebank_self_approval(timebank_id: int) -> ResponseReturnValue:
     return redirect(url_for("admin.timebank", timebank_id=timebank_id, _anchor="self-approval"))
 
 
+def _problems(form: FlaskForm) -> str:
+    return " ".join(message for messages in form.errors.values() for message in messages)
+
+
 @bp.post(f"/exchanges/<{URL_ID}:exchange_id>/decide")
 @admin_required
 def decide_exchange(exchange_id: int) -> ResponseReturnValue:
@@ -212,7 +217,7 @@ def decide_exchange(exchange_id: int) -> ResponseReturnValue:
     form = DecideExchangeForm()
     back = exchange.timebank_id
     if not form.validate_on_submit():
-        return _timebank_page(back, 422, problem=" ".join(e for errors in form.errors.values() for e in errors))
+        return _timebank_page(back, 422, problem=_problems(form))
     try:
         duties.decide_exchange(
             session, admin, exchange_id, approve=form.decision.data == "approve", reason=form.reason.data or ""
@@ -232,7 +237,7 @@ def decide_request(request_id: int) -> ResponseReturnValue:
     form = DecideRequestForm()
     if not form.validate_on_submit():
         timebank_id = duties.request_timebank(session, signed_in_member(), request_id)  # unknown: 404
-        return _timebank_page(timebank_id, 422, problem=" ".join(e for errors in form.errors.values() for e in errors))
+        return _timebank_page(timebank_id, 422, problem=_problems(form))
     decided = duties.decide_request(
         session, signed_in_member(), request_id, approve=form.decision.data == "approve", note=form.note.data or ""
     )

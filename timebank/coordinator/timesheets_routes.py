@@ -82,6 +82,13 @@ def _upload_page(form: UploadForm, status: int = 200) -> ResponseReturnValue:
     )
 
 
+def _upload_again(message: str, status: int) -> ResponseReturnValue:
+    """The upload page saying why the file must be uploaded again."""
+    upload_form = UploadForm(formdata=None)
+    upload_form.form_errors.append(message)
+    return _upload_page(upload_form, status)
+
+
 def _preview_page(preview: timesheets.Preview, raw: bytes, problem: str = "", status: int = 200) -> ResponseReturnValue:
     """The preview. After a refused commit (``problem``) it shows the rows as they are now but
     offers no import: only "check again", which makes a fresh preview to import from."""
@@ -137,9 +144,7 @@ def commit_timesheet() -> ResponseReturnValue:
     form = CommitForm()
     sealed = unseal(coordinator, form.upload.data or "") if form.validate_on_submit() else None
     if sealed is None:
-        upload_form = UploadForm(formdata=None)
-        upload_form.form_errors.append("This preview has expired or could not be read. Upload the file again.")
-        return _upload_page(upload_form, 400)
+        return _upload_again("This preview has expired or could not be read. Upload the file again.", 400)
     filename, raw = sealed
     try:
         result = timesheets.commit_import(
@@ -155,9 +160,7 @@ def commit_timesheet() -> ResponseReturnValue:
         try:
             preview = timesheets.preview_import(session, coordinator, filename, raw)
         except timesheets.InvalidTimesheet:
-            upload_form = UploadForm(formdata=None)
-            upload_form.form_errors.append(error.message)
-            return _upload_page(upload_form, 422)
+            return _upload_again(error.message, 422)
         return _preview_page(preview, raw, error.message, 422)
     except (timesheets.TimesheetChanged, timesheets.TimesheetRowRefused, timesheets.TimesheetAlreadyImported) as error:
         session.rollback()
@@ -181,16 +184,12 @@ def recheck_timesheet() -> ResponseReturnValue:
     form = RecheckForm()
     sealed = unseal(coordinator, form.upload.data or "") if form.validate_on_submit() else None
     if sealed is None:
-        upload_form = UploadForm(formdata=None)
-        upload_form.form_errors.append("This preview has expired or could not be read. Upload the file again.")
-        return _upload_page(upload_form, 400)
+        return _upload_again("This preview has expired or could not be read. Upload the file again.", 400)
     filename, raw = sealed
     try:
         preview = timesheets.preview_import(db.session(), coordinator, filename, raw)
     except timesheets.InvalidTimesheet as error:
-        upload_form = UploadForm(formdata=None)
-        upload_form.form_errors.append(error.message)
-        return _upload_page(upload_form, 422)
+        return _upload_again(error.message, 422)
     return _preview_page(preview, raw)
 
 

@@ -116,7 +116,21 @@ def end_self_approval_if_shared(session: Session, timebank: Timebank, actor: Mem
     comes back (in the same transaction): with more than one, the setting goes off, audited."""
     if not timebank.allow_self_approval or coordinator_count(session, timebank.id) <= 1:
         return
-    timebank.allow_self_approval = False
+    change_self_approval(
+        session,
+        timebank,
+        actor,
+        allowed=False,
+        reason=f"{timebank.name} has more than one coordinator now, so each decides for the others.",
+    )
+
+
+def change_self_approval(
+    session: Session, timebank: Timebank, actor: Member | None, *, allowed: bool, reason: str
+) -> None:
+    """Switch the setting and audit it (``timebank.self_approval_changed``, which the monthly
+    report reads back). Caller's transaction; the caller decided it may."""
+    timebank.allow_self_approval = allowed
     audit(
         session,
         action=SELF_APPROVAL_CHANGED,
@@ -124,9 +138,6 @@ def end_self_approval_if_shared(session: Session, timebank: Timebank, actor: Mem
         subject_id=timebank.id,
         actor=actor,
         timebank_id=timebank.id,
-        before={"allow_self_approval": True},
-        after={
-            "allow_self_approval": False,
-            "reason": f"{timebank.name} has more than one coordinator now, so each decides for the others.",
-        },
+        before={"allow_self_approval": not allowed},
+        after={"allow_self_approval": allowed, "reason": reason},
     )

@@ -50,7 +50,7 @@ from .errors import DecisionAlreadyTaken, DecisionNotFound, InvalidDecision, Sel
 from .requests import open_request
 from .rules import (
     NEEDS_ANOTHER_COORDINATOR,
-    SELF_APPROVAL_CHANGED,
+    change_self_approval,
     coordinator_count,
     decision_refusal,
     exchange_beneficiaries,
@@ -379,17 +379,7 @@ def set_self_approval(
                     else f"{timebank.name} has {count} coordinators: each decides for the others, "
                     "so self-approval is only for a timebank with a single coordinator."
                 )
-        timebank.allow_self_approval = allowed
-        audit(
-            session,
-            action=SELF_APPROVAL_CHANGED,
-            subject_type="timebank",
-            subject_id=timebank.id,
-            actor=actor,
-            timebank_id=timebank.id,
-            before={"allow_self_approval": not allowed},
-            after={"allow_self_approval": allowed, "reason": reason},
-        )
+        change_self_approval(session, timebank, actor, allowed=allowed, reason=reason)
     return timebank
 
 
