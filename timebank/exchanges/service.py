@@ -1022,9 +1022,9 @@ def exchange_for_decision(session: Session, actor: Member, exchange_id: int) -> 
     decision. The decider is a coordinator of the exchange's timebank or an installation admin,
     who decides in any timebank (what waits for "another coordinator" may wait for them)."""
     if actor.is_admin and not (actor.is_coordinator and actor.timebank_id is not None):
-        timebank_id = session.scalar(select(Exchange.timebank_id).where(Exchange.id == exchange_id)) if (
-            is_storable_id(exchange_id)
-        ) else None
+        timebank_id = None
+        if is_storable_id(exchange_id):
+            timebank_id = session.scalar(select(Exchange.timebank_id).where(Exchange.id == exchange_id))
         if timebank_id is None:
             raise ExchangeNotFound("There is no such exchange.")
         timebank = ledger.lock_timebank(session, timebank_id)
