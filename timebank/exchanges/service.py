@@ -1021,7 +1021,7 @@ def exchange_for_decision(session: Session, actor: Member, exchange_id: int) -> 
     """The timebank (its ledger lock taken first) and the exchange (locked) of a coordinator's
     decision. The decider is a coordinator of the exchange's timebank or an installation admin,
     who decides in any timebank (what waits for "another coordinator" may wait for them)."""
-    if actor.is_admin and not (actor.is_coordinator and actor.timebank_id is not None):
+    if actor.is_admin:  # the exchange's own timebank, whichever it is
         timebank_id = None
         if is_storable_id(exchange_id):
             timebank_id = session.scalar(select(Exchange.timebank_id).where(Exchange.id == exchange_id))
