@@ -77,7 +77,8 @@ def disputed(session: Session, provider: Member, recipient: Member, minutes: int
 
 
 def approved(session: Session, coordinator: Member, provider: Member, recipient: Member, minutes: int = 60) -> int:
-    exchange_id = recorded(session, provider, recipient, minutes)
+    """Recorded by the provider, confirmed by the recipient, approved by the coordinator."""
+    exchange_id = confirmed(session, provider, recipient, minutes)
     service.approve_exchange(session, coordinator, exchange_id)
     return exchange_id
 

@@ -440,7 +440,8 @@ def test_approving_and_rejecting_exchanges_are_recorded(
     world = factory.world()
     to_approve, to_reject = _recorded_exchange(session, world), _recorded_exchange(session, world, 60)
     auth.login(world.coordinator)
-    assert client.post(f"/coordinator/exchanges/{to_approve.id}/approve").status_code == 302
+    approve = {"reason": "Confirmed on the paper timesheet"}  # not confirmed by the other side yet
+    assert client.post(f"/coordinator/exchanges/{to_approve.id}/approve", data=approve).status_code == 302
     reason = "We can't count time spent on that"
     response = client.post(f"/coordinator/exchanges/{to_reject.id}/reject", data={"reject-reason": reason})
     assert response.status_code == 302

@@ -69,6 +69,7 @@ from timebank import clock, create_app
 from timebank.auth.tokens import make_reset_token
 from timebank.clock import today_in
 from timebank.coordinator.activities import ActivityRequest, record_activity
+from timebank.coordinator.members_service import set_limits
 from timebank.digest.service import make_unsubscribe_token
 from timebank.exchanges.service import ProposalRequest, RecordRequest, propose_exchange, record_exchange
 from timebank.extensions import db
@@ -79,6 +80,7 @@ from timebank.models import (
     ActivityDirection,
     Base,
     Category,
+    DecisionRequest,
     ListingKind,
     Member,
     MemberStatus,
@@ -225,7 +227,16 @@ EXPECTED: dict[str, Policy] = {
     "coordinator.bulk_decide": Policy(LOGIN, FORBIDDEN, OK, UNCHANGED, FORBIDDEN),
     # Coordinator: corrections (the exchange Alice recorded) and grants from the community pool
     "coordinator.reverse_exchange": COORDINATOR_OBJECT,
+    "coordinator.request_reversal": COORDINATOR_OBJECT,
     "coordinator.new_grant": COORDINATOR,
+    # What waits for another coordinator: Cole (a second coordinator of A) asked for his own
+    # limits; Cora decides it; only Cole may withdraw it. The self-approval setting.
+    "coordinator.decide_request": COORDINATOR_OBJECT,
+    "coordinator.withdraw_request": Policy(LOGIN, FORBIDDEN, FORBIDDEN, NOT_FOUND, FORBIDDEN),
+    "coordinator.self_approval": COORDINATOR,
+    "admin.timebank_self_approval": ADMIN,
+    "admin.decide_exchange": ADMIN,
+    "admin.decide_request": ADMIN,
     # Coordinator: acting for a member (Bob)
     "coordinator.act": COORDINATOR,
     "coordinator.act_for": COORDINATOR_OBJECT,
@@ -266,6 +277,7 @@ EXPECTED: dict[str, Policy] = {
     "coordinator.activity_detail": COORDINATOR_OBJECT,
     "coordinator.import_timesheet": COORDINATOR,
     "coordinator.commit_timesheet": COORDINATOR,
+    "coordinator.recheck_timesheet": COORDINATOR,
     "coordinator.timesheet_template": COORDINATOR,
     # Reports: a coordinator's own timebank's month (another timebank's coordinator gets theirs);
     # the network report for admins
@@ -335,6 +347,7 @@ def _seed(session: Any) -> Seeded:
     world = factory.world()
     a, b = world.timebank, world.other_timebank
     other_coordinator = factory.member(b, "Oscar Other", role=Role.COORDINATOR)
+    second_coordinator = factory.member(a, "Cole Coordinator", role=Role.COORDINATOR)
     admin = factory.member(None, "Ada Admin", is_admin=True)
     applicant = factory.member(a, "Adam Applicant", status=MemberStatus.APPLIED)
     category = session.scalars(select(Category).where(Category.timebank_id == a.id)).first()
@@ -392,6 +405,8 @@ def _seed(session: Any) -> Seeded:
     last_month = month_start(today_in(a.time_zone)) - timedelta(days=1)
     closed = month_start(month_start(last_month) - timedelta(days=1))
     close_month(session, a.id, closed, closed_by_id=world.coordinator.id)
+    own_limits = set_limits(session, second_coordinator, second_coordinator.id, floor_minutes=-1200, cap_minutes=None)
+    assert isinstance(own_limits, DecisionRequest)  # his own: it waits for another coordinator
     reset_token = make_reset_token("test", world.bob.id, world.bob.password_hash)
     return Seeded(
         members={
@@ -411,6 +426,7 @@ def _seed(session: Any) -> Seeded:
             "activity_id": activity.id,
             "month": f"{closed:%Y-%m}",
             "account_id": world.alice.account.id,
+            "request_id": own_limits.id,
             # Bob's proposal told Alice (the participant) about it.
             "notification_id": session.scalar(
                 select(Notification.id).where(Notification.member_id == world.alice.id).limit(1)
@@ -426,6 +442,8 @@ def _seed(session: Any) -> Seeded:
         queries={"exchanges.new": {"member_id": world.bob.id}},
         forms={
             "coordinator.bulk_decide": {"exchange_ids": [recorded.id], "action": "approve"},
+            "coordinator.decide_request": {"decision": "approve"},
+            "admin.decide_request": {"decision": "approve"},
             "statements.close": {"month": f"{last_month:%Y-%m}"},
         },
     )

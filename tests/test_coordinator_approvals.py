@@ -147,7 +147,7 @@ def test_another_timebanks_member_is_not_a_filter_choice(browser, factory, sessi
 def test_bulk_approval_decides_each_exchange_on_its_own_and_reports_every_outcome(browser, factory, session):
     world = factory.world()
     outsider_friend = factory.member(world.other_timebank, "Otto")
-    first = recorded(session, world.alice, world.bob, 60)
+    first = confirmed(session, world.alice, world.bob, 60)
     second = confirmed(session, world.bob, world.alice, 120)
     questioned = disputed(session, world.alice, world.bob, 30)
     done_before = approved(session, world.coordinator, world.bob, world.alice, 45)
@@ -179,7 +179,7 @@ def test_bulk_approval_decides_each_exchange_on_its_own_and_reports_every_outcom
 
 def test_sending_the_same_bulk_form_twice_moves_the_credits_once(browser, factory, session):
     world = factory.world()
-    ids = [recorded(session, world.alice, world.bob, 60), recorded(session, world.alice, world.bob, 30)]
+    ids = [confirmed(session, world.alice, world.bob, 60), confirmed(session, world.alice, world.bob, 30)]
     browser.sign_in(world.coordinator)
     assert "2 of 2 approved." in _bulk(browser, ids, "approve").get_data(as_text=True)
     assert balance(session, world.alice) == 90
@@ -197,7 +197,7 @@ def test_sending_the_same_bulk_form_twice_moves_the_credits_once(browser, factor
 
 def test_a_ticked_exchange_twice_in_one_form_is_decided_once(browser, factory, session):
     world = factory.world()
-    exchange_id = recorded(session, world.alice, world.bob, 60)
+    exchange_id = confirmed(session, world.alice, world.bob, 60)
     browser.sign_in(world.coordinator)
     page = _bulk(browser, [exchange_id, exchange_id], "approve").get_data(as_text=True)
     assert "1 of 1 approved." in page
@@ -274,7 +274,7 @@ def test_nothing_ticked_or_no_decision_is_422_and_changes_nothing(browser, facto
 
 def test_the_queue_offers_ticks_and_both_bulk_buttons_in_one_form(browser, factory, session):
     world = factory.world()
-    first = recorded(session, world.alice, world.bob, 60)
+    first = confirmed(session, world.alice, world.bob, 60)
     questioned = disputed(session, world.alice, world.bob, 30)
     browser.sign_in(world.coordinator)
     page = browser.page("/coordinator/exchanges?status=")

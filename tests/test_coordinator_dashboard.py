@@ -585,10 +585,11 @@ def _live_ledger(session: Session, factory: Factory) -> tuple[Member, Member, Me
     other = factory.timebank("Elm Park")
     cora = b.member(timebank, "Cora Coordinator", Role.COORDINATOR)
     alice = b.member(timebank, "Alice")
+    bea = b.member(timebank, "Bea")
     quiet = b.member(timebank, "<b>Quiet</b> & Co")
     oscar = b.member(other, "Oscar Other", Role.COORDINATOR)
     today = today_in(timebank.time_zone)
-    b.help(cora, b.account(alice), b.account(cora), 90, today)
+    b.help(cora, b.account(alice), b.account(bea), 90, today)
     b.help(alice, b.account(alice), b.account(quiet), 30, today)  # waits for Quiet and a coordinator
     return cora, quiet, oscar
 

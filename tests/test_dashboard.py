@@ -102,6 +102,8 @@ def test_recent_history_shows_a_running_balance_in_plain_words(browser, factory,
         browser.sign_in(world.bob)
         browser.post(f"/exchanges/{exchange_id}/accept")
         browser.record(exchange_id, duration=hours, description=f"Help {hours}")
+        browser.sign_in(world.alice)
+        browser.post(f"/exchanges/{exchange_id}/confirm")
         browser.sign_in(world.coordinator)
         browser.post(f"/coordinator/exchanges/{exchange_id}/approve")
     browser.sign_in(world.alice)

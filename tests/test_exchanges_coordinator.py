@@ -4,6 +4,7 @@ settling a dispute either way; and participants kept out (403)."""
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
 
 from tests.exchange_helpers import (
     Browser,
@@ -15,7 +16,7 @@ from tests.exchange_helpers import (
     pending,
     snapshot,
 )
-from timebank.models import ExchangeStatus
+from timebank.models import AuditEvent, ExchangeStatus
 
 
 @pytest.fixture
@@ -82,10 +83,11 @@ def test_approving_twice_moves_the_credits_once(browser, factory, session):
     world = factory.world()
     exchange_id = _recorded(browser, world)
     browser.sign_in(world.coordinator)
-    assert browser.post(f"/coordinator/exchanges/{exchange_id}/approve").status_code == 302
+    reason = {"reason": "Bob confirmed it on the phone"}
+    assert browser.post(f"/coordinator/exchanges/{exchange_id}/approve", reason).status_code == 302
     assert balance(session, world.alice) == 120
     before = snapshot(session)
-    response = browser.post(f"/coordinator/exchanges/{exchange_id}/approve")
+    response = browser.post(f"/coordinator/exchanges/{exchange_id}/approve", reason)
     assert response.status_code == 409
     assert "This exchange has already been approved." in response.get_data(as_text=True)
     assert_nothing_changed(session, before)
@@ -175,12 +177,30 @@ def test_settling_is_only_for_disputes(browser, factory, session):
     assert_nothing_changed(session, before)
 
 
-def test_a_coordinator_can_approve_before_the_other_side_confirms(browser, factory, session):
-    """They act for members who never use a computer (the state machine allows it)."""
+def test_a_coordinator_can_approve_before_the_other_side_confirms_only_with_a_reason(browser, factory, session):
+    """They act for members who never use a computer (the state machine allows it), but approving
+    what the other side never confirmed is a separate, deliberate step with a reason, audited."""
     world = factory.world()
     exchange_id = _recorded(browser, world)
     browser.sign_in(world.coordinator)
-    assert browser.post(f"/coordinator/exchanges/{exchange_id}/approve").status_code == 302
+    page = browser.page(f"/exchanges/{exchange_id}")
+    assert "Not yet confirmed by Bob" in page and "Approve before Bob confirms" in page
+
+    before = snapshot(session)
+    refused = browser.post(f"/coordinator/exchanges/{exchange_id}/approve")
+    assert refused.status_code == 409
+    assert "Bob has not confirmed this time yet. To approve it anyway, say why." in refused.get_data(as_text=True)
+    assert_nothing_changed(session, before)
+
+    reason = "Bob signed the paper timesheet"
+    assert browser.post(f"/coordinator/exchanges/{exchange_id}/approve", {"reason": reason}).status_code == 302
     assert exchange(session, exchange_id).status == ExchangeStatus.APPROVED
     assert balance(session, world.alice) == 120
+    event = session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "exchange.approved", AuditEvent.subject_id == exchange_id)
+    ).one()
+    assert event.actor_id == world.coordinator.id
+    assert event.after == {"unconfirmed": True, "not_confirmed_by": "Bob", "reason": reason}
+    history = browser.page(f"/exchanges/{exchange_id}")
+    assert "approved it before Bob confirmed it" in history and reason in history
     assert ledger_ok(session)

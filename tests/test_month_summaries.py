@@ -125,7 +125,8 @@ def test_a_reversal_or_an_approval_after_the_close_changes_only_the_live_figures
     assert weeding is not None and waiting is not None and waiting.status != ExchangeStatus.APPROVED
 
     reverse_exchange(session, world.cora, weeding.id, "Wrong person", today=TODAY)
-    approve_exchange(session, world.cora, waiting.id, today=TODAY)  # performed on 20 March
+    # Performed on 20 March; Erin never confirmed it, so approving it needs a reason.
+    approve_exchange(session, world.cora, waiting.id, reason="Erin confirmed it by phone", today=TODAY)
 
     after = reports.monthly_report(session, world.cora, MARCH, today=TODAY)
     # March's hours are what the ledger holds for March: the reversal and the approval post in April.

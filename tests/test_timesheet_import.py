@@ -55,7 +55,15 @@ def hidden(page: str, name: str) -> str:
 
 def commit(browser: Browser, preview: TestResponse) -> TestResponse:
     page = preview.get_data(as_text=True)
-    return browser.post(COMMIT, {"upload": hidden(page, "upload"), "expected": hidden(page, "expected")})
+    return browser.post(
+        COMMIT,
+        {"upload": hidden(page, "upload"), "expected": hidden(page, "expected"), "ready_lines": ready_lines(page)},
+    )
+
+
+def ready_lines(page: str) -> str:
+    match = re.search(r'name="ready_lines" type="hidden" value="([^"]*)"', page)
+    return match.group(1) if match else ""
 
 
 def uk(day: date) -> str:
@@ -341,32 +349,118 @@ def test_help_already_recorded_by_hand_is_flagged_as_a_duplicate(browser, factor
 # -- all or nothing at commit ------------------------------------------------------------------
 
 
-def test_nothing_is_imported_when_a_row_fails_at_commit(browser, factory, session):
-    world = factory.world()
+def _floor(session, member: Member, minutes: int) -> None:  # type: ignore[no-untyped-def]
     session.rollback()
-    bob_account = session.scalar(select(Account).where(Account.member_id == world.bob.id))
-    bob_account.floor_minutes = -30
+    account = session.scalar(select(Account).where(Account.member_id == member.id))
+    account.floor_minutes = minutes
     session.commit()
+
+
+def test_the_preview_applies_the_limits_in_file_order_so_a_ready_row_never_fails_at_commit(
+    browser, factory, session
+):
+    """Issue 12, point 7: the preview said Ready, then the commit refused the whole file because one
+    member would go past their floor. The preview now checks the limits row after row, as the commit
+    records them; the row that would break Bob's floor is left out, with why, and the rest import."""
+    world = factory.world()
+    _floor(session, world.bob, -30)
     d1 = today() - timedelta(days=1)
     raw = csv_bytes(
         [
             "date,provider,recipient,hours,description",
             f"{uk(d1)},Bob,Alice,1,Shopping",
             f"{uk(d1)},Alice,Bob,2,Painting",  # Bob: +1 hour, then -2 hours: below his floor of -30 minutes
+            f"{uk(d1)},Alice,Bob,0.5,Tea",  # still fits after line 2 is left out: -30 minutes... from +1 hour
         ]
     )
     browser.sign_in(world.coordinator)
     preview = upload(browser, raw)
+    page = preview.get_data(as_text=True)
+    assert "<strong>2</strong> ready to import" in page
+    assert "Bob does not have enough time credits for this: 1 hour 30 minutes can be spent, 2 hours was asked." in page
+    assert "(counting the rows above it in this file)" in page
+    assert "Import 2 rows" in page
+
+    response = commit(browser, preview)
+    assert response.status_code == 302
+    assert import_count(session) == 1
+    assert balance(session, world.bob) == 60 - 30
+    assert balance(session, world.alice) == -60 + 30
+    assert ledger_ok(session)
+
+
+def test_the_limits_count_hours_already_waiting_for_approval(browser, factory, session):
+    """Pending hours count pessimistically, as the ledger counts them: Bob's 45 minutes waiting
+    leave him 15 minutes above a floor of -1 hour."""
+    world = factory.world()
+    _floor(session, world.bob, -60)
+    assert world.alice.account is not None and world.bob.account is not None
+    record_exchange(
+        session,
+        world.alice,
+        RecordRequest(
+            provider_account_id=world.alice.account.id,
+            recipient_account_id=world.bob.account.id,
+            minutes=45,
+            performed_on=today() - timedelta(days=2),
+            description="Waiting for Bob to confirm",
+            request_key="waiting-1",
+        ),
+    )
+    d1 = today() - timedelta(days=1)
+    raw = csv_bytes(["date,provider,recipient,hours", f"{uk(d1)},Alice,Bob,0.5"])
+    browser.sign_in(world.coordinator)
+    page = upload(browser, raw).get_data(as_text=True)
+    assert "<strong>0</strong> ready to import" in page
+    assert "Bob does not have enough time credits for this: 15 minutes can be spent, 30 minutes was asked." in page
+
+
+def test_a_change_in_the_records_since_the_preview_refuses_the_commit_naming_the_row_and_offers_a_fresh_preview(
+    browser, factory, session
+):
+    world = factory.world()
+    carol = factory.member(world.timebank, "Carol")
+    _floor(session, world.bob, -30)
+    d1 = today() - timedelta(days=1)
+    raw = csv_bytes(["date,provider,recipient,hours", f"{uk(d1)},Carol,Alice,1", f"{uk(d1)},Alice,Bob,0.5"])
+    browser.sign_in(world.coordinator)
+    preview = upload(browser, raw)
     assert "<strong>2</strong> ready to import" in preview.get_data(as_text=True)
+    # Meanwhile another coordinator records 15 minutes Bob received: line 3 would now take him past his floor.
+    assert carol.account is not None and world.bob.account is not None
+    record_exchange(
+        session,
+        world.coordinator,
+        RecordRequest(
+            provider_account_id=carol.account.id,
+            recipient_account_id=world.bob.account.id,
+            minutes=15,
+            performed_on=d1,
+            description="Fed the cat",
+            request_key="meanwhile-1",
+        ),
+    )
     before = snapshot(session)
+
     response = commit(browser, preview)
     assert response.status_code == 409
     page = response.get_data(as_text=True)
     assert "Nothing was imported" in page
-    assert "Line 3 (Alice helped Bob) could not be recorded" in page
-    assert "Bob does not have enough time credits for this" in page
+    assert "Line 3 (Alice helped Bob) is not ready any more: Bob does not have enough time credits for this" in page
+    assert "Import " not in page  # no import from an error page: only a fresh preview
+    assert "Check the file again" in page
     assert_nothing_changed(session, before)
     assert import_count(session) == 0
+
+    fresh = browser.post("/coordinator/import/recheck", {"upload": hidden(page, "upload")})
+    assert fresh.status_code == 200
+    fresh_page = fresh.get_data(as_text=True)
+    assert "Nothing was imported" not in fresh_page
+    assert "<strong>1</strong> ready to import" in fresh_page and "Import 1 row" in fresh_page
+    assert commit(browser, fresh).status_code == 302
+    assert import_count(session) == 1
+    assert balance(session, world.bob) == -15
+    assert ledger_ok(session)
 
 
 def test_a_change_since_the_preview_stops_the_import(browser, factory, session):
@@ -384,10 +478,69 @@ def test_a_change_since_the_preview_stops_the_import(browser, factory, session):
     response = commit(browser, preview)
     assert response.status_code == 409
     page = response.get_data(as_text=True)
-    assert "Something changed since the preview" in page
-    assert "Bob (who was helped) cannot take part at the moment" in page
+    assert "The records changed since the preview, so nothing was imported." in page
+    assert "Line 2 (Alice helped " not in page  # Bob is not found any more: the row names who it can
+    assert "Line 2 is not ready any more: Bob (who was helped) cannot take part at the moment" in page
+    assert "Import " not in page
     assert_nothing_changed(session, before)
     assert import_count(session) == 0
+
+
+def test_a_title_line_above_the_column_names_is_skipped(browser, factory, session):
+    """The usual spreadsheet export: a title (and a blank line) above the header."""
+    world = factory.world()
+    d1 = today() - timedelta(days=1)
+    raw = csv_bytes(
+        [
+            "Riverside timesheet: March,,,,",
+            ",,,,",
+            "Date,Helper,Helped,Hours,Notes",
+            f"{uk(d1)},Alice,Bob,1,Shopping",
+        ]
+    )
+    browser.sign_in(world.coordinator)
+    preview = upload(browser, raw)
+    assert preview.status_code == 200
+    page = preview.get_data(as_text=True)
+    assert "<strong>1</strong> ready to import" in page
+    assert "Line 1 (“Riverside timesheet: March”) is above the column names, so it was skipped." in page
+    assert '<th scope="row" class="num">4</th>' in page  # the row keeps its line number in the file
+    assert commit(browser, preview).status_code == 302
+    assert balance(session, world.alice) == 60
+
+
+@pytest.mark.parametrize("hours", ["-1", "−1.5", "(2)"])
+def test_a_negative_time_says_negative_hours_are_not_imported_and_a_reversal_corrects(
+    browser, factory, session, hours
+):
+    world = factory.world()
+    d1 = today() - timedelta(days=1)
+    raw = csv_bytes(["date,provider,recipient,hours", f"{uk(d1)},Alice,Bob,{hours}"])
+    browser.sign_in(world.coordinator)
+    page = upload(browser, raw).get_data(as_text=True)
+    assert "<strong>0</strong> ready to import" in page
+    assert "is a negative time. Negative hours are not imported" in page
+    assert "reverse that exchange" in page
+
+
+def test_an_unknown_name_suggests_the_closest_members(browser, factory, session):
+    world = factory.world()
+    factory.member(world.timebank, "Priya Shah")
+    factory.member(world.timebank, "Priya Shaw")
+    d1 = today() - timedelta(days=1)
+    raw = csv_bytes(
+        [
+            "date,provider,recipient,hours",
+            f"{uk(d1)},Alise,Bob,1",
+            f"{uk(d1)},Priya Sha,Bob,1",
+            f"{uk(d1)},Zebedee,Bob,1",
+        ]
+    )
+    browser.sign_in(world.coordinator)
+    page = upload(browser, raw).get_data(as_text=True)
+    assert "No member called “Alise” (who helped). Did you mean Alice?" in page
+    assert "No member called “Priya Sha” (who helped). Did you mean Priya Shah or Priya Shaw?" in page
+    assert "No member called “Zebedee” (who helped).</li>" in page  # nobody close: no guess
 
 
 def test_a_tampered_or_borrowed_preview_is_refused(browser, factory, session):
@@ -434,7 +587,7 @@ def test_the_signed_copy_of_the_largest_file_fits_in_a_form_field(app):
         (b"when,who,hours\n2026-01-01,Alice,1\n", "needs a column for who helped (provider) and who was helped"),
         (b"date,provider,recipient\n2026-01-01,Alice,Bob\n", "needs a column for how long (hours)"),
         (b"date,day,provider,recipient,hours\n", "Two columns look like the date"),
-        (b"just some words\nmore words\n", "The first line should name the columns"),
+        (b"just some words\nmore words\n", "None of the first 10 lines names the columns"),
         (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR,,,", "does not look like a CSV file"),
     ],
 )

@@ -17,6 +17,7 @@ from .coordinator import activities as activity_service
 from .coordinator import errors as coordinator_errors
 from .coordinator import timesheets as timesheet_service
 from .digest import errors as digest_errors
+from .duties import errors as duty_errors
 from .exchanges import errors as exchange_errors
 from .extensions import db
 from .forms_common import HoursInputError
@@ -80,6 +81,7 @@ EXCHANGE_STATUS: dict[type[Exception], int] = {
     exchange_errors.ExchangeNotFound: 404,
     exchange_errors.NotAllowed: 403,
     exchange_errors.InvalidExchange: 422,
+    exchange_errors.NotConfirmed: 409,
     exchange_errors.InvalidTransition: 409,
     exchange_errors.Unavailable: 409,
 }
@@ -104,6 +106,13 @@ LISTING_STATUS: dict[type[Exception], int] = {
     listing_errors.ListingNotAllowed: 403,
     listing_errors.InvalidListing: 422,
     listing_errors.ListingStateConflict: 409,
+}
+
+DUTY_STATUS: dict[type[Exception], int] = {
+    duty_errors.DecisionNotFound: 404,
+    duty_errors.DecisionAlreadyTaken: 409,
+    duty_errors.SelfApprovalNotAllowed: 409,
+    duty_errors.InvalidDecision: 422,
 }
 
 DIGEST_STATUS: dict[type[Exception], int] = {
@@ -144,6 +153,7 @@ def known_status(error: Exception) -> int | None:
         PROFILE_STATUS,
         LISTING_STATUS,
         DIGEST_STATUS,
+        DUTY_STATUS,
         ADMIN_STATUS,
         INPUT_STATUS,
         STATEMENT_STATUS,
@@ -171,6 +181,7 @@ def register(app: Flask) -> None:
     @app.errorhandler(profile_errors.ProfileError)
     @app.errorhandler(listing_errors.ListingError)
     @app.errorhandler(digest_errors.DigestError)
+    @app.errorhandler(duty_errors.DutyError)
     @app.errorhandler(report_errors.ReportError)
     @app.errorhandler(statement_errors.StatementError)
     @app.errorhandler(notification_errors.NotificationError)

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0010_sessions'
-down_revision = '0008_ledger_integrity'
+down_revision = '0009_duties'
 branch_labels = None
 depends_on = None
 

@@ -157,13 +157,15 @@ def test_nothing_is_recorded_into_a_closed_month(api_world: ApiWorld, session: S
 def test_listing_exchanges_by_status_and_member(api_world: ApiWorld) -> None:
     w = api_world.world
     first = _record(api_world.alice, w.alice.id, w.bob.id, 1).get_json()
-    _record(api_world.coordinator, w.bob.id, w.coordinator.id, 1)  # approved, Alice not in it
+    # Cora's own time (Alice not in it): it waits for Bob and another coordinator.
+    own = _record(api_world.coordinator, w.bob.id, w.coordinator.id, 1).get_json()
+    assert own["status"] == "pending" and own["needs_another_coordinator"] is True
     mine = api_world.alice.get("/api/v1/exchanges").get_json()
     assert [e["id"] for e in mine["items"]] == [first["id"]] and mine["total"] == 1
     everyone = api_world.coordinator.get("/api/v1/exchanges").get_json()
     assert everyone["total"] == 2
     pending = api_world.coordinator.get("/api/v1/exchanges", query={"status": "pending"}).get_json()
-    assert [e["id"] for e in pending["items"]] == [first["id"]]
+    assert [e["id"] for e in pending["items"]] == [own["id"], first["id"]]
     bobs = api_world.coordinator.get("/api/v1/exchanges", query={"member_id": w.alice.id}).get_json()
     assert bobs["total"] == 1
     assert api_world.outsider.get("/api/v1/exchanges").get_json()["total"] == 0

@@ -61,6 +61,9 @@ TIMEBANK_OBJECT = Policy(UNAUTHORIZED, OK, OK, NOT_FOUND, NOT_FOUND)
 COORDINATOR = Policy(UNAUTHORIZED, FORBIDDEN, OK, OK, FORBIDDEN)
 # A coordinator's step on timebank A's object (the other timebank's coordinator: not found).
 COORDINATOR_OBJECT = Policy(UNAUTHORIZED, FORBIDDEN, OK, NOT_FOUND, FORBIDDEN)
+# A coordinator's decision on timebank A's exchange; an installation admin decides in any timebank
+# (what a coordinator may not decide for themselves waits for another coordinator or the admin).
+DECIDER = Policy(UNAUTHORIZED, FORBIDDEN, OK, NOT_FOUND, OK)
 # Something only members of a timebank do (an admin outside every timebank: refused).
 MEMBER_WRITE = Policy(UNAUTHORIZED, OK, OK, OK, NOT_FOUND)
 # Changing Alice's listing: Alice, or a coordinator of A.
@@ -84,9 +87,9 @@ API_EXPECTED: dict[str, Policy] = {
     "api.list_exchanges": MEMBER_LIST,
     "api.get_exchange": TIMEBANK_OBJECT,
     "api.confirm_exchange": Policy(UNAUTHORIZED, OK, OK, NOT_FOUND, FORBIDDEN),  # Bob's record for Alice
-    "api.approve_exchange": COORDINATOR_OBJECT,
-    "api.reject_exchange": COORDINATOR_OBJECT,
-    "api.reverse_exchange": COORDINATOR_OBJECT,  # not approved yet: 409 for Cora (allowed)
+    "api.approve_exchange": DECIDER,  # not confirmed by Bob yet: 409 without a reason (allowed)
+    "api.reject_exchange": DECIDER,
+    "api.reverse_exchange": DECIDER,  # not approved yet: 409 (allowed)
     "api.create_donation": MEMBER_WRITE,  # each gives to their own pool; an admin outside every timebank: 404
     "api.get_account": TIMEBANK_OBJECT,  # Alice's own account
     "api.account_transfers": TIMEBANK_OBJECT,

@@ -43,8 +43,15 @@ def _record_exchange(api_world: ApiWorld) -> int:
     return int(response.get_json()["id"])
 
 
-def _approved_exchange(api_world: ApiWorld) -> int:
+def _confirmed_exchange(api_world: ApiWorld) -> int:
+    """Recorded by Alice and confirmed by Bob: ready for a coordinator's approval."""
     exchange_id = _record_exchange(api_world)
+    assert api_world.bob.post(f"/api/v1/exchanges/{exchange_id}/confirm").status_code == 200
+    return exchange_id
+
+
+def _approved_exchange(api_world: ApiWorld) -> int:
+    exchange_id = _confirmed_exchange(api_world)
     assert api_world.coordinator.post(f"/api/v1/exchanges/{exchange_id}/approve").status_code == 200
     return exchange_id
 
@@ -98,7 +105,7 @@ def _confirm(api_world: ApiWorld) -> Call:
 
 
 def _approve(api_world: ApiWorld) -> Call:
-    return Call(api_world.coordinator, f"/api/v1/exchanges/{_record_exchange(api_world)}/approve", None, 200)
+    return Call(api_world.coordinator, f"/api/v1/exchanges/{_confirmed_exchange(api_world)}/approve", None, 200)
 
 
 def _reject(api_world: ApiWorld) -> Call:

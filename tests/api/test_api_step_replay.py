@@ -35,6 +35,7 @@ def _count(session: Session, *conditions: object) -> int:
 def test_a_retried_step_gets_its_first_answer_and_moves_credits_once(api_world: ApiWorld, session: Session) -> None:
     exchange_id = _record(api_world)
     path = f"/api/v1/exchanges/{exchange_id}"
+    assert api_world.bob.post(f"{path}/confirm").status_code == 200
     key = {"Idempotency-Key": new_key()}
     first = api_world.coordinator.post(f"{path}/approve", headers=key)
     assert first.status_code == 200 and first.get_json()["status"] == "approved"

@@ -321,7 +321,8 @@ class Seeder:
             )
             coordinator_member = session.get(Member, coordinator.id)
             assert coordinator_member is not None
-            approve_exchange(session, coordinator_member, exchange.id)
+            # Not confirmed by the recipient: approving it anyway needs a reason.
+            approve_exchange(session, coordinator_member, exchange.id, reason="From the signed paper timesheet")
             return exchange.id
 
 

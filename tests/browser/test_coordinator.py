@@ -20,7 +20,7 @@ from sqlalchemy import select
 
 from tests.browser.conftest import LiveServer, Person, Seeder, _person, click_and_wait, sign_in, snapshot
 from tests.conftest import Factory
-from timebank.exchanges.service import RecordRequest, record_exchange
+from timebank.exchanges.service import RecordRequest, confirm_exchange, record_exchange
 from timebank.models import Account, Activity, Exchange, ExchangeStatus, Member
 
 pytestmark = pytest.mark.browser
@@ -28,8 +28,17 @@ pytestmark = pytest.mark.browser
 REASON = "Gardening at your own home is not something our timebank can count, sorry."
 
 
-def _record(seed: Seeder, recorder: Person, provider: Person, recipient: Person, minutes: int, what: str) -> int:
-    """Time a member recorded, waiting in the coordinator's queue."""
+def _record(
+    seed: Seeder,
+    recorder: Person,
+    provider: Person,
+    recipient: Person,
+    minutes: int,
+    what: str,
+    *,
+    confirmed_by: Person | None = None,
+) -> int:
+    """Time a member recorded (and the other side confirmed), waiting in the coordinator's queue."""
     assert provider.account_id is not None and recipient.account_id is not None
     with seed.session() as session:
         member = session.get(Member, recorder.id)
@@ -46,6 +55,10 @@ def _record(seed: Seeder, recorder: Person, provider: Person, recipient: Person,
                 request_key=f"coordinator-browser-{what}",
             ),
         )
+        if confirmed_by is not None:
+            confirmer = session.get(Member, confirmed_by.id)
+            assert confirmer is not None
+            confirm_exchange(session, confirmer, exchange.id)
         return exchange.id
 
 
@@ -76,13 +89,15 @@ def test_a_coordinator_clears_the_approvals_queue_and_records_a_group_activity(
 ) -> None:
     world = seed.world()  # Riverside: Cora (coordinator), Alice, Bob (approval policy: always)
     dev = seed.member(world.timebank_id, "Dev")
-    one = _record(seed, world.alice, world.alice, world.bob, 120, "Walked Bob's dog")
+    one = _record(seed, world.alice, world.alice, world.bob, 120, "Walked Bob's dog", confirmed_by=world.bob)
     refuse = _record(seed, world.bob, world.bob, world.alice, 90, "Weeded Alice's garden")
     bulk = [
-        _record(seed, world.alice, world.alice, dev, 60, "Read Dev's post to him"),
-        _record(seed, dev, dev, world.bob, 45, "Fixed Bob's bicycle"),
+        _record(seed, world.alice, world.alice, dev, 60, "Read Dev's post to him", confirmed_by=dev),
+        _record(seed, dev, dev, world.bob, 45, "Fixed Bob's bicycle", confirmed_by=world.bob),
     ]
-    everyone = [one, refuse, *bulk]
+    # Alice has not confirmed this one: bulk approval leaves it, and says why.
+    unconfirmed = _record(seed, dev, dev, world.alice, 30, "Carried Alice's shopping")
+    everyone = [one, refuse, *bulk, unconfirmed]
     start = {person.id: _balance(seed, person) for person in (world.alice, world.bob, dev)}
 
     sign_in(page, world.coordinator)
@@ -92,13 +107,14 @@ def test_a_coordinator_clears_the_approvals_queue_and_records_a_group_activity(
     click_and_wait(page, page.get_by_role("link", name="Open the dashboard"))
     snapshot(page, "dashboard")
 
-    # The queue: four waiting.
+    # The queue: five waiting, one of them not confirmed yet.
     page.goto("/coordinator/")
     click_and_wait(page, page.get_by_role("link", name="Exchanges to approve"))
     assert _heading(page) == "Exchanges to approve"
     for exchange_id in everyone:
         assert _item(page, exchange_id).count() == 1
-    snapshot(page, "queue-four-waiting")
+    assert "Not yet confirmed by Alice" in _item(page, unconfirmed).inner_text()
+    snapshot(page, "queue-five-waiting")
 
     # 1. Approve one on its own, from the queue.
     click_and_wait(page, _item(page, one).get_by_role("button", name="Approve"))
@@ -120,13 +136,22 @@ def test_a_coordinator_clears_the_approvals_queue_and_records_a_group_activity(
     assert "Not approved" in page.locator(".messages").inner_text()
 
     # 3. Tick the rest and approve them together: each outcome is reported.
-    for exchange_id in bulk:
+    for exchange_id in [*bulk, unconfirmed]:
         _item(page, exchange_id).get_by_role("checkbox").check()
     click_and_wait(page, page.get_by_role("button", name="Approve the ticked exchanges", exact=True))
     assert _heading(page) == "What happened to the ticked exchanges"
-    assert "2 of 2 approved." in page.locator(".lead").inner_text()
+    assert "2 of 3 approved." in page.locator(".lead").inner_text()
+    assert "1 was skipped because the other person has not confirmed it yet." in page.locator("main").inner_text()
     snapshot(page, "bulk-approval-outcomes")
     click_and_wait(page, page.get_by_role("link", name="Back to exchanges to approve").first)
+
+    # 4. The unconfirmed one, on its own page: a separate step, with a reason.
+    click_and_wait(page, _item(page, unconfirmed).get_by_role("link", name="Look at it"))
+    page.get_by_text("Approve before Alice confirms").click()  # opens the <details>
+    page.get_by_label("Why approve it before they confirm?").fill("Alice signed the paper timesheet")
+    snapshot(page, "approve-before-confirmation")
+    click_and_wait(page, page.get_by_role("button", name="Approve 30 minutes without their confirmation"))
+    assert "Approved" in page.locator(".messages").inner_text()
     assert "Nothing is waiting" in page.locator("main").inner_text()
     snapshot(page, "queue-empty")
 
@@ -135,14 +160,15 @@ def test_a_coordinator_clears_the_approvals_queue_and_records_a_group_activity(
         ExchangeStatus.REJECTED,
         ExchangeStatus.APPROVED,
         ExchangeStatus.APPROVED,
+        ExchangeStatus.APPROVED,
     ]
-    # Alice earned 2h (dog) + 1h (post); Bob spent 2h and 45m; Dev spent 1h and earned 45m.
-    # The refused 1h30 moved nothing.
-    assert _balance(seed, world.alice) - start[world.alice.id] == 180
+    # Alice earned 2h (dog) + 1h (post) and spent 30m (shopping); Bob spent 2h and 45m; Dev spent
+    # 1h and earned 45m + 30m. The refused 1h30 moved nothing.
+    assert _balance(seed, world.alice) - start[world.alice.id] == 150
     assert _balance(seed, world.bob) - start[world.bob.id] == -165
-    assert _balance(seed, dev) - start[dev.id] == -15
+    assert _balance(seed, dev) - start[dev.id] == 15
 
-    # 4. A group activity: Friday's garden session, 2 hours each, for Alice and Dev.
+    # 5. A group activity: Friday's garden session, 2 hours each, for Alice and Dev.
     page.goto("/coordinator/activities/new")
     assert _heading(page) == "Record a group activity"
     snapshot(page, "activity-form")
@@ -162,12 +188,12 @@ def test_a_coordinator_clears_the_approvals_queue_and_records_a_group_activity(
     with seed.session() as session:
         activity = session.scalar(select(Activity))
         assert activity is not None and activity.minutes == 120 and len(activity.attendees) == 2
-    assert _balance(seed, world.alice) - start[world.alice.id] == 180 + 120
-    assert _balance(seed, dev) - start[dev.id] == -15 + 120
+    assert _balance(seed, world.alice) - start[world.alice.id] == 150 + 120
+    assert _balance(seed, dev) - start[dev.id] == 15 + 120
     page.goto("/coordinator/activities")
     snapshot(page, "activities")
 
-    # 5. Members, and the audit trail: everything above, with who did it.
+    # 6. Members, and the audit trail: everything above, with who did it.
     page.goto("/coordinator/members")
     snapshot(page, "members")
     page.goto(f"/coordinator/members/{world.alice.id}")

@@ -590,7 +590,8 @@ class Torture:
             body_json: dict[str, Any] | None = None
         else:
             actor = coordinator
-            body_json = {"reason": f"Torture says {kind}"} if kind in ("reject", "reverse") else None
+            # Approving time not confirmed yet needs a reason (issue 12): always give one.
+            body_json = {"reason": f"Torture says {kind}"} if kind in ("approve", "reject", "reverse") else None
         path = f"/api/v1/exchanges/{exchange.id}/{kind}"
         return Operation(kind, actor, path, _json(body_json) if body_json else b"", self.new_key(), exchange.id)
 

@@ -5,10 +5,19 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_wtf import FlaskForm
 from wtforms import SelectChoice
 
 from ..auth.decorators import admin_required
 from ..auth.errors import AuthError
+from ..coordinator.duties_forms import DecideExchangeForm, DecideRequestForm, SelfApprovalForm
+from ..duties import service as duties
+from ..duties.errors import DutyError
+from ..errors import status_for
+from ..exchanges import service as exchanges
+from ..exchanges import views
+from ..exchanges.errors import ExchangeError
+from ..exchanges.states import InvalidTransition
 from ..extensions import db
 from ..forms_common import format_hours_input
 from ..ids import URL_ID
@@ -105,10 +114,15 @@ def _timebank_page(
     settings_form: SettingsForm | None = None,
     appoint_form: AppointForm | None = None,
     session_limits_form: SessionLimitsForm | None = None,
+    self_approval_form: SelfApprovalForm | None = None,
+    problem: str = "",
 ) -> ResponseReturnValue:
     session = db.session()
     admin = signed_in_member()
     timebank = service.get_timebank(session, admin, timebank_id)  # unknown: 404
+    if self_approval_form is None:
+        self_approval_form = SelfApprovalForm(formdata=None)
+        self_approval_form.allowed.data = "yes" if timebank.allow_self_approval else "no"
     candidates = service.appointable_members(session, admin, timebank.id)
     if appoint_form is None:
         appoint_form = AppointForm(formdata=None)
@@ -128,6 +142,16 @@ def _timebank_page(
             coordinators=service.coordinators_of(session, admin, timebank.id),
             candidates=candidates,
             time_zones=sorted(service.known_time_zones()),
+            self_approval_form=self_approval_form,
+            waiting_exchanges=[
+                views.describe(e, admin, timebank.time_zone)
+                for e in duties.exchanges_needing_another(session, admin, timebank.id)
+            ],
+            waiting_requests=[
+                duties.describe_request(r, admin, timebank)
+                for r in duties.waiting_requests(session, admin, timebank.id)
+            ],
+            problem=problem,
         ),
         status,
     )
@@ -224,3 +248,71 @@ def reset_two_factor(timebank_id: int, member_id: int) -> ResponseReturnValue:
         "success",
     )
     return redirect(url_for("admin.timebank", timebank_id=timebank_id, _anchor="coordinators"))
+
+
+# ---------------------------------------------------------------------------------------------
+# What waits for someone other than a timebank's own coordinator (``duties``)
+
+
+@bp.post(f"/timebanks/<{URL_ID}:timebank_id>/self-approval")
+@admin_required
+def timebank_self_approval(timebank_id: int) -> ResponseReturnValue:
+    service.get_timebank(db.session(), signed_in_member(), timebank_id)  # unknown: 404
+    form = SelfApprovalForm()
+    if not form.validate_on_submit():
+        return _timebank_page(timebank_id, 422, self_approval_form=form)
+    try:
+        duties.set_self_approval(
+            db.session(),
+            signed_in_member(),
+            timebank_id,
+            allowed=form.allowed.data == "yes",
+            reason=form.reason.data or "",
+        )
+    except DutyError as error:
+        show_error_on_form(form, error.message, error.field)
+        return _timebank_page(timebank_id, 409 if error.field is None else 422, self_approval_form=form)
+    flash("The self-approval setting is saved.", "success")
+    return redirect(url_for("admin.timebank", timebank_id=timebank_id, _anchor="self-approval"))
+
+
+def _problems(form: FlaskForm) -> str:
+    return " ".join(message for messages in form.errors.values() for message in messages)
+
+
+@bp.post(f"/exchanges/<{URL_ID}:exchange_id>/decide")
+@admin_required
+def decide_exchange(exchange_id: int) -> ResponseReturnValue:
+    """Decide a coordinator's own exchange (it waits for someone else)."""
+    session = db.session()
+    admin = signed_in_member()
+    exchange = exchanges.get_exchange_for_decider(session, admin, exchange_id)  # unknown: 404
+    form = DecideExchangeForm()
+    back = exchange.timebank_id
+    if not form.validate_on_submit():
+        return _timebank_page(back, 422, problem=_problems(form))
+    try:
+        duties.decide_exchange(
+            session, admin, exchange_id, approve=form.decision.data == "approve", reason=form.reason.data or ""
+        )
+    except (ExchangeError, InvalidTransition) as error:
+        session.rollback()
+        return _timebank_page(back, status_for(error), problem=error.message)
+    flash("Decided: the coordinators and members concerned are told.", "success")
+    return redirect(url_for("admin.timebank", timebank_id=back, _anchor="waiting"))
+
+
+@bp.post(f"/requests/<{URL_ID}:request_id>/decide")
+@admin_required
+def decide_request(request_id: int) -> ResponseReturnValue:
+    """Decide a coordinator's request for themselves (a grant, their limits, a reversal)."""
+    session = db.session()
+    form = DecideRequestForm()
+    if not form.validate_on_submit():
+        timebank_id = duties.request_timebank(session, signed_in_member(), request_id)  # unknown: 404
+        return _timebank_page(timebank_id, 422, problem=_problems(form))
+    decided = duties.decide_request(
+        session, signed_in_member(), request_id, approve=form.decision.data == "approve", note=form.note.data or ""
+    )
+    flash(f"The request of {decided.requested_by.display_name} is {decided.status.value}.", "success")
+    return redirect(url_for("admin.timebank", timebank_id=decided.timebank_id, _anchor="waiting"))

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from ..audit.service import record as audit
 from ..auth import two_factor
 from ..auth.sessions import TimebankSessionLimits, check_session_limits
+from ..duties.rules import end_self_approval_if_shared
 from ..ids import is_storable_id
 from ..ledger import format_minutes, lock_accounts, write_transaction
 from ..ledger.limits import highest_possible_balance, lowest_possible_balance
@@ -376,6 +377,8 @@ def appoint_coordinator(session: Session, admin: Member, timebank_id: int, membe
             )
         member.role = Role.COORDINATOR
         _role_changed(session, admin, member, Role.PARTICIPANT, Role.COORDINATOR)
+        # Self-approval is only for a timebank with a single coordinator.
+        end_self_approval_if_shared(session, timebank, admin)
     return member
 
 

@@ -268,7 +268,10 @@ def _operation_spec(operation: Operation, doc: ApiDoc) -> dict[str, Any]:
     if parameters:
         spec["parameters"] = parameters
     if doc.body is not None:
-        spec["requestBody"] = {"required": True, "content": {"application/json": {"schema": doc.body}}}
+        spec["requestBody"] = {
+            "required": doc.body_required,
+            "content": {"application/json": {"schema": doc.body}},
+        }
     return spec
 
 

@@ -97,6 +97,20 @@ class EstimatedValueSchema(Schema):
     previous_value_pence = fields.Integer(dump_only=True, required=True)
 
 
+class SelfApprovalSchema(Schema):
+    """A timebank with a single coordinator may let them approve their own items (an explicit,
+    audited setting); the report says whether it was on in the month and how many they approved."""
+
+    was_on = fields.Boolean(
+        dump_only=True, required=True, metadata={"description": "On at any moment of the month."}
+    )
+    items_self_approved = fields.Integer(
+        dump_only=True,
+        required=True,
+        metadata={"description": "Exchanges, grants, limits and reversals the coordinator approved for themselves."},
+    )
+
+
 class MonthlyReportSchema(Schema):
     timebank_id = fields.Integer(dump_only=True, required=True)
     timebank_name = fields.String(dump_only=True, required=True)
@@ -130,6 +144,7 @@ class MonthlyReportSchema(Schema):
         allow_none=True,
         metadata={"description": "Only when the coordinators set a value of one hour."},
     )
+    self_approval = fields.Nested(SelfApprovalSchema, dump_only=True, required=True)
 
 
 def report_json(report: reports.MonthlyReport) -> dict[str, Any]:
@@ -158,6 +173,10 @@ def report_json(report: reports.MonthlyReport) -> dict[str, Any]:
             "requests_matched": report.requests_matched,
             "median_minutes_to_match": report.median_minutes_to_match,
             "estimated_value": value,
+            "self_approval": {
+                "was_on": report.self_approval.was_on,
+                "items_self_approved": len(report.self_approval.items),
+            },
         }
     )
     return dumped

@@ -396,6 +396,22 @@ class ExchangeSchema(Schema):
     entered_by_id = fields.Integer(required=True, allow_none=True)
     decision_reason = fields.String(required=True)
     actions = fields.List(fields.String(), required=True, metadata={"description": "What you may do next"})
+    awaiting_confirmation_by = fields.Nested(
+        PartySchema,
+        required=True,
+        allow_none=True,
+        metadata={
+            "description": "Recorded time the other side (this member) has not confirmed yet; null otherwise. "
+            "Approving it needs a reason."
+        },
+    )
+    needs_another_coordinator = fields.Boolean(
+        required=True,
+        metadata={
+            "description": "True when you are a coordinator taking part in this exchange, which waits for a "
+            "decision: another coordinator or an administrator decides it."
+        },
+    )
     created_at = Timestamp(required=True)
     updated_at = Timestamp(required=True)
 
@@ -412,6 +428,17 @@ class ExchangeCreateSchema(Schema):
 
 class ReasonSchema(Schema):
     reason = fields.String(required=True, validate=[validate.Length(min=1, max=500), SAYS_SOMETHING])
+
+
+class ApproveSchema(Schema):
+    reason = fields.String(
+        load_default=None,
+        validate=[validate.Length(min=1, max=500), SAYS_SOMETHING],
+        metadata={
+            "description": "Needed to approve time the other side has not confirmed yet (awaiting_confirmation_by "
+            "is set): approving it anyway is a deliberate step, and the reason is kept in the exchange's history."
+        },
+    )
 
 
 # -- transfers ---------------------------------------------------------------------------------

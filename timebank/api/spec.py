@@ -27,6 +27,7 @@ class ApiDoc:
     tags: list[str]
     responses: dict[int, SchemaRef | None]
     body: type[Schema] | None = None
+    body_required: bool = True
     query: type[Schema] | None = None
     auth: bool = True
     idempotent: bool = False
@@ -41,6 +42,7 @@ def documented(
     summary: str,
     tags: list[str],
     body: type[Schema] | None = None,
+    body_required: bool = True,
     query: type[Schema] | None = None,
     responses: dict[int, SchemaRef | None],
     auth: bool = True,
@@ -61,6 +63,7 @@ def documented(
     the replay protection).
     ``content`` adds other media types to the success responses, e.g.
     ``{"text/csv": {"schema": {"type": "string"}}}`` for a view that also answers in CSV.
+    ``body_required=False`` documents a body the view also works without.
     ``path`` gives the JSON Schema of a path parameter when its converter says too little,
     e.g. ``{"month": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$"}}``.
     """
@@ -69,6 +72,7 @@ def documented(
         tags=list(tags),
         responses=dict(responses),
         body=body,
+        body_required=body_required,
         query=query,
         auth=auth,
         idempotent=idempotent,

@@ -36,7 +36,12 @@ CSV_BATCH = 500  # rows fetched from the database at a time while streaming the 
 ACTION_WORDS: dict[str, str] = {
     "account.limits_changed": "changed a member's limits",
     "activity.recorded": "recorded a group activity",
+    "decision.approved": "approved a coordinator's request for themselves",
+    "decision.refused": "refused a coordinator's request for themselves",
+    "decision.requested": "asked another coordinator to decide something for them",
+    "decision.withdrawn": "withdrew their request",
     "donation.given": "gave hours to the community pool",
+    "duty.self_approved": "approved their own item (self-approval was on)",
     "exchange.accepted": "accepted a proposal",
     "exchange.approved": "approved an exchange",
     "exchange.cancelled": "cancelled an exchange",
@@ -76,6 +81,7 @@ ACTION_WORDS: dict[str, str] = {
     "member.suspended": "suspended a member",
     "pool.granted": "gave hours from the community pool",
     "timebank.created": "created a timebank",
+    "timebank.self_approval_changed": "changed whether the coordinator may approve their own items",
     "timebank.settings_changed": "changed a timebank's settings",
     "timesheet.imported": "imported a timesheet",
 }
@@ -83,6 +89,7 @@ ACTION_WORDS: dict[str, str] = {
 SUBJECT_WORDS: dict[str, str] = {
     "account": "account",
     "activity": "group activity",
+    "decision_request": "request for another coordinator",
     "exchange": "exchange",
     "listing": "listing",
     "member": "member",

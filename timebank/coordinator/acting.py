@@ -19,6 +19,7 @@ from ..listings.errors import InvalidListing
 from ..listings.forms import ListingForm, default_kind
 from ..listings.service import create_listing
 from ..members.directory import timebank_categories
+from ..models import ExchangeStatus
 from ..web import signed_in_member
 from . import acting_service
 from .exchange_forms import ActProposeForm, ActRecordForm, MemberPickForm
@@ -113,7 +114,14 @@ def act_record(member_id: int) -> ResponseReturnValue:
         except FORM_ERRORS as error:
             status = show_on_form(form, error)
         else:
-            flash(f"Recorded for {member.display_name}, and approved: the time credits have moved.", "success")
+            if exchange.status == ExchangeStatus.APPROVED:
+                flash(f"Recorded for {member.display_name}, and approved: the time credits have moved.", "success")
+            else:  # it involves the coordinator themselves: another coordinator decides it
+                flash(
+                    f"Recorded for {member.display_name}. It is your own exchange too, so it waits for another "
+                    "coordinator or an administrator to approve it.",
+                    "success",
+                )
             return redirect(url_for("exchanges.detail", exchange_id=exchange.id))
     elif request.method == "POST":
         status = 422

@@ -9,6 +9,10 @@ transfer per attendee (idempotency key ``activity-<id>-<member id>``). If any at
 below their floor or above their cap, or the date is in a closed month, the ledger raises its
 typed error naming that person and nothing at all is written. A resubmitted form (same request
 key) finds the activity it already recorded; the same key with other details is a conflict.
+
+The coordinator who records it may not be one who earns (nobody decides on their own benefit,
+``duties.rules``): they record their own time with the organisation, which waits for another
+coordinator; unless the timebank allows self-approval, when it is audited as such.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 from .. import ledger
 from ..audit.service import record as audit
 from ..clock import today_in
+from ..duties.rules import decision_refusal, is_own, require_independent
 from ..ids import is_storable_id
 from ..models import (
     Account,
@@ -151,6 +156,15 @@ def record_activity(
             return existing
         title = _validate(session, timebank, request, today)
         attendees = _attendees(session, timebank_id, request.attendee_ids)
+        earners = {m.id for m in attendees} if request.direction == ActivityDirection.EARN else set()
+        refusal = decision_refusal(coordinator, earners, timebank, "your own time")
+        if refusal is not None:
+            # Nobody decides on their own benefit (duties.rules): activities post at once.
+            raise InvalidActivity(
+                f"You are on the list, and everyone on it earns hours at once. {refusal} Take yourself off "
+                f"the list, then record your own time with {timebank.organisation_name}: it will wait for them.",
+                field="attendees",
+            )
         activity = Activity(
             timebank_id=timebank_id,
             title=title,
@@ -191,6 +205,18 @@ def record_activity(
             )
             session.add(ActivityAttendee(activity_id=activity.id, member_id=member.id, transfer_id=transfer.id))
         session.flush()
+        if is_own(coordinator, earners):  # allowed by the timebank's self-approval setting: audited as such
+            require_independent(
+                session,
+                coordinator,
+                earners,
+                timebank,
+                what="your own time",
+                done=f"Recorded their own attendance at “{title}” and earned {ledger.format_minutes(request.minutes)}",
+                subject_type="activity",
+                subject_id=activity.id,
+                minutes=request.minutes,
+            )
         activity_recorded(
             session,
             activity.id,

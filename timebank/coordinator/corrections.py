@@ -1,6 +1,7 @@
 """Corrections: reversing an approved exchange (a new transfer the other way, never an edit),
 and granting hours from the community pool to a member in need. The rules are the services'
-(``exchanges.service.reverse_exchange``, ``exchanges.grants``); these routes are thin."""
+(``exchanges.service.reverse_exchange``, ``exchanges.grants``); these routes are thin. A
+coordinator's own grant or reversal waits for another coordinator (``duties``)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from flask.typing import ResponseReturnValue
 
 from .. import ledger
 from ..auth.decorators import coordinator_required
+from ..duties import service as duties
 from ..exchanges import grants
 from ..exchanges import service as exchanges
 from ..exchanges.errors import ExchangeError
@@ -16,6 +18,7 @@ from ..exchanges.forms import RequiredReasonForm
 from ..exchanges.routes import FORM_ERRORS, detail_page, show_on_form, timebank_of
 from ..extensions import db
 from ..ids import URL_ID, parse_id
+from ..models import DecisionRequest
 from ..web import signed_in_member
 from .exchange_forms import GrantForm
 from .routes import bp
@@ -66,13 +69,20 @@ def new_grant() -> ResponseReturnValue:
             request_key=form.request_key.data or "",
         )
         try:
-            transfer = grants.grant_from_pool(session, coordinator, grant)
+            outcome = grants.grant_from_pool(session, coordinator, grant)
         except FORM_ERRORS as error:
             status = show_on_form(form, error)
         else:
+            if isinstance(outcome, DecisionRequest):
+                flash(
+                    f"This grant of {ledger.format_minutes(outcome.minutes or 0)} is for you, so another coordinator "
+                    "or an administrator must approve it. It is waiting for them now: nothing has moved yet.",
+                    "success",
+                )
+                return redirect(url_for("coordinator.exchanges_queue", _anchor="requests"))
             flash(
-                f"You gave {ledger.format_minutes(transfer.amount_minutes)} from the community pool "
-                f"to {transfer.credit_account.name}.",
+                f"You gave {ledger.format_minutes(outcome.amount_minutes)} from the community pool "
+                f"to {outcome.credit_account.name}.",
                 "success",
             )
             return redirect(url_for("coordinator.new_grant"))
@@ -80,6 +90,31 @@ def new_grant() -> ResponseReturnValue:
         status = 422
     pool = grants.pool_for(session, coordinator)
     return (
-        render_template("coordinator/grant.html", form=form, pool=pool, available=grants.pool_available(pool)),
+        render_template(
+            "coordinator/grant.html",
+            form=form,
+            pool=pool,
+            available=grants.pool_available(pool),
+            self_approval=timebank.allow_self_approval,
+        ),
         status,
     )
+
+
+@bp.post(f"/exchanges/<{URL_ID}:exchange_id>/ask-reversal")
+@coordinator_required
+def request_reversal(exchange_id: int) -> ResponseReturnValue:
+    """A coordinator's own approved exchange: they ask another coordinator to reverse it."""
+    form = RequiredReasonForm(prefix="ask_reversal")
+    if not form.validate_on_submit():
+        return detail_page(exchange_id, 422, ask_reversal_form=form)
+    try:
+        duties.request_reversal(db.session(), signed_in_member(), exchange_id, form.reason.data or "")
+    except ExchangeError as error:
+        return detail_page(exchange_id, show_on_form(form, error), ask_reversal_form=form)
+    flash(
+        "It is your own exchange, so another coordinator or an administrator decides whether to reverse it. "
+        "Your request is waiting for them.",
+        "success",
+    )
+    return redirect(url_for("exchanges.detail", exchange_id=exchange_id))

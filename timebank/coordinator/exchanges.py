@@ -2,7 +2,11 @@
 first), narrowed by filters, and the decisions: approve, refuse with a reason, settle a
 dispute, one by one (forms on the exchange's own page, ``exchanges/detail.html``) or many at
 once (ticked in the queue: one form, each exchange decided in its own transaction, every
-outcome reported). The decisions are the exchange service's."""
+outcome reported). The decisions are the exchange service's.
+
+The queue says which time the other side has not confirmed yet (bulk approval skips it;
+approving one is its own step with a reason) and which items are the coordinator's own ("needs
+another coordinator"), and lists the decision requests waiting in the timebank (``duties``)."""
 
 from __future__ import annotations
 
@@ -11,10 +15,11 @@ from flask.typing import ResponseReturnValue
 from werkzeug.datastructures import MultiDict
 
 from ..auth.decorators import coordinator_required
+from ..duties import service as duties
 from ..exchanges import service as exchanges
 from ..exchanges import views
 from ..exchanges.errors import ExchangeError
-from ..exchanges.forms import ActionForm, RequiredReasonForm, SettleForm
+from ..exchanges.forms import ActionForm, ApproveForm, RequiredReasonForm, SettleForm
 from ..exchanges.routes import detail_page, show_on_form, timebank_of
 from ..extensions import db
 from ..ids import URL_ID
@@ -39,11 +44,15 @@ def _queue_page(bulk_form: BulkDecisionForm | None = None, status: int = 200) ->
             filters = filter_form.filters()
         elif status == 200:
             status = 422
+    timebank = timebank_of(coordinator)
     queue = [views.describe(e, coordinator, zone) for e in exchanges.approval_queue(session, coordinator, filters)]
+    waiting = duties.waiting_requests(session, coordinator)
     return (
         render_template(
             "exchanges/coordinator_queue.html",
             queue=queue,
+            requests=[duties.describe_request(r, coordinator, timebank) for r in waiting],
+            timebank=timebank,
             filter_form=filter_form,
             filtered=filters != exchanges.QueueFilters(),
             bulk_form=bulk_form or BulkDecisionForm(formdata=None),
@@ -83,6 +92,8 @@ def bulk_decide() -> ResponseReturnValue:
         outcomes=outcomes,
         action=form.action.data,
         done=sum(1 for o in outcomes if o.done),
+        unconfirmed=sum(1 for o in outcomes if o.skipped == exchanges.UNCONFIRMED),
+        own=sum(1 for o in outcomes if o.skipped == exchanges.OWN),
         back=_queue_url(),
     )
 
@@ -90,8 +101,17 @@ def bulk_decide() -> ResponseReturnValue:
 @bp.post(f"/exchanges/<{URL_ID}:exchange_id>/approve")
 @coordinator_required
 def approve_exchange(exchange_id: int) -> ResponseReturnValue:
-    ActionForm().validate_on_submit()  # CSRF is checked for every POST by CSRFProtect
-    exchange = exchanges.approve_exchange(db.session(), signed_in_member(), exchange_id)
+    """Approve. Time the other side has not confirmed is approved only with a reason (its own
+    form on the exchange's page); without one the page says so (409) and nothing moves."""
+    form = ApproveForm()
+    if not form.validate_on_submit():
+        return detail_page(exchange_id, 422, approve_form=form)
+    try:
+        exchange = exchanges.approve_exchange(
+            db.session(), signed_in_member(), exchange_id, reason=form.reason.data or None
+        )
+    except ExchangeError as error:
+        return detail_page(exchange_id, show_on_form(form, error), approve_form=form)
     flash(f"Approved: {exchange.provider_account.name} gets the time credits.", "success")
     return redirect(url_for("coordinator.exchanges_queue"))
 

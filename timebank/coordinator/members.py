@@ -16,7 +16,7 @@ from ..extensions import db
 from ..forms_common import format_hours_input
 from ..ids import URL_ID
 from ..members.profile import get_profile
-from ..models import ContactPreference, Timebank
+from ..models import ContactPreference, DecisionRequest, Timebank
 from ..web import requested_page, show_error_on_form, signed_in_member
 from . import members_service as service
 from .errors import CoordinatorError
@@ -126,12 +126,21 @@ def member_limits(member_id: int) -> ResponseReturnValue:
     if values is None:
         return _member_page(member_id, 422, limits_form=form)
     try:
-        service.set_limits(db.session(), signed_in_member(), member_id, floor_minutes=values[0], cap_minutes=values[1])
+        outcome = service.set_limits(
+            db.session(), signed_in_member(), member_id, floor_minutes=values[0], cap_minutes=values[1]
+        )
     except CoordinatorError as error:
         if error.field is None:
             raise
         show_error_on_form(form, error.message, error.field)
         return _member_page(member_id, 422, limits_form=form)
+    if isinstance(outcome, DecisionRequest):
+        flash(
+            "These are your own limits, so another coordinator or an administrator must approve the change. "
+            "It is waiting for them now: your limits have not changed yet.",
+            "success",
+        )
+        return redirect(url_for("coordinator.member", member_id=member_id, _anchor="hours"))
     flash(f"{member.display_name}’s limits are saved.", "success")
     return redirect(url_for("coordinator.member", member_id=member_id, _anchor="hours"))
 

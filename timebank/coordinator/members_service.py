@@ -20,6 +20,8 @@ from sqlalchemy.orm import Session, joinedload
 from ..audit.service import record as audit
 from ..auth.sessions import SignedOut, SignIns, sign_out_member
 from ..auth.sessions import sign_ins_of as sessions_sign_ins_of
+from ..duties.requests import open_request
+from ..duties.rules import end_self_approval_if_shared, is_own, require_independent, self_approval_applies
 from ..exchanges.service import exchanges_of
 from ..ids import is_storable_id
 from ..ledger import Limits, format_minutes, limits_for, lock_accounts, write_transaction
@@ -31,6 +33,8 @@ from ..models import (
     Account,
     ContactPreference,
     CoordinatorNote,
+    DecisionKind,
+    DecisionRequest,
     Exchange,
     Member,
     MemberStatus,
@@ -217,11 +221,38 @@ def add_note(session: Session, coordinator: Member, member_id: int, body: str) -
 
 def set_limits(
     session: Session, coordinator: Member, member_id: int, *, floor_minutes: int | None, cap_minutes: int | None
-) -> Account:
+) -> Account | DecisionRequest:
     """Give a member their own floor and cap (None: the timebank's default). A floor above the
     lowest their balance could go, or a cap below the highest it could reach (counting every
-    reservation), is refused: the account would break its own limits at once."""
+    reservation), is refused: the account would break its own limits at once.
+
+    A coordinator's own limits are not theirs to decide (``duties.rules``): the change becomes a
+    waiting ``DecisionRequest`` for another coordinator or an admin (returned instead of the
+    account), unless the timebank allows self-approval."""
     require_coordinator(coordinator)
+    check_limit_values(floor_minutes, cap_minutes)
+    with write_transaction(session):
+        member = get_member(session, coordinator, member_id)
+        if member.account is None:
+            raise MemberNotFound("This member has no account.")
+        timebank = session.get(Timebank, member.timebank_id)
+        assert timebank is not None
+        if is_own(coordinator, {member.id}) and not self_approval_applies(coordinator, timebank):
+            account = lock_accounts(session, [member.account.id])[member.account.id]
+            _check_limits_fit(member, account, timebank, floor_minutes, cap_minutes)
+            return open_request(
+                session,
+                coordinator,
+                timebank,
+                kind=DecisionKind.LIMITS,
+                member=member,
+                floor_minutes=floor_minutes,
+                cap_minutes=cap_minutes,
+            )
+        return apply_limits(session, coordinator, timebank, member, floor_minutes, cap_minutes)
+
+
+def check_limit_values(floor_minutes: int | None, cap_minutes: int | None) -> None:
     if floor_minutes is not None and floor_minutes > 0:
         raise InvalidMemberChange(
             "The lowest balance must be zero or below zero, like -10 hours.", field="floor"
@@ -231,46 +262,75 @@ def set_limits(
     for value, field in ((floor_minutes, "floor"), (cap_minutes, "cap")):
         if value is not None and abs(value) > LIMIT_MAX_MINUTES:
             raise InvalidMemberChange(f"Keep the limit within {format_minutes(LIMIT_MAX_MINUTES)}.", field=field)
-    with write_transaction(session):
-        member = get_member(session, coordinator, member_id)
-        if member.account is None:
-            raise MemberNotFound("This member has no account.")
-        account = lock_accounts(session, [member.account.id])[member.account.id]
-        timebank = session.get(Timebank, account.timebank_id)
-        assert timebank is not None
-        floor = timebank.default_floor_minutes if floor_minutes is None else floor_minutes
-        cap = timebank.default_cap_minutes if cap_minutes is None else cap_minutes
-        lowest = lowest_possible_balance(account)
-        highest = highest_possible_balance(account)
-        if floor > lowest:
-            raise InvalidMemberChange(
-                f"{member.display_name}’s balance could go as low as {_signed(lowest)} "
-                "(counting hours waiting for approval), so the lowest balance allowed cannot be above that.",
-                field="floor",
-            )
-        if cap < highest:
-            raise InvalidMemberChange(
-                f"{member.display_name}’s balance could reach {_signed(highest)} "
-                "(counting hours waiting for approval), so the most they may hold cannot be below that.",
-                field="cap",
-            )
-        before = {"floor_minutes": account.floor_minutes, "cap_minutes": account.cap_minutes}
-        after = {"floor_minutes": floor_minutes, "cap_minutes": cap_minutes}
-        if before != after:
-            account.floor_minutes = floor_minutes
-            account.cap_minutes = cap_minutes
-            audit(
-                session,
-                action="account.limits_changed",
-                subject_type="account",
-                subject_id=account.id,
-                actor=coordinator,
-                timebank_id=account.timebank_id,
-                on_behalf_of=member,
-                before=before,
-                after=after,
-            )
+
+
+def apply_limits(
+    session: Session,
+    decider: Member,
+    timebank: Timebank,
+    member: Member,
+    floor_minutes: int | None,
+    cap_minutes: int | None,
+    *,
+    requested_by: Member | None = None,
+) -> Account:
+    """The change itself, in the caller's write transaction: a coordinator's form for another
+    member, or a limits request another coordinator or an admin approved (``requested_by``). Who
+    may decide is checked here too (the one rule), so no path can skip it."""
+    assert member.account is not None
+    account = lock_accounts(session, [member.account.id])[member.account.id]
+    _check_limits_fit(member, account, timebank, floor_minutes, cap_minutes)
+    before = {"floor_minutes": account.floor_minutes, "cap_minutes": account.cap_minutes}
+    after: dict[str, object] = {"floor_minutes": floor_minutes, "cap_minutes": cap_minutes}
+    if before == after:
+        return account
+    require_independent(
+        session,
+        decider,
+        {member.id},
+        timebank,
+        what="your own limits",
+        done="Changed their own limits",
+        subject_type="account",
+        subject_id=account.id,
+    )
+    account.floor_minutes = floor_minutes
+    account.cap_minutes = cap_minutes
+    if requested_by is not None:
+        after["requested_by_id"] = requested_by.id
+    audit(
+        session,
+        action="account.limits_changed",
+        subject_type="account",
+        subject_id=account.id,
+        actor=decider,
+        timebank_id=account.timebank_id,
+        on_behalf_of=member,
+        before=before,
+        after=after,
+    )
     return account
+
+
+def _check_limits_fit(
+    member: Member, account: Account, timebank: Timebank, floor_minutes: int | None, cap_minutes: int | None
+) -> None:
+    floor = timebank.default_floor_minutes if floor_minutes is None else floor_minutes
+    cap = timebank.default_cap_minutes if cap_minutes is None else cap_minutes
+    lowest = lowest_possible_balance(account)
+    highest = highest_possible_balance(account)
+    if floor > lowest:
+        raise InvalidMemberChange(
+            f"{member.display_name}’s balance could go as low as {_signed(lowest)} "
+            "(counting hours waiting for approval), so the lowest balance allowed cannot be above that.",
+            field="floor",
+        )
+    if cap < highest:
+        raise InvalidMemberChange(
+            f"{member.display_name}’s balance could reach {_signed(highest)} "
+            "(counting hours waiting for approval), so the most they may hold cannot be below that.",
+            field="cap",
+        )
 
 
 def _signed(minutes: int) -> str:
@@ -333,6 +393,11 @@ def _change_status(
             member.approved_at = member.created_at
         # When they left, for the monthly report's "leaving members"; back again clears it.
         member.left_at = utcnow() if to == MemberStatus.LEFT else None
+        if to == MemberStatus.APPROVED and member.role == Role.COORDINATOR:
+            # A coordinator back again: self-approval is only for a timebank with one.
+            timebank = session.get(Timebank, member.timebank_id)
+            assert timebank is not None
+            end_self_approval_if_shared(session, timebank, coordinator)
         audit(
             session,
             action=action,

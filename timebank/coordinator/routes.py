@@ -111,12 +111,14 @@ def decline(member_id: int) -> ResponseReturnValue:
 # dashboard_routes: the coordinator's dashboard; exchanges: the approvals queue;
 # members: the member list, one member's page and its actions; activities_routes: group
 # activities; timesheets_routes: the timesheet import; acting: acting for a member;
-# corrections: reversing an exchange, grants from the community pool.
+# corrections: reversing an exchange, grants from the community pool; duties_routes: decision
+# requests that wait for another coordinator, and the self-approval setting.
 from . import acting as _acting  # noqa: E402, F401
 from . import activities_routes as _activities_routes  # noqa: E402, F401
 from . import audit_routes as _audit_routes  # noqa: E402, F401
 from . import corrections as _corrections  # noqa: E402, F401
 from . import dashboard_routes as _dashboard_routes  # noqa: E402, F401
+from . import duties_routes as _duties_routes  # noqa: E402, F401
 from . import exchanges as _exchanges  # noqa: E402, F401
 from . import members as _members  # noqa: E402, F401
 from . import timesheets_routes as _timesheets_routes  # noqa: E402, F401

@@ -17,3 +17,14 @@ class CommitForm(FlaskForm):
     # rows the preview said were ready. The commit reads and checks everything again.
     upload = HiddenField(validators=[DataRequired("The preview is missing its file. Upload the file again.")])
     expected = HiddenField(validators=[DataRequired("The preview is missing its file. Upload the file again.")])
+    # The lines the preview showed as ready ("3,4,7"): only to name what changed if it did.
+    ready_lines = HiddenField()
+
+    def ready_line_numbers(self) -> list[int]:
+        return [int(part) for part in (self.ready_lines.data or "").split(",") if part.strip().isdigit()][:5000]
+
+
+class RecheckForm(FlaskForm):
+    """After a commit was refused: the same signed file, previewed again (never imported from here)."""
+
+    upload = HiddenField(validators=[DataRequired("The preview is missing its file. Upload the file again.")])

@@ -3,20 +3,27 @@
 Two steps, both here as plain functions over a Session and the acting coordinator:
 
 1. ``preview_import`` reads the file and says, row by row, what would happen: ready, already
-   imported, or the problems that keep the row out (an unknown or ambiguous name, a duration or
-   date that cannot be read, a date in the future or in a closed month, the same person on both
-   sides, the same help already recorded, the same row twice in the file).
-2. ``commit_import`` does the whole preview again (nothing from the browser is trusted), checks it
-   still matches what the coordinator saw, and records every ready row in ONE write transaction,
-   through the exchanges service's own recording step (a coordinator's record is approved at
-   once). If any row is refused then (a floor reached since, say), nothing is written.
+   imported, or the problems that keep the row out (an unknown or ambiguous name, with the closest
+   names as "did you mean", a duration or date that cannot be read, a negative time, a date in the
+   future or in a closed month, the same person on both sides, the same help already recorded,
+   the same row twice in the file, and a floor or cap the row would break after the rows above
+   it). It applies every rule the commit applies, limits included, in file order, so a row it
+   calls Ready is recorded by the commit.
+2. ``commit_import`` does the whole preview again with the accounts locked (nothing from the
+   browser is trusted) and checks it still matches what the coordinator saw. If the records
+   changed since (another coordinator recorded hours, say), nothing is written and the message
+   names the rows that changed; the page then offers a fresh preview, never the old import.
+   Otherwise it records every ready row in ONE write transaction, through the exchanges
+   service's own recording step (a coordinator's record of other people's time is approved at
+   once; their own waits for another coordinator, ``duties``).
 
 Importing twice creates nothing: the file's SHA-256 is unique per timebank (``TimesheetImport``),
 and each row's exchange has the request key ``import-<sha256 of the row's normalised content>``,
 so a second file that overlaps the first skips the rows already imported.
 
 Reading is forgiving, because real files are messy: UTF-8 with or without a BOM, UTF-16 (Excel's
-"Unicode text"), Windows-1252 otherwise; commas, semicolons or tabs; blank lines and stray spaces;
+"Unicode text"), Windows-1252 otherwise; commas, semicolons or tabs; a title or a date above the
+column names (found in the first ``HEADER_SEARCH_LINES`` lines); blank lines and stray spaces;
 header names in any case with common synonyms; names matched without regard to case or accents,
 against display names and email addresses (and the organisation by its name); hours as people
 write them (``forms_common.parse_hours_to_minutes``); dates as ISO, UK day-first or "3 Nov 2026".
@@ -26,11 +33,12 @@ from __future__ import annotations
 
 import codecs
 import csv
+import difflib
 import hashlib
 import io
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
@@ -45,6 +53,7 @@ from ..clock import local_datetime, today_in
 from ..exchanges import service as exchanges
 from ..exchanges.errors import ExchangeError
 from ..forms_common import HoursInputError, parse_hours_to_minutes
+from ..ledger.limits import check_credit, check_debit
 from ..models import (
     Account,
     AccountKind,
@@ -63,6 +72,7 @@ MAX_ROWS = 2000
 MAX_MINUTES_PER_ROW = 24 * 60
 MAX_DESCRIPTION = 2000
 DEFAULT_DESCRIPTION = "From a paper timesheet"
+SUGGESTIONS = 3  # "did you mean" names for a name nobody has
 KEY_PREFIX = "import-"
 
 # Exchanges that never moved credits (or were undone): the same help may be imported again.
@@ -202,14 +212,60 @@ class Sheet:
     delimiter: str
     encoding: str
     ignored_columns: tuple[str, ...]
+    # Lines above the column names (a title, a date, a blank "Name:" line...), skipped: (line, text).
+    skipped_above: tuple[tuple[int, str], ...] = ()
 
     @property
     def delimiter_name(self) -> str:
         return {",": "commas", ";": "semicolons", "\t": "tabs"}.get(self.delimiter, repr(self.delimiter))
 
 
+# Spreadsheet exports often put a title, a date or a name above the column names: they are found
+# in the first lines of the file.
+HEADER_SEARCH_LINES = 10
+_DELIMITERS = (",", ";", "\t")
+
+
+@dataclass(frozen=True)
+class _Header:
+    delimiter: str
+    line: int  # the file's line the column names end on
+    cells: list[str]
+    score: int  # how many of the cells name a column we know
+    skipped: tuple[tuple[int, str], ...]
+
+
+def _find_header(text: str) -> _Header | None:
+    """The line among the first ``HEADER_SEARCH_LINES`` that names the most known columns (the
+    earliest, and the most used separator, on a tie); None if none names any."""
+    head = "".join(text.splitlines(keepends=True)[: HEADER_SEARCH_LINES * 4])
+    ordered = sorted(_DELIMITERS, key=lambda d: -head.count(d))
+    best: _Header | None = None
+    for delimiter in ordered:
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+        above: list[tuple[int, str]] = []
+        try:
+            for cells in reader:
+                if not any(c.strip() for c in cells):
+                    continue
+                if len(above) >= HEADER_SEARCH_LINES:
+                    break
+                score = _header_score(cells)
+                if score and (best is None or score > best.score):
+                    best = _Header(delimiter, reader.line_num, cells, score, tuple(above))
+                above.append((reader.line_num, delimiter.join(c.strip() for c in cells if c.strip())))
+        except csv.Error:
+            continue
+    return best
+
+
+def _header_score(cells: list[str]) -> int:
+    return sum(1 for cell in cells if _column_key(cell) in _SYNONYM_LOOKUP)
+
+
 def read_sheet(raw: bytes) -> Sheet:
-    """Parse the uploaded bytes into rows keyed by what each column holds."""
+    """Parse the uploaded bytes into rows keyed by what each column holds. The column names may
+    come after a few lines of title (``HEADER_SEARCH_LINES``); those lines are skipped."""
     if not raw.strip():
         raise InvalidTimesheet("The file is empty.")
     if len(raw) > MAX_FILE_BYTES:
@@ -217,31 +273,22 @@ def read_sheet(raw: bytes) -> Sheet:
     text, encoding = decode(raw)
     if "\x00" in text:
         raise InvalidTimesheet("This does not look like a CSV file. Save the spreadsheet as CSV and try again.")
-    lines = text.splitlines(keepends=True)
-    header_line = next((line for line in lines if line.strip()), "")
-    delimiter = max((",", ";", "\t"), key=header_line.count)
-    if header_line.count(delimiter) == 0:
+    header = _find_header(text)
+    if header is None:
         raise InvalidTimesheet(
-            "The first line should name the columns, separated by commas or semicolons, "
-            "for example: date,provider,recipient,hours,description."
+            f"None of the first {HEADER_SEARCH_LINES} lines names the columns. One line should, separated by "
+            "commas or semicolons, for example: date,provider,recipient,hours,description."
         )
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    header: list[str] | None = None
-    columns: dict[str, int] = {}
-    ignored: list[str] = []
+    columns, ignored = _columns(header.cells)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=header.delimiter)
     rows: list[SheetRow] = []
     try:
         for cells in reader:
-            if not any(c.strip() for c in cells):
+            if reader.line_num <= header.line or not any(c.strip() for c in cells):
                 continue
-            if header is None:
-                header = cells
-                columns, ignored = _columns(header)
-                continue
-            line = reader.line_num
             rows.append(
                 SheetRow(
-                    line=line,
+                    line=reader.line_num,
                     cells={name: (cells[i].strip() if i < len(cells) else "") for name, i in columns.items()},
                 )
             )
@@ -251,11 +298,20 @@ def read_sheet(raw: bytes) -> Sheet:
         raise InvalidTimesheet(f"Line {reader.line_num} of the file cannot be read: {error}.") from error
     if not rows:
         raise InvalidTimesheet("The file has column names but no rows of hours.")
-    return Sheet(rows=tuple(rows), delimiter=delimiter, encoding=encoding, ignored_columns=tuple(ignored))
+    return Sheet(
+        rows=tuple(rows),
+        delimiter=header.delimiter,
+        encoding=encoding,
+        ignored_columns=tuple(ignored),
+        skipped_above=header.skipped,
+    )
+
+
+_SYNONYM_LOOKUP = {synonym: name for name, synonyms in COLUMN_SYNONYMS.items() for synonym in synonyms}
 
 
 def _columns(header: list[str]) -> tuple[dict[str, int], list[str]]:
-    lookup = {synonym: name for name, synonyms in COLUMN_SYNONYMS.items() for synonym in synonyms}
+    lookup = _SYNONYM_LOOKUP
     columns: dict[str, int] = {}
     ignored: list[str] = []
     for index, title in enumerate(header):
@@ -279,13 +335,18 @@ def _columns(header: list[str]) -> tuple[dict[str, int], list[str]]:
         raise InvalidTimesheet(
             "The file needs a column for "
             + _and(missing)
-            + ". Name them in the first line, as in the template: date, provider, recipient, hours, description."
+            + ". Name them in one line above the rows, as in the template: date, provider, recipient, hours, "
+            "description."
         )
     return columns, ignored
 
 
 def _and(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _or(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " or " + items[-1]
 
 
 _DATE_FORMATS = (
@@ -356,6 +417,26 @@ class Directory:
             for name in {fold(organisation.name), fold(timebank.organisation_name)}:
                 self.by_name.setdefault(name, []).append(party)
 
+    def _did_you_mean(self, key: str) -> str:
+        """" Did you mean Bob Smith or Rob Smith?" for a name typed a little wrong: the closest
+        names of members who can take part (difflib's ratio, as a spelling checker would)."""
+        # The closest first; names as close as each other in alphabetical order.
+        close = sorted(
+            difflib.get_close_matches(key, list(self.by_name), n=SUGGESTIONS, cutoff=0.6),
+            key=lambda name: (-difflib.SequenceMatcher(None, key, name).ratio(), name),
+        )
+        if not close and " " not in key:  # a first name alone: "Priya" for "Priya Shah"
+            close = [name for name in self.by_name if name.split(" ")[0] == key][:SUGGESTIONS]
+        names: list[str] = []
+        for name in close:
+            for party in self.by_name[name]:
+                usable = party.member is None or party.member.status == MemberStatus.APPROVED
+                if usable and party.name not in names:
+                    names.append(party.name)
+        if not names:
+            return ""
+        return " Did you mean " + _or(names[:SUGGESTIONS]) + "?"
+
     def find(self, text: str, role: str) -> tuple[Party | None, str | None]:
         """The party, or the problem with the name."""
         if not text.strip():
@@ -367,7 +448,7 @@ class Directory:
         else:
             candidates = self.by_name.get(key, [])
         if not candidates:
-            return None, f"No member called “{text.strip()}” ({role})."
+            return None, f"No member called “{text.strip()}” ({role}).{self._did_you_mean(key)}"
         if len(candidates) > 1:
             return None, (
                 f"{len(candidates)} members are called “{text.strip()}” ({role}). "
@@ -400,6 +481,8 @@ class PreviewRow:
     description: str = ""
     key: str | None = None
     status: RowStatus = RowStatus.PROBLEM
+    # Said beside "Ready" when it matters: the coordinator's own time waits for someone else.
+    note: str = ""
 
     @property
     def ready(self) -> bool:
@@ -445,9 +528,18 @@ def row_key(provider_account_id: int, recipient_account_id: int, day: date, minu
 
 
 def preview_import(
-    session: Session, coordinator: Member, filename: str, raw: bytes, *, today: date | None = None
+    session: Session,
+    coordinator: Member,
+    filename: str,
+    raw: bytes,
+    *,
+    today: date | None = None,
+    lock: bool = False,
 ) -> Preview:
-    """What importing the file would do, row by row. Writes nothing."""
+    """What importing the file would do, row by row: every rule the commit applies, limits
+    included, row after row in file order as the commit records them. Writes nothing. ``lock``
+    (the commit, inside its write transaction): the accounts are locked first, so what the
+    preview found is what the recording finds."""
     timebank_id = require_coordinator(coordinator)
     timebank = session.get(Timebank, timebank_id)
     assert timebank is not None
@@ -457,6 +549,7 @@ def preview_import(
     directory = Directory(session, timebank)
     rows = [_check_row(session, timebank, directory, row, today) for row in sheet.rows]
     _mark_duplicates(session, timebank, rows)
+    _check_limits_in_file_order(session, timebank, coordinator, rows, lock=lock)
     previous = session.scalar(
         select(TimesheetImport).where(TimesheetImport.timebank_id == timebank_id, TimesheetImport.file_sha256 == sha)
     )
@@ -515,11 +608,22 @@ def _check_row(session: Session, timebank: Timebank, directory: Directory, row: 
     return checked
 
 
+_NEGATIVE = re.compile(r"^\s*(?:[-\u2212\u2013]|\(.*\)\s*$)")
+
+
 def _minutes(cells: dict[str, str], timebank: Timebank, problems: list[str]) -> int | None:
     in_minutes = "minutes" in cells
     text = cells.get("minutes" if in_minutes else "hours", "")
     if not text:
         problems.append("How long is blank.")
+        return None
+    if _NEGATIVE.match(text):
+        # "-2" or "(2)": someone correcting hours already recorded. The ledger never edits or
+        # subtracts: a reversal of the exchange takes its credits back.
+        problems.append(
+            f"“{text}” is a negative time. Negative hours are not imported: to correct hours already "
+            "recorded, reverse that exchange (open it from the member’s page) and, if needed, record the right time."
+        )
         return None
     if in_minutes and re.fullmatch(r"\d+", text):
         text += " mins"  # a "minutes" column: 90 means 90 minutes, not 90 hours
@@ -587,6 +691,65 @@ def _recorded_by_day(
     return {(p, r, d, m): i for i, p, r, d, m in found if d is not None}
 
 
+@dataclass
+class _Planned:
+    """What the rows above have done to one account, not yet in its cached totals."""
+
+    credits_posted: int = 0
+    debits_posted: int = 0
+    credits_pending: int = 0
+    debits_pending: int = 0
+
+    @property
+    def lowers_lowest(self) -> int:
+        """How much lower the account's lowest possible balance is (ledger.limits counts it)."""
+        return self.debits_posted + self.debits_pending - self.credits_posted
+
+    @property
+    def raises_highest(self) -> int:
+        return self.credits_posted + self.credits_pending - self.debits_posted
+
+
+def _check_limits_in_file_order(
+    session: Session, timebank: Timebank, coordinator: Member, rows: list[PreviewRow], *, lock: bool
+) -> None:
+    """The floors and caps, as the commit will meet them: each ready row, in file order, reserves
+    its hours (``ledger.limits``' own checks, pending counted pessimistically) after everything
+    the rows above it did, and is approved at once or waits exactly as the recording step decides
+    (``exchanges.approved_when_recorded``). A row that would break a limit is left out, so a Ready
+    row never fails at commit."""
+    ready = [row for row in rows if row.ready]
+    if not ready:
+        return
+    ids = sorted({party.account_id for row in ready for party in (row.provider, row.recipient) if party})
+    if lock:
+        ledger.lock_timebank(session, timebank.id)
+        accounts = ledger.lock_accounts(session, ids)
+    else:
+        accounts = {a.id: a for a in session.scalars(select(Account).where(Account.id.in_(ids)))}
+    planned: dict[int, _Planned] = {i: _Planned() for i in ids}
+    for row in ready:
+        assert row.provider and row.recipient and row.minutes
+        provider, recipient = accounts[row.provider.account_id], accounts[row.recipient.account_id]
+        given, taken = planned[provider.id], planned[recipient.id]
+        try:
+            check_debit(recipient, timebank, row.minutes, reserved=taken.lowers_lowest)
+            check_credit(provider, timebank, row.minutes, reserved=given.raises_highest)
+        except (ledger.ExceedsFloor, ledger.ExceedsCap) as error:
+            earlier = taken.lowers_lowest if isinstance(error, ledger.ExceedsFloor) else given.raises_highest
+            row.problems.append(error.message + (" (counting the rows above it in this file)" if earlier else ""))
+            row.status = RowStatus.PROBLEM
+            continue
+        parties = {p.member.id for p in (row.provider, row.recipient) if p.member is not None}
+        if exchanges.approved_when_recorded(coordinator, timebank, parties):
+            taken.debits_posted += row.minutes
+            given.credits_posted += row.minutes
+        else:
+            taken.debits_pending += row.minutes
+            given.credits_pending += row.minutes
+            row.note = "It is your own time, so it is not approved at once: another coordinator decides it."
+
+
 # -- committing --------------------------------------------------------------------------------
 
 
@@ -605,20 +768,21 @@ def commit_import(
     raw: bytes,
     *,
     expected_digest: str,
+    expected_ready_lines: Collection[int] | None = None,
     today: date | None = None,
 ) -> ImportResult:
-    """Record every ready row, all in one transaction, or nothing."""
+    """Record every ready row, all in one transaction, or nothing. The preview is made again,
+    with the accounts locked: if a row is not as the coordinator saw it (``expected_digest``; the
+    lines that were ready, ``expected_ready_lines``, name what changed), nothing is imported and
+    ``TimesheetChanged`` says which rows changed and why."""
     timebank_id = require_coordinator(coordinator)
     filename = (filename or "timesheet.csv").strip()[:255] or "timesheet.csv"
     with ledger.write_transaction(session):
-        preview = preview_import(session, coordinator, filename, raw, today=today)
+        preview = preview_import(session, coordinator, filename, raw, today=today, lock=True)
         if preview.previous_import is not None:
             raise TimesheetAlreadyImported(already_imported_message(preview))
         if preview.digest != expected_digest:
-            raise TimesheetChanged(
-                "Something changed since the preview (a member, a closed month or another import). "
-                "Nothing was imported. Check the rows below again, then import."
-            )
+            raise TimesheetChanged(changed_message(preview, expected_ready_lines))
         ready = preview.ready_rows
         if not ready:
             raise InvalidTimesheet("No row is ready to import, so nothing was imported.")
@@ -635,10 +799,12 @@ def commit_import(
             try:
                 exchanges.record_exchange_in_transaction(session, coordinator, request, today=today)
             except (ledger.LedgerError, ExchangeError) as error:
+                # The preview just checked the same rules with the accounts locked, so only
+                # something the preview does not foresee gets here; it is named all the same.
                 message = getattr(error, "message", str(error))
                 raise TimesheetRowRefused(
                     f"Line {row.line} ({row.provider.name} helped {row.recipient.name}) could not be recorded: "
-                    f"{message} Nothing was imported. Fix that line, or take it out, and upload the file again."
+                    f"{message} Nothing was imported. Check the rows below again before importing."
                 ) from error
         left_out = preview.count(RowStatus.PROBLEM)
         already = preview.count(RowStatus.ALREADY_IMPORTED)
@@ -673,6 +839,29 @@ def commit_import(
             },
         )
     return ImportResult(record=record, imported=len(ready), already_imported=already, left_out=left_out)
+
+
+def changed_message(preview: Preview, ready_before: Collection[int] | None) -> str:
+    """Why the commit refused: the rows that were ready in the preview and are not now (with
+    their problems), and those ready now that were not."""
+    start = "The records changed since the preview, so nothing was imported."
+    if not ready_before:
+        return f"{start} Check the rows below again before importing."
+    before = set(ready_before)
+    rows = {row.line: row for row in preview.rows}
+    parts = []
+    for line in sorted(before - {row.line for row in preview.ready_rows}):
+        row = rows.get(line)
+        if row is None:
+            continue
+        who = f" ({row.provider.name} helped {row.recipient.name})" if row.provider and row.recipient else ""
+        why = " ".join(row.problems) or "It was imported in the meantime."
+        parts.append(f"Line {line}{who} is not ready any more: {why}")
+    newly = sorted({row.line for row in preview.ready_rows} - before)
+    if newly:
+        lines = ", ".join(str(line) for line in newly)
+        parts.append(f"Line {lines} {'is' if len(newly) == 1 else 'are'} ready now.")
+    return " ".join([start, *parts, "Check the rows below again before importing."])
 
 
 def already_imported_message(preview: Preview) -> str:

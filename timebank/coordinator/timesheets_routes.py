@@ -30,7 +30,7 @@ from ..timebanks.service import organisation_account
 from ..web import signed_in_member
 from . import timesheets
 from .routes import bp
-from .timesheet_forms import CommitForm, UploadForm
+from .timesheet_forms import CommitForm, RecheckForm, UploadForm
 
 SIGNED_FOR_SECONDS = 24 * 60 * 60
 _SALT = "timesheet-import-preview"
@@ -82,15 +82,28 @@ def _upload_page(form: UploadForm, status: int = 200) -> ResponseReturnValue:
     )
 
 
+def _upload_again(message: str, status: int) -> ResponseReturnValue:
+    """The upload page saying why the file must be uploaded again."""
+    upload_form = UploadForm(formdata=None)
+    upload_form.form_errors.append(message)
+    return _upload_page(upload_form, status)
+
+
 def _preview_page(preview: timesheets.Preview, raw: bytes, problem: str = "", status: int = 200) -> ResponseReturnValue:
+    """The preview. After a refused commit (``problem``) it shows the rows as they are now but
+    offers no import: only "check again", which makes a fresh preview to import from."""
     form = CommitForm(formdata=None)
     form.upload.data = seal(signed_in_member(), preview.filename, raw)
     form.expected.data = preview.digest
+    form.ready_lines.data = ",".join(str(row.line) for row in preview.ready_rows)
+    recheck = RecheckForm(formdata=None)
+    recheck.upload.data = form.upload.data
     return (
         render_template(
             "coordinator/import_preview.html",
             preview=preview,
             form=form,
+            recheck_form=recheck,
             problem=problem,
             already_imported=timesheets.already_imported_message(preview) if preview.previous_import else "",
             statuses=timesheets.RowStatus,
@@ -131,20 +144,23 @@ def commit_timesheet() -> ResponseReturnValue:
     form = CommitForm()
     sealed = unseal(coordinator, form.upload.data or "") if form.validate_on_submit() else None
     if sealed is None:
-        upload_form = UploadForm(formdata=None)
-        upload_form.form_errors.append("This preview has expired or could not be read. Upload the file again.")
-        return _upload_page(upload_form, 400)
+        return _upload_again("This preview has expired or could not be read. Upload the file again.", 400)
     filename, raw = sealed
     try:
-        result = timesheets.commit_import(session, coordinator, filename, raw, expected_digest=form.expected.data or "")
+        result = timesheets.commit_import(
+            session,
+            coordinator,
+            filename,
+            raw,
+            expected_digest=form.expected.data or "",
+            expected_ready_lines=form.ready_line_numbers(),
+        )
     except timesheets.InvalidTimesheet as error:
         session.rollback()
         try:
             preview = timesheets.preview_import(session, coordinator, filename, raw)
         except timesheets.InvalidTimesheet:
-            upload_form = UploadForm(formdata=None)
-            upload_form.form_errors.append(error.message)
-            return _upload_page(upload_form, 422)
+            return _upload_again(error.message, 422)
         return _preview_page(preview, raw, error.message, 422)
     except (timesheets.TimesheetChanged, timesheets.TimesheetRowRefused, timesheets.TimesheetAlreadyImported) as error:
         session.rollback()
@@ -158,6 +174,23 @@ def commit_timesheet() -> ResponseReturnValue:
         parts.append(f"{result.left_out} {'row' if result.left_out == 1 else 'rows'} with problems left out.")
     flash(" ".join(parts), "success")
     return redirect(url_for("coordinator.import_timesheet"))
+
+
+@bp.post("/import/recheck")
+@coordinator_required
+def recheck_timesheet() -> ResponseReturnValue:
+    """A fresh preview of the file a refused commit was about (nothing is imported here)."""
+    coordinator = signed_in_member()
+    form = RecheckForm()
+    sealed = unseal(coordinator, form.upload.data or "") if form.validate_on_submit() else None
+    if sealed is None:
+        return _upload_again("This preview has expired or could not be read. Upload the file again.", 400)
+    filename, raw = sealed
+    try:
+        preview = timesheets.preview_import(db.session(), coordinator, filename, raw)
+    except timesheets.InvalidTimesheet as error:
+        return _upload_again(error.message, 422)
+    return _preview_page(preview, raw)
 
 
 @bp.get("/import/template.csv")

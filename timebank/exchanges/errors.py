@@ -23,6 +23,20 @@ class NotAllowed(ExchangeError):
     code = "forbidden"
 
 
+class NeedsAnotherCoordinator(NotAllowed):
+    """The decision would be on the decider's own benefit: another coordinator of the timebank,
+    or an installation admin, must take it (403). See ``timebank/duties``."""
+
+    code = "needs_another_coordinator"
+
+
+class NotConfirmed(ExchangeError):
+    """Approving time the other side has not confirmed: a separate, deliberate step that needs a
+    reason (409 without one)."""
+
+    code = "not_confirmed"
+
+
 class InvalidExchange(ExchangeError):
     code = "invalid"
 
@@ -33,4 +47,13 @@ class Unavailable(ExchangeError):
     code = "unavailable"
 
 
-__all__ = ["ExchangeError", "ExchangeNotFound", "InvalidExchange", "InvalidTransition", "NotAllowed", "Unavailable"]
+__all__ = [
+    "ExchangeError",
+    "ExchangeNotFound",
+    "InvalidExchange",
+    "InvalidTransition",
+    "NeedsAnotherCoordinator",
+    "NotAllowed",
+    "NotConfirmed",
+    "Unavailable",
+]

@@ -166,6 +166,16 @@ class ActionForm(FlaskForm):
     """A button that changes something: it only carries the CSRF token."""
 
 
+class ApproveForm(FlaskForm):
+    """Approve. Time the other side has not confirmed needs a reason (the service says so)."""
+
+    reason = TextAreaField(
+        "Why approve it before they confirm?",
+        validators=[Optional(), Length(max=500, message="Keep the reason under 500 characters.")],
+        render_kw={"rows": 3},
+    )
+
+
 class DonateForm(HoursMixin, KeyedForm):
     amount = StringField("How much time credit would you like to give?", validators=[Length(max=40)])
     note = TextAreaField("A note (optional)", validators=[Optional(), Length(max=300)])

@@ -3,13 +3,17 @@
 The state machine (``states.py``) says which steps an exchange's status allows; this module
 says which of those steps a given member may take. The service refuses with ``NotAllowed``
 (403) when ``refusal`` gives a reason; the pages show only the buttons ``actions_for`` lists,
-so what a member sees and what the service accepts never drift apart.
+so what a member sees and what the service accepts never drift apart. A coordinator's decisions
+on an exchange they take part in are refused by the duties rule (``duties/rules.py``).
 """
 
 from __future__ import annotations
 
+from ..duties.rules import decision_refusal, exchange_beneficiaries
 from ..models import Account, Exchange, ExchangeStatus, Member
 from .states import allowed_actions
+
+_AWAITING_DECISION = (ExchangeStatus.RECORDED, ExchangeStatus.CONFIRMED, ExchangeStatus.DISPUTED)
 
 # Steps a party to the exchange takes from its page.
 MEMBER_ACTIONS = ("accept", "decline", "record", "confirm", "dispute", "cancel")
@@ -46,7 +50,15 @@ def refusal(action: str, exchange: Exchange, member: Member) -> str | None:
     is not refused here: accepting twice is "already accepted", not "not yours".
     """
     if action in COORDINATOR_ACTIONS:
-        return None if member.is_coordinator else "Only a coordinator can do this."
+        # An installation admin decides too: what a coordinator may not decide for themselves
+        # waits for another coordinator or the admin. (Which timebank: the service's question.)
+        if not (member.is_coordinator or member.is_admin):
+            return "Only a coordinator can do this."
+        # Nobody decides on their own benefit: the one rule, in duties/rules.py.
+        timebank = member.timebank
+        if timebank is None:
+            return None
+        return decision_refusal(member, exchange_beneficiaries(exchange), timebank, "your own exchange")
     mine = party_account(exchange, member)
     other = other_account(exchange, member).name
     if action in ("accept", "decline"):
@@ -77,6 +89,24 @@ def refusal(action: str, exchange: Exchange, member: Member) -> str | None:
             return "Only the person who recorded the time can cancel it. If it is wrong, say so instead."
         return None
     return "This cannot be done from here."
+
+
+def awaiting_confirmation(exchange: Exchange) -> Account | None:
+    """The member's side that has not confirmed recorded time yet, or None: confirmed, not
+    recorded, or the other side is the organisation (a coordinator approving confirms for it)."""
+    if exchange.status != ExchangeStatus.RECORDED:
+        return None
+    for account in (exchange.provider_account, exchange.recipient_account):
+        if account.member_id is not None and account.member_id != exchange.recorded_by_id:
+            return account
+    return None
+
+
+def needs_another_coordinator(exchange: Exchange, member: Member) -> bool:
+    """A coordinator looking at their own exchange, waiting for a decision they may not take."""
+    if not member.is_coordinator or member.timebank is None or exchange.status not in _AWAITING_DECISION:
+        return False
+    return decision_refusal(member, exchange_beneficiaries(exchange), member.timebank, "your own exchange") is not None
 
 
 def actions_for(exchange: Exchange, member: Member) -> list[str]:

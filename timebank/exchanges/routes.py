@@ -26,6 +26,7 @@ from . import donations, service, views
 from .errors import ExchangeError, ExchangeNotFound, NotAllowed
 from .forms import (
     ActionForm,
+    ApproveForm,
     DirectRecordForm,
     DonateForm,
     OrganisationForm,
@@ -97,6 +98,8 @@ def detail_page(exchange_id: int, status: int = 200, **forms: FlaskForm) -> Resp
     events = service.exchange_events(session, member, exchange_id)
     blank = {
         "action_form": ActionForm(formdata=None),
+        "approve_form": ApproveForm(formdata=None),
+        "ask_reversal_form": RequiredReasonForm(prefix="ask_reversal", formdata=None),
         "decline_form": ReasonForm(prefix="decline", formdata=None),
         "cancel_form": ReasonForm(prefix="cancel", formdata=None),
         "dispute_form": RequiredReasonForm(prefix="dispute", formdata=None),

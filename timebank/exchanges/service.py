@@ -32,6 +32,13 @@ from sqlalchemy.orm.attributes import set_committed_value
 from .. import ledger
 from ..audit.service import append as audit
 from ..clock import today_in
+from ..duties.rules import (
+    exchange_beneficiaries,
+    is_own,
+    may_decide_in,
+    require_independent,
+    self_approval_applies,
+)
 from ..ids import is_storable_id
 from ..listings.service import is_current
 from ..members.visibility import can_see_member
@@ -58,9 +65,17 @@ from ..notifications.events import exchange_event as _tell
 from ..pagination import DEFAULT_PER_PAGE, Page, page_of
 from ..timebanks.policy import needs_coordinator_approval
 from ..timebanks.service import organisation_account
-from .errors import ExchangeError, ExchangeNotFound, InvalidExchange, NotAllowed, Unavailable
-from .permissions import party_account, refusal
-from .states import InvalidTransition, next_status
+from .errors import (
+    ExchangeError,
+    ExchangeNotFound,
+    InvalidExchange,
+    NeedsAnotherCoordinator,
+    NotAllowed,
+    NotConfirmed,
+    Unavailable,
+)
+from .permissions import awaiting_confirmation, party_account, refusal
+from .states import PAST_TENSE, InvalidTransition, next_status
 
 MAX_MESSAGE = 2000
 MAX_DESCRIPTION = 2000
@@ -159,6 +174,15 @@ class ProposalPlan:
 def get_exchange(session: Session, viewer: Member, exchange_id: int) -> Exchange:
     """The exchange, if the viewer may see it (a party, or a coordinator of its timebank)."""
     return _visible(session, viewer, exchange_id, for_update=False)
+
+
+def get_exchange_for_decider(session: Session, decider: Member, exchange_id: int) -> Exchange:
+    """The exchange, if the viewer may decide it: a coordinator of its timebank or an
+    installation admin (any timebank). Not found otherwise."""
+    exchange = _visible(session, decider, exchange_id, for_update=False, deciding=True)
+    if not may_decide_in(decider, exchange.timebank_id):
+        raise ExchangeNotFound("There is no such exchange.")
+    return exchange
 
 
 def visible_exchanges(viewer: Member) -> ColumnElement[bool]:
@@ -442,7 +466,10 @@ def record_exchange(
 ) -> Exchange:
     """Record help that has happened, without a proposal first. The hours are reserved until
     the other side confirms and, where the policy asks, a coordinator approves. A coordinator's
-    record is approved at once: they enter it for members (paper timesheets) and are the approver.
+    record between other people is approved at once: they enter it for members (paper
+    timesheets) and are the approver. A coordinator's record of their own time is not: nobody
+    decides on their own benefit (``duties.rules``), so it waits for the other side and another
+    coordinator, unless the timebank allows self-approval.
     A resubmitted form (same request key, same content) finds the exchange it already made."""
     try:
         with ledger.write_transaction(session):
@@ -578,9 +605,19 @@ def _record(
         timebank_id=timebank.id,
         after={"minutes": record.minutes, "performed_on": record.performed_on.isoformat()},
     )
-    _tell(session, exchange, actor, "recorded")
-    if actor.is_coordinator:
+    if approved_when_recorded(actor, timebank, exchange_beneficiaries(exchange)):
+        # Approved in the same step ("approved" tells both sides), a self-approval audited.
+        _check_duty(session, timebank, exchange, actor, "approve")
         _approve(session, timebank, exchange, actor, today)
+    else:
+        _tell(session, exchange, actor, "recorded")
+
+
+def approved_when_recorded(actor: Member, timebank: Timebank, parties: Collection[int]) -> bool:
+    """Whether a record ``actor`` makes between ``parties`` (member ids) is approved at once: a
+    coordinator's record of other people's time is; their own is not (nobody decides on their own
+    benefit) unless the timebank allows self-approval. The timesheet import's preview asks too."""
+    return actor.is_coordinator and (not is_own(actor, parties) or self_approval_applies(actor, timebank))
 
 
 # -- confirming, disputing, approving ------------------------------------------------------
@@ -628,20 +665,33 @@ def settle_dispute(
         return reject_exchange(session, actor, exchange_id, reason, today=today, only_from=ExchangeStatus.DISPUTED)
     note = _reason(reason, required=False)
     with ledger.write_transaction(session):
-        timebank = _locked_timebank_of(session, actor)
-        exchange = _visible(session, actor, exchange_id, posting=True)
+        timebank, exchange = exchange_for_decision(session, actor, exchange_id)
+        _check_duty(session, timebank, exchange, actor, "settle")
         _step(exchange, actor, "settle")
         _audit(session, exchange, actor, "settled", {"hours_stand": True, "note": note})
         _approve(session, timebank, exchange, actor, _today(timebank, today))
     return exchange
 
 
-def approve_exchange(session: Session, actor: Member, exchange_id: int, *, today: date | None = None) -> Exchange:
+def approve_exchange(
+    session: Session, actor: Member, exchange_id: int, *, reason: str | None = None, today: date | None = None
+) -> Exchange:
+    """A coordinator (of the timebank) or an installation admin approves: the credits move.
+
+    Nobody approves their own exchange (``NeedsAnotherCoordinator``, 403, unless the timebank
+    allows self-approval). Time the other side has not confirmed yet is approved only as a
+    separate, deliberate step with a ``reason`` (``NotConfirmed``, 409, without one), which the
+    audit trail and the exchange's history keep."""
+    note = _reason(reason or "", required=False)
     with ledger.write_transaction(session):
-        timebank = _locked_timebank_of(session, actor)
-        exchange = _visible(session, actor, exchange_id, posting=True)
-        _require_coordinator(actor)
-        _approve(session, timebank, exchange, actor, _today(timebank, today))
+        timebank, exchange = exchange_for_decision(session, actor, exchange_id)
+        _check_duty(session, timebank, exchange, actor, "approve")
+        waiting_for = awaiting_confirmation(exchange)
+        if waiting_for is not None and not note:
+            raise NotConfirmed(
+                f"{waiting_for.name} has not confirmed this time yet. To approve it anyway, say why.", field="reason"
+            )
+        _approve(session, timebank, exchange, actor, _today(timebank, today), unconfirmed_by=waiting_for, reason=note)
     return exchange
 
 
@@ -657,9 +707,8 @@ def reject_exchange(
     """A coordinator says no: the reservation is released and the members see why."""
     reason = _reason(reason, required=True)
     with ledger.write_transaction(session):
-        timebank = _locked_timebank_of(session, actor)
-        exchange = _visible(session, actor, exchange_id, posting=True)
-        _require_coordinator(actor)
+        timebank, exchange = exchange_for_decision(session, actor, exchange_id)
+        _check_duty(session, timebank, exchange, actor, "settle" if only_from is not None else "reject")
         if only_from is not None and exchange.status != only_from:
             raise InvalidTransition("settle", exchange.status)
         _step(exchange, actor, "reject")
@@ -798,6 +847,12 @@ class BulkOutcome:
     summary: str  # "Sam gave 2 hours to Ann", or "Exchange 12" when it was not found
     problem: str = ""  # why it was not done: "This exchange has already been approved."
     found: bool = True  # False: unknown, or another timebank's (nothing about it is shown)
+    # Left alone on purpose, and why: UNCONFIRMED (the other side has not confirmed: approving
+    # it is a separate step with a reason) or OWN (the coordinator's own: another decides it).
+    skipped: str = ""
+
+
+UNCONFIRMED, OWN = "unconfirmed", "own"
 
 
 def bulk_decide(
@@ -813,7 +868,12 @@ def bulk_decide(
     transaction (all or nothing for that exchange); one that cannot be decided is reported and
     the others go ahead. Ids that are unknown or another timebank's are "not found" and touch
     nothing. Sending the same list again moves nothing twice: the ledger keys are the
-    exchanges' own, so each repeat is reported as already decided."""
+    exchanges' own, so each repeat is reported as already decided.
+
+    Two kinds are skipped, and reported as skipped with why (``BulkOutcome.skipped``): time the
+    other side has not confirmed yet is never approved in bulk (approving it is a separate step
+    with a reason, ``approve_exchange(reason=...)``), and the coordinator's own exchanges wait
+    for another coordinator (``duties.rules``)."""
     _require_coordinator(coordinator)
     if action not in BULK_ACTIONS:
         raise InvalidExchange("Choose whether to approve them or not.", field="action")
@@ -839,6 +899,10 @@ def _decide_one(
         return BulkOutcome(
             exchange_id, False, f"Exchange {exchange_id}", "It is not in your timebank's records.", found=False
         )
+    except (NotConfirmed, NeedsAnotherCoordinator) as error:
+        summary = _bulk_summary(get_exchange(session, coordinator, exchange_id))
+        skipped = UNCONFIRMED if isinstance(error, NotConfirmed) else OWN
+        return BulkOutcome(exchange_id, False, summary, error.message, skipped=skipped)
     except (ExchangeError, InvalidTransition, ledger.LedgerError) as error:
         summary = _bulk_summary(get_exchange(session, coordinator, exchange_id))
         return BulkOutcome(exchange_id, False, summary, error.message)
@@ -871,46 +935,54 @@ def reverse_exchange(
     request can never move credits twice."""
     reason = _reason(reason, required=True)
     with ledger.write_transaction(session):
-        timebank = _locked_timebank_of(session, actor)
-        exchange = _visible(session, actor, exchange_id, posting=True)
-        _require_coordinator(actor)
-        _step(exchange, actor, "reverse")
-        posted = posted_transfer(session, exchange)
-        if posted is None:
-            raise ledger.TransferNotReversible("No time credits moved for this exchange, so nothing can be reversed.")
-        try:
-            ledger.reverse_transfer(
-                session,
-                timebank_id=timebank.id,
-                transfer_id=posted.id,
-                value_date=_today(timebank, today),
-                idempotency_key=f"exchange-{exchange.id}-reverse",
-                memo=reason,
-                created_by_id=actor.id,
-            )
-        except ledger.ExceedsFloor as error:
-            provider = exchange.provider_account
-            floor = ledger.limits_for(provider, timebank).floor or 0
-            raise ledger.ExceedsFloor(
-                f"Reversing this would take {provider.name} below their floor "
-                f"({_signed_hours(floor)}): they have {_signed_hours(provider.balance_minutes)} now. "
-                "Nothing was changed."
-            ) from error
-        except ledger.ExceedsCap as error:
-            raise ledger.ExceedsCap(
-                f"Reversing this would give {exchange.recipient_account.name} more time credit than an account "
-                "may hold. Nothing was changed."
-            ) from error
-        exchange.decided_by_id = actor.id
-        exchange.decision_reason = reason
-        _audit(
+        timebank, exchange = exchange_for_decision(session, actor, exchange_id)
+        return reverse_in_transaction(session, timebank, exchange, actor, reason, today=today)
+
+
+def reverse_in_transaction(
+    session: Session, timebank: Timebank, exchange: Exchange, actor: Member, reason: str, *, today: date | None = None
+) -> Exchange:
+    """``reverse_exchange`` for a caller that holds the write transaction and the exchange from
+    ``exchange_for_decision`` (a reversal request another coordinator approved:
+    ``duties.service``). Who may decide is checked here, so no path can skip it."""
+    _check_duty(session, timebank, exchange, actor, "reverse")
+    _step(exchange, actor, "reverse")
+    posted = posted_transfer(session, exchange)
+    if posted is None:
+        raise ledger.TransferNotReversible("No time credits moved for this exchange, so nothing can be reversed.")
+    try:
+        ledger.reverse_transfer(
             session,
-            exchange,
-            actor,
-            "reversed",
-            {"status": ExchangeStatus.REVERSED.value, "reason": reason, "minutes": exchange.minutes},
-            before={"status": ExchangeStatus.APPROVED.value},
+            timebank_id=timebank.id,
+            transfer_id=posted.id,
+            value_date=_today(timebank, today),
+            idempotency_key=f"exchange-{exchange.id}-reverse",
+            memo=reason,
+            created_by_id=actor.id,
         )
+    except ledger.ExceedsFloor as error:
+        provider = exchange.provider_account
+        floor = ledger.limits_for(provider, timebank).floor or 0
+        raise ledger.ExceedsFloor(
+            f"Reversing this would take {provider.name} below their floor "
+            f"({_signed_hours(floor)}): they have {_signed_hours(provider.balance_minutes)} now. "
+            "Nothing was changed."
+        ) from error
+    except ledger.ExceedsCap as error:
+        raise ledger.ExceedsCap(
+            f"Reversing this would give {exchange.recipient_account.name} more time credit than an account "
+            "may hold. Nothing was changed."
+        ) from error
+    exchange.decided_by_id = actor.id
+    exchange.decision_reason = reason
+    _audit(
+        session,
+        exchange,
+        actor,
+        "reversed",
+        {"status": ExchangeStatus.REVERSED.value, "reason": reason, "minutes": exchange.minutes},
+        before={"status": ExchangeStatus.APPROVED.value},
+    )
     return exchange
 
 
@@ -920,7 +992,15 @@ def _signed_hours(minutes: int) -> str:
 
 
 def _approve(
-    session: Session, timebank: Timebank, exchange: Exchange, actor: Member, today: date, *, automatic: bool = False
+    session: Session,
+    timebank: Timebank,
+    exchange: Exchange,
+    actor: Member,
+    today: date,
+    *,
+    automatic: bool = False,
+    unconfirmed_by: Account | None = None,
+    reason: str = "",
 ) -> None:
     exchange.status = next_status("approve", exchange.status)
     exchange.decided_by_id = actor.id
@@ -933,7 +1013,47 @@ def _approve(
         idempotency_key=f"exchange-{exchange.id}-post",
         created_by_id=actor.id,
     )
-    _audit(session, exchange, actor, "approved", {"automatic": True} if automatic else None)
+    after: dict[str, object] | None = None
+    if automatic:
+        after = {"automatic": True}
+    elif unconfirmed_by is not None:
+        after = {"unconfirmed": True, "not_confirmed_by": unconfirmed_by.name, "reason": reason}
+    _audit(session, exchange, actor, "approved", after)
+
+
+def exchange_for_decision(session: Session, actor: Member, exchange_id: int) -> tuple[Timebank, Exchange]:
+    """The timebank (its ledger lock taken first) and the exchange (locked) of a coordinator's
+    decision. The decider is a coordinator of the exchange's timebank or an installation admin,
+    who decides in any timebank (what waits for "another coordinator" may wait for them)."""
+    if actor.is_admin:  # the exchange's own timebank, whichever it is
+        timebank_id = None
+        if is_storable_id(exchange_id):
+            timebank_id = session.scalar(select(Exchange.timebank_id).where(Exchange.id == exchange_id))
+        if timebank_id is None:
+            raise ExchangeNotFound("There is no such exchange.")
+        timebank = ledger.lock_timebank(session, timebank_id)
+    else:
+        timebank = _locked_timebank_of(session, actor)
+    exchange = _visible(session, actor, exchange_id, posting=True, deciding=True)
+    if not may_decide_in(actor, exchange.timebank_id):
+        raise NotAllowed("Only a coordinator can do this.")
+    return timebank, exchange
+
+
+def _check_duty(session: Session, timebank: Timebank, exchange: Exchange, actor: Member, action: str) -> None:
+    """Nobody decides on their own benefit (``duties.rules``): a party to the exchange is refused
+    (403), or, where the timebank allows self-approval, the decision is audited as one."""
+    require_independent(
+        session,
+        actor,
+        exchange_beneficiaries(exchange),
+        timebank,
+        what="your own exchange",
+        done=lambda: f"{PAST_TENSE.get(action, action).capitalize()} their own exchange: {_bulk_summary(exchange)}",
+        subject_type="exchange",
+        subject_id=exchange.id,
+        minutes=exchange.minutes,
+    )
 
 
 def _release(session: Session, exchange: Exchange, actor: Member, today: date) -> None:
@@ -956,7 +1076,13 @@ def _fingerprint(*values: object) -> str:
 
 
 def _visible(
-    session: Session, viewer: Member, exchange_id: int, *, for_update: bool = True, posting: bool = False
+    session: Session,
+    viewer: Member,
+    exchange_id: int,
+    *,
+    for_update: bool = True,
+    posting: bool = False,
+    deciding: bool = False,
 ) -> Exchange:
     """Load the exchange if the viewer may see it; for a write, lock its row first so two
     people pressing buttons at once take turns (SQLite: the write lock already serialises).
@@ -966,7 +1092,11 @@ def _visible(
         raise ExchangeNotFound("There is no such exchange.")
     query = _EXCHANGE if not for_update else _exchange_for_step(posting, ledger.locking.row_locking_enabled)
     exchange = session.scalar(query, {"id": exchange_id})
-    if exchange is None or exchange.timebank_id != viewer.timebank_id:
+    if exchange is None:
+        raise ExchangeNotFound("There is no such exchange.")
+    if deciding and viewer.is_admin:
+        return exchange  # an installation admin decides in any timebank (``exchange_for_decision``)
+    if exchange.timebank_id != viewer.timebank_id:
         raise ExchangeNotFound("There is no such exchange.")
     if not (viewer.is_coordinator or party_account(exchange, viewer) is not None):
         raise ExchangeNotFound("There is no such exchange.")
@@ -980,13 +1110,18 @@ _EXCHANGE = select(Exchange).where(Exchange.id == bindparam("id"))
 def _exchange_for_step(posting: bool, locked: bool) -> Select[tuple[Exchange]]:
     """For a step: in the same statement, what the step goes on to use: both sides' accounts and
     members (whoever is told) and the reservation (the ledger's pending transfer, which never
-    changes); when posting, only the reservation (the ledger's account lock brings the rest).
+    changes); when posting, the reservation and both sides' accounts (not their members): who
+    decides is checked (``duties.rules``: is the decider a party?) before the ledger locks them.
     Only the exchange is locked here (FOR UPDATE), so two steps on one exchange take turns:
     without it a confirm racing a reject would leave a confirmed exchange whose reservation is
     voided (tests/test_exchanges_same_moment.py). The ledger locks the accounts itself; its test
     switch (``ledger.set_row_locking``) turns this lock off too. Built once per shape."""
     if posting:
-        options = [joinedload(Exchange.pending_transfer)]
+        options = [
+            joinedload(Exchange.pending_transfer),
+            joinedload(Exchange.provider_account),
+            joinedload(Exchange.recipient_account),
+        ]
     else:
         options = [
             joinedload(Exchange.provider_account).joinedload(Account.member),

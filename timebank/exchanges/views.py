@@ -12,7 +12,7 @@ from datetime import date, datetime
 from ..clock import local_datetime
 from ..ledger import format_minutes
 from ..models import Account, Exchange, ExchangeStatus, Member
-from .permissions import actions_for, party_account
+from .permissions import actions_for, awaiting_confirmation, needs_another_coordinator, party_account, refusal
 from .service import ExchangeEvent
 from .states import FINAL
 
@@ -67,6 +67,13 @@ class ExchangeView:
     actions: list[str] = field(default_factory=list)
     group: str = "waiting"
     when: str = ""  # the date the help happened, or was proposed
+    # For a coordinator deciding: the member who has not confirmed the recorded time yet ("" when
+    # confirmed, or the other side is the organisation). Approving it then needs a reason.
+    unconfirmed_by: str = ""
+    # A coordinator's own exchange waiting for a decision: another coordinator decides it.
+    needs_another: bool = False
+    # A coordinator's own approved exchange: they may ask another coordinator to reverse it.
+    can_ask_reversal: bool = False
 
 
 def name_for(account: Account, viewer: Member, *, start: bool = False) -> str:
@@ -120,6 +127,15 @@ def describe(exchange: Exchange, viewer: Member, time_zone: str) -> ExchangeView
         actions=actions_for(exchange, viewer),
     )
     view.group = _group(exchange, view.actions)
+    if viewer.is_coordinator or viewer.is_admin:
+        waiting_for = awaiting_confirmation(exchange)
+        view.unconfirmed_by = waiting_for.name if waiting_for is not None else ""
+        view.needs_another = needs_another_coordinator(exchange, viewer)
+        view.can_ask_reversal = (
+            status == ExchangeStatus.APPROVED
+            and mine is not None
+            and refusal("reverse", exchange, viewer) is not None
+        )
     if status in _REASON_SHOWN:
         view.reason = exchange.decision_reason or ""
     if exchange.performed_on is not None:
@@ -206,6 +222,9 @@ def describe(exchange: Exchange, viewer: Member, time_zone: str) -> ExchangeView
     elif status == ExchangeStatus.REVERSED:
         view.situation = "This was approved and then reversed by a coordinator."
 
+    if view.needs_another:
+        view.situation += " It is your own exchange, so another coordinator or an administrator decides it."
+
     if mine is not None and minutes and status != ExchangeStatus.ACCEPTED:
         if status == ExchangeStatus.APPROVED:
             verb = "earned" if i_provide else "spent"
@@ -276,12 +295,15 @@ def history(events: list[ExchangeEvent], viewer: Member, time_zone: str) -> list
         template = _EVENT_WORDS.get(event.action, "{actor}: " + event.action)
         if event.action == "exchange.approved" and after.get("automatic"):
             template = "Approved: both sides agreed, and the time credits moved"
+        elif event.action == "exchange.approved" and after.get("unconfirmed"):
+            template = "{actor} approved it before {unconfirmed} confirmed it, and the time credits moved"
         minutes = after.get("minutes")
         performed_on = after.get("performed_on")
         text = template.format(
             actor=actor,
             minutes=format_minutes(minutes) if isinstance(minutes, int) else "the time",
             performed_on=human_date(date.fromisoformat(performed_on)) if isinstance(performed_on, str) else "",
+            unconfirmed=after.get("not_confirmed_by") or "the other side",
         )
         if item.on_behalf_of is not None:
             behalf = "you" if item.on_behalf_of.id == viewer.id else item.on_behalf_of.display_name

@@ -38,20 +38,25 @@ def highest_possible_balance(account: Account) -> int:
     return account.credits_posted + account.credits_pending - account.debits_posted
 
 
-def check_debit(account: Account, timebank: Timebank, amount: int) -> None:
+def check_debit(account: Account, timebank: Timebank, amount: int, *, reserved: int = 0) -> None:
+    """``reserved``: debits planned before this one but not in the account yet (a timesheet
+    import's earlier rows, checked in file order before anything is written)."""
     floor = limits_for(account, timebank).floor
-    if floor is not None and lowest_possible_balance(account) - amount < floor:
-        available = lowest_possible_balance(account) - floor
+    lowest = lowest_possible_balance(account) - reserved
+    if floor is not None and lowest - amount < floor:
+        available = lowest - floor
         raise ExceedsFloor(
             f"{account.name} does not have enough time credits for this: "
             f"{format_minutes(max(available, 0))} can be spent, {format_minutes(amount)} was asked."
         )
 
 
-def check_credit(account: Account, timebank: Timebank, amount: int) -> None:
+def check_credit(account: Account, timebank: Timebank, amount: int, *, reserved: int = 0) -> None:
+    """``reserved``: credits planned before this one but not in the account yet."""
     cap = limits_for(account, timebank).cap
-    if cap is not None and highest_possible_balance(account) + amount > cap:
-        room = cap - highest_possible_balance(account)
+    highest = highest_possible_balance(account) + reserved
+    if cap is not None and highest + amount > cap:
+        room = cap - highest
         raise ExceedsCap(
             f"{account.name} would go over the most time credits an account may hold: "
             f"room for {format_minutes(max(room, 0))}, {format_minutes(amount)} was asked."

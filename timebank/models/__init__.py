@@ -5,11 +5,14 @@ from .api import ApiIdempotencyRecord, ApiToken
 from .audit import AuditEvent
 from .base import Base, utcnow
 from .coordination import Activity, ActivityAttendee, CoordinatorNote, TimesheetImport
+from .decision import DecisionRequest
 from .enums import (
     AccountKind,
     ActivityDirection,
     ApprovalPolicy,
     ContactPreference,
+    DecisionKind,
+    DecisionStatus,
     ExchangeStatus,
     ListingKind,
     ListingStatus,
@@ -47,6 +50,9 @@ __all__ = [
     "Category",
     "ContactPreference",
     "CoordinatorNote",
+    "DecisionKind",
+    "DecisionRequest",
+    "DecisionStatus",
     "Exchange",
     "ExchangeStatus",
     "JobRun",

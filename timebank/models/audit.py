@@ -13,7 +13,11 @@ from .base import Base, utcnow
 
 class AuditEvent(Base):
     __tablename__ = "audit_events"
-    __table_args__ = (Index("ix_audit_events_timebank_created", "timebank_id", "id"),)
+    __table_args__ = (
+        Index("ix_audit_events_timebank_created", "timebank_id", "id"),
+        # One kind of event in a timebank (the monthly report's self-approvals, the trail's filter).
+        Index("ix_audit_events_timebank_action", "timebank_id", "action", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     timebank_id: Mapped[int | None] = mapped_column(ForeignKey("timebanks.id"))

@@ -87,6 +87,21 @@ class ExchangeStatus(enum.StrEnum):
     REVERSED = "reversed"
 
 
+class DecisionKind(enum.StrEnum):
+    """What a decision request asks for: something its requester may not decide for themselves."""
+
+    GRANT = "grant"  # hours from the community pool for the requester
+    LIMITS = "limits"  # the requester's own floor and cap
+    REVERSAL = "reversal"  # reversing an approved exchange the requester took part in
+
+
+class DecisionStatus(enum.StrEnum):
+    WAITING = "waiting"  # for another coordinator of the timebank, or an installation admin
+    APPROVED = "approved"  # done, by the one who decided
+    REFUSED = "refused"
+    WITHDRAWN = "withdrawn"  # the requester took it back
+
+
 def str_enum(enum_cls: type[enum.StrEnum], name: str) -> Enum:
     """A VARCHAR column with a CHECK constraint, storing the enum's values (not names)."""
     return Enum(

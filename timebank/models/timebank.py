@@ -50,6 +50,13 @@ class Timebank(Base):
     session_idle_minutes: Mapped[int] = mapped_column(Integer, default=30)
     coordinator_session_idle_minutes: Mapped[int] = mapped_column(Integer, default=15)
     session_lifetime_hours: Mapped[int] = mapped_column(Integer, default=12)
+
+
+    # Nobody decides on their own benefit (timebank/duties): a coordinator's own exchange, grant,
+    # reversal or limits wait for another coordinator. A timebank with a single coordinator may
+    # allow that coordinator to decide their own: an explicit, audited setting, switched off
+    # when a second coordinator arrives, and named in the monthly report.
+    allow_self_approval: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     categories: Mapped[list[Category]] = relationship(back_populates="timebank", order_by="Category.name")

@@ -15,6 +15,8 @@ else decides who hears about what.
 | rejected, reversed, cancelled, expired | both sides, with the reason | no |
 | application approved or declined | the applicant (always by email, if they have one) | no |
 | group activity recorded | each attendee: what they earned or spent | no |
+| a coordinator asks for a grant, limits or reversal for themselves | the other coordinators (in the app) | yes |
+| that request decided | the coordinator who asked | no |
 
 The member who took the step is not told about it, except that both sides always hear that
 credits moved. A coordinator acting for a member is not that member, so the member is told.
@@ -25,15 +27,27 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from ..ledger import format_minutes
-from ..models import Account, Exchange, ExchangeStatus, Member, MemberStatus, Role, Timebank
+from ..models import (
+    Account,
+    DecisionRequest,
+    DecisionStatus,
+    Exchange,
+    Member,
+    MemberStatus,
+    Notification,
+    Role,
+    Timebank,
+    utcnow,
+)
 from ..timebanks.policy import needs_coordinator_approval
 from .service import Note, notify, notify_all, resolve_exchange_actions
 
 DASHBOARD_PATH = "/dashboard"
+QUEUE_REQUESTS_PATH = "/coordinator/exchanges#requests"
 SIGN_IN_PATH = "/login"
 
 
@@ -74,6 +88,65 @@ def membership_decided(session: Session, member: Member, *, approved: bool) -> N
             link=SIGN_IN_PATH,
             dedupe_key="membership:declined",
         )
+
+
+def decision_requested(session: Session, request: DecisionRequest, requester: Member) -> None:
+    """A coordinator asked for something for themselves: the timebank's other coordinators are
+    asked to decide it (in the app; their approvals queue lists it too)."""
+    from ..duties.words import request_summary
+
+    others = session.scalars(
+        select(Member).where(
+            Member.timebank_id == request.timebank_id,
+            Member.role == Role.COORDINATOR,
+            Member.status == MemberStatus.APPROVED,
+            Member.id != requester.id,
+        )
+    )
+    notify_all(
+        session,
+        [
+            Note(
+                coordinator,
+                "decision.requested",
+                f"{request_summary(request, coordinator)} It is for them, so another coordinator must decide it.",
+                link=QUEUE_REQUESTS_PATH,
+                needs_action=True,
+                dedupe_key=f"decision:{request.id}:requested",
+                email=False,
+            )
+            for coordinator in others
+        ],
+    )
+
+
+def decision_taken(session: Session, request: DecisionRequest, decider: Member) -> None:
+    """The coordinator who asked hears the answer; the others' "decide it" is done."""
+    from ..duties.words import what_is_asked
+
+    coordinators = select(Member.id).where(Member.timebank_id == request.timebank_id, Member.role == Role.COORDINATOR)
+    session.execute(
+        update(Notification)
+        .where(
+            Notification.member_id.in_(coordinators),
+            Notification.dedupe_key == f"decision:{request.id}:requested",
+            Notification.needs_action.is_(True),
+        )
+        .values(needs_action=False, read_at=func.coalesce(Notification.read_at, utcnow()))
+        .execution_options(synchronize_session=False)
+    )
+    if request.status == DecisionStatus.WITHDRAWN or decider.id == request.requested_by_id:
+        return
+    answer = "approved" if request.status == DecisionStatus.APPROVED else "refused"
+    note = f" They said: “{request.decision_note}”" if request.decision_note else ""
+    notify(
+        session,
+        request.requested_by,
+        f"decision.{answer}",
+        f"{decider.display_name} {answer} your request for {what_is_asked(request, request.requested_by)}.{note}",
+        link=QUEUE_REQUESTS_PATH,
+        dedupe_key=f"decision:{request.id}:{answer}",
+    )
 
 
 def activity_recorded(
@@ -122,7 +195,9 @@ class _Teller:
         return self.session.get(Member, member_id) if member_id is not None else None
 
     def coordinators(self) -> list[Member]:
-        """The timebank's coordinators, less whoever took the step."""
+        """The timebank's coordinators who may decide: less whoever took the step, and less a
+        coordinator who takes part in the exchange (another decides it: ``duties.rules``)."""
+        parties = [account.member_id for account in (self.provider, self.recipient) if account.member_id is not None]
         return list(
             self.session.scalars(
                 select(Member).where(
@@ -130,6 +205,7 @@ class _Teller:
                     Member.role == Role.COORDINATOR,
                     Member.status == MemberStatus.APPROVED,
                     Member.id != self.actor.id,
+                    Member.id.not_in(parties),
                 )
             )
         )
@@ -231,9 +307,8 @@ def _answered(t: _Teller) -> None:
 
 
 def _recorded(t: _Teller) -> None:
-    if t.actor.is_coordinator and t.exchange.status == ExchangeStatus.RECORDED:
-        # A coordinator's record is approved in the same transaction: "approved" tells both.
-        return
+    # (A coordinator's record approved in the same step is not told as recorded: the exchange
+    # service tells "approved" instead, which tells both sides.)
     recorder_id = t.exchange.recorded_by_id
     recorder = t.member(recorder_id)
     by = recorder.display_name if recorder is not None else t.actor.display_name

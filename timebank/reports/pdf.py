@@ -6,7 +6,15 @@ from __future__ import annotations
 from .. import pdf
 from ..ledger import format_hours
 from .service import MonthlyReport, month_name
-from .words import change_words, measure_text, reciprocity_words, requests_words, value_words
+from .words import (
+    change_words,
+    measure_text,
+    reciprocity_words,
+    requests_words,
+    self_approval_words,
+    self_approved_item_words,
+    value_words,
+)
 
 
 def monthly_report_pdf(report: MonthlyReport) -> bytes:
@@ -49,6 +57,11 @@ def monthly_report_pdf(report: MonthlyReport) -> bytes:
     if report.value_pence is not None and report.hour_value_pence is not None:
         pdf.heading(document, "Estimated value (an estimate for funders)")
         pdf.paragraph(document, value_words(report))
+    if report.self_approval.mention:
+        pdf.heading(document, "Self-approval")
+        pdf.paragraph(document, self_approval_words(report))
+        for item in report.self_approval.items:
+            pdf.paragraph(document, self_approved_item_words(item))
     pdf.heading(document, "The last 12 months")
     pdf.table(
         document,

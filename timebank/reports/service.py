@@ -72,6 +72,7 @@ from ..audit.service import safe_cell
 from ..charts import ChartData
 from ..clock import local_midnight_utc, month_start, months_ending, next_month, parse_month_code, today_in
 from ..coordinator.service import require_coordinator
+from ..duties.history import SelfApprovalMonth, self_approval_during
 from ..ledger import format_hours, format_minutes, write_transaction
 from ..models import (
     Account,
@@ -313,6 +314,13 @@ class MonthlyReport:
     requests_matched: int  # the month's requests with a first match (the median's sample)
     median_minutes_to_match: int | None
     hour_value_pence: int | None
+    # Whether the coordinator could approve their own items during the month, and what they
+    # approved that way (``duties``): a report must say so.
+    self_approval: SelfApprovalMonth = field(
+        default_factory=lambda: SelfApprovalMonth(
+            on_at_start=False, switched_on=0, switched_off=0, on_at_end=False, items=()
+        )
+    )
 
     @property
     def month_label(self) -> str:
@@ -946,6 +954,12 @@ def monthly_report(session: Session, viewer: Member, month: date, *, today: date
         requests_matched=len(durations),
         median_minutes_to_match=_median(durations),
         hour_value_pence=timebank.hour_value_pence,
+        self_approval=self_approval_during(
+            session,
+            timebank_id,
+            local_midnight_utc(month, timebank.time_zone),
+            local_midnight_utc(next_month(month), timebank.time_zone),
+        ),
     )
 
 
@@ -1136,6 +1150,19 @@ def report_csv_rows(report: MonthlyReport) -> list[list[str]]:
         rate, value = _pounds_cell(report.hour_value_pence), _pounds_cell(report.value_pence or 0)
         rows.append(_line("Estimated value", "Value of one hour (set by the coordinators)", rate, "GBP"))
         rows.append(_line("Estimated value", "Hours exchanged x value of one hour", value, "GBP"))
+    if report.self_approval.mention:
+        rows.append(
+            _line(
+                "Self-approval",
+                "The coordinator could approve their own items during the month",
+                "yes" if report.self_approval.was_on else "no",
+                "",
+            )
+        )
+        count = str(len(report.self_approval.items))
+        rows.append(_line("Self-approval", "Items they approved for themselves", count, "items"))
+        for item in report.self_approval.items:
+            rows.append(_line("Self-approved", f"{item.when:%Y-%m-%d} {item.coordinator}", safe_cell(item.what), ""))
     rows += _figure_lines(f"Previous month ({report.previous.month:%Y-%m})", report.previous)
     for category in report.categories:
         rows.append(_line("Hours by category", category.name, _hours_cell(category.minutes), "hours"))

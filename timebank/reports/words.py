@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..duties.history import SelfApprovedItem
 from ..ledger import format_hours, format_minutes
 from .service import Measure, MonthlyReport, duration_words, format_pence, month_name, months_ending
 
@@ -55,3 +56,29 @@ def value_words(report: MonthlyReport) -> str:
         f"{format_pence(report.value_pence)}. This is an estimate of what the hours are worth, set by the "
         "coordinators; no money changed hands."
     )
+
+
+def self_approval_words(report: MonthlyReport) -> str:
+    """What the report must say when the coordinator could approve their own items (a timebank
+    with a single coordinator, by an explicit setting), or did."""
+    state = report.self_approval
+    if state.on_at_start and not state.switched_off:
+        when = f"all through {report.month_label}"
+    elif state.was_on:
+        when = f"for part of {report.month_label}"
+    else:
+        when = ""
+    text = (
+        f"Self-approval was on {when}: the coordinator could approve their own exchanges, grants from the "
+        "community pool, limits and reversals, because the timebank has a single coordinator."
+        if when
+        else f"Self-approval was off in {report.month_label}."
+    )
+    count = len(state.items)
+    if count == 0:
+        return text + " They approved nothing for themselves."
+    return text + f" They approved {_count(count, 'item', 'items')} for themselves, listed below."
+
+
+def self_approved_item_words(item: SelfApprovedItem) -> str:
+    return f"{item.when.day} {item.when:%B}: {item.coordinator}. {item.what}."

@@ -6,11 +6,12 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+from flask import request
 from flask.typing import ResponseReturnValue
 from marshmallow import fields, validate
 
 from ...exchanges import service as exchanges
-from ...exchanges.permissions import actions_for
+from ...exchanges.permissions import actions_for, awaiting_confirmation, needs_another_coordinator
 from ...extensions import db
 from ...listings.service import get_listing
 from ...models import Account, Exchange, ExchangeStatus, Member
@@ -19,7 +20,15 @@ from ..blueprint import bp
 from ..body import json_body
 from ..idempotency import current_idempotency_key, idempotent
 from ..pagination import PageQuerySchema, page_schema, paginated, query_args
-from ..schemas import API_STATUSES, ID_RANGE, ExchangeCreateSchema, ExchangeSchema, ReasonSchema, WholeNumber
+from ..schemas import (
+    API_STATUSES,
+    ID_RANGE,
+    ApproveSchema,
+    ExchangeCreateSchema,
+    ExchangeSchema,
+    ReasonSchema,
+    WholeNumber,
+)
 from ..spec import documented
 from .common import minutes_from_hours, viewer_timebank
 
@@ -77,6 +86,8 @@ def _exchange_data(exchange: Exchange, viewer: Member) -> dict[str, Any]:
         "entered_by_id": exchange.entered_by_id,
         "decision_reason": exchange.decision_reason,
         "actions": actions_for(exchange, viewer),
+        "awaiting_confirmation_by": _party(waiting) if (waiting := awaiting_confirmation(exchange)) else None,
+        "needs_another_coordinator": needs_another_coordinator(exchange, viewer),
         "created_at": exchange.created_at,
         "updated_at": exchange.updated_at,
     }
@@ -92,7 +103,8 @@ def _request_key(member: Member, key: str) -> str:
     summary="Record an exchange that happened",
     description="A participant records help they gave or received (hours reserved, status pending until the "
     "other side confirms and, where the timebank's policy asks, a coordinator approves). A coordinator records "
-    "one between any two members of their timebank, on their behalf: approved at once. Needs an Idempotency-Key.",
+    "one between any two members of their timebank, on their behalf: approved at once, except one they take part "
+    "in themselves, which waits for the other side and another coordinator. Needs an Idempotency-Key.",
     tags=["Exchanges"],
     body=ExchangeCreateSchema,
     responses={201: ExchangeSchema, 400: None, 403: None, 404: None, 409: None, 422: None},
@@ -179,8 +191,14 @@ def confirm_exchange(exchange_id: int) -> ResponseReturnValue:
 @bp.post("/exchanges/<int:exchange_id>/approve")
 @documented(
     summary="Approve an exchange (coordinators): the credits move",
+    description="Nobody approves their own exchange: a coordinator who takes part in it gets 403 "
+    "needs_another_coordinator (another coordinator or an administrator decides it), unless the timebank "
+    "allows self-approval. Time the other side has not confirmed yet (awaiting_confirmation_by) is approved only "
+    "with a reason in the body; without one: 409 not_confirmed. The body is optional otherwise.",
     tags=["Exchanges"],
-    responses=_STEP_RESPONSES,
+    body=ApproveSchema,
+    body_required=False,
+    responses={**_STEP_RESPONSES, 400: None, 422: None},
     idempotent=True,
     key_required=False,
 )
@@ -188,7 +206,8 @@ def confirm_exchange(exchange_id: int) -> ResponseReturnValue:
 @idempotent()
 def approve_exchange(exchange_id: int) -> ResponseReturnValue:
     viewer = current_api_member()
-    return exchange_json(exchanges.approve_exchange(db.session(), viewer, exchange_id), viewer)
+    reason = json_body(ApproveSchema)["reason"] if request.get_data() else None
+    return exchange_json(exchanges.approve_exchange(db.session(), viewer, exchange_id, reason=reason), viewer)
 
 
 @bp.post("/exchanges/<int:exchange_id>/reject")
