@@ -31,9 +31,11 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
 
     from . import cli, errors, security, templating
+    from .auth.passwords import configure_hashing
     from .extensions import csrf, db, limiter, login_manager, migrate
     from .ledger import configure_engine
 
+    configure_hashing(app.config.get("PASSWORD_HASH_MEMORY_KIB"), app.config.get("PASSWORD_HASH_ITERATIONS"))
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_DIR / "migrations"), compare_type=True)
     csrf.init_app(app)
