@@ -283,6 +283,15 @@ def auth(client: FlaskClient) -> AuthActions:
     return AuthActions(client)
 
 
+@pytest.fixture
+def browser(client: FlaskClient):  # type: ignore[no-untyped-def]
+    """A member at the pages through the test client: ``tests.exchange_helpers.Browser``. (Under
+    tests/browser the same name is the real Chromium: that folder's conftest.)"""
+    from tests.exchange_helpers import Browser  # it imports this module
+
+    return Browser(client)
+
+
 TODAY = date.today()
 
 

@@ -3,8 +3,6 @@ settling a dispute either way; and participants kept out (403)."""
 
 from __future__ import annotations
 
-import pytest
-
 from tests.exchange_helpers import (
     Browser,
     assert_nothing_changed,
@@ -16,11 +14,6 @@ from tests.exchange_helpers import (
     snapshot,
 )
 from timebank.models import ExchangeStatus
-
-
-@pytest.fixture
-def browser(client):  # type: ignore[no-untyped-def]
-    return Browser(client)
 
 
 def _recorded(browser: Browser, world, duration: str = "2") -> int:  # type: ignore[no-untyped-def]
