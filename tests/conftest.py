@@ -26,6 +26,7 @@ from aiosmtpd.controller import Controller
 from flask import Flask, current_app, g, request_started
 from flask.testing import FlaskClient
 from flask_sqlalchemy.session import Session as FlaskSession
+from jinja2.bccache import Bucket, BytecodeCache
 from psycopg import sql
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine, make_url
@@ -356,6 +357,31 @@ def rolled_back_at_the_end(app: Flask) -> Iterator[None]:
         connection.close()
 
 
+class _CompiledTemplates(BytecodeCache):
+    """Jinja's compiled templates kept in memory for the whole run and shared by every test app
+    (Jinja's own BytecodeCache interface): each test builds a fresh app, and compiling its
+    templates again cost more than most tests. Keyed by template and source checksum."""
+
+    def __init__(self) -> None:
+        self._code: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        code = self._code.get(bucket.key)
+        if code is not None:
+            bucket.bytecode_from_string(code)
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        self._code[bucket.key] = bucket.bytecode_to_string()
+
+
+COMPILED_TEMPLATES = _CompiledTemplates()
+
+
+def share_compiled_templates(app: Flask) -> None:
+    """Let this test app reuse the templates other test apps compiled already."""
+    app.jinja_env.bytecode_cache = COMPILED_TEMPLATES
+
+
 def _forget_login(sender: Flask, **_extra: object) -> None:
     g.pop("_login_user", None)
 
@@ -417,6 +443,7 @@ def app(request: pytest.FixtureRequest, database_url: str) -> Iterator[Flask]:
         }
     )
     forget_cached_login(app)
+    share_compiled_templates(app)
     with app.app_context():
         if database_url.startswith("postgresql") and not real_commits(request):
             with rolled_back_at_the_end(app):

@@ -36,6 +36,9 @@ from timebank.extensions import db
 from timebank.listings.service import ListingInput, create_listing
 from timebank.models import Base, Category, ListingKind
 
+# The slow tier (a large Hypothesis run): CI runs it, `-m "not slow"` leaves it out while iterating.
+pytestmark = pytest.mark.slow
+
 MAX_EXAMPLES = 10  # per operation and pass (valid data, invalid data, valid data on seeded objects)
 LEFT_OUT = ("/api/v1/tokens/current",)
 

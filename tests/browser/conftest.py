@@ -32,7 +32,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from tests.conftest import PASSWORD, Factory, fresh_sqlite_url
+from tests.conftest import PASSWORD, Factory, fresh_sqlite_url, share_compiled_templates
 from timebank import create_app
 from timebank.exchanges.service import RecordRequest, approve_exchange, record_exchange
 from timebank.extensions import db
@@ -82,6 +82,13 @@ def _unavailable(reason: str) -> None:
     if REQUIRE_BROWSER:
         pytest.fail(f"Browser tests are required here (CI=true) but cannot run: {reason}", pytrace=False)
     pytest.skip(f"SKIPPED: {_SKIP_MARK} - {reason}")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under xdist, every browser test runs on one worker, which starts Chromium once."""
+    for item in items:
+        if HERE in Path(str(item.path)).parents:
+            item.add_marker(pytest.mark.xdist_group("browser"))
 
 
 @pytest.fixture(autouse=True)
@@ -159,6 +166,7 @@ def live_server(tmp_path: Path, sqlite_template: Path) -> Iterator[LiveServer]:
             # WTF_CSRF_ENABLED stays on: the real forms must work with their tokens.
         }
     )
+    share_compiled_templates(app)
     catcher = _ServerErrorCatcher(app)
     server: BaseWSGIServer = make_server("127.0.0.1", 0, catcher, threaded=False)
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)

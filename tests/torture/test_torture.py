@@ -17,7 +17,8 @@ import pytest
 from tests.conftest import require_postgres
 from tests.torture.harness import Settings, run
 
-pytestmark = pytest.mark.postgres
+# The slow tier: CI runs it, `-m "not slow"` leaves it out while iterating.
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 
 def test_the_ledger_holds_under_load_retries_and_killed_workers(capsys: pytest.CaptureFixture[str]) -> None:
