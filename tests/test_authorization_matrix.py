@@ -86,9 +86,6 @@ from timebank.models import (
     Role,
 )
 
-# One xdist worker runs the whole module, which seeds its world once.
-pytestmark = pytest.mark.xdist_group("authorization_matrix")
-
 ROLES = ("anonymous", "participant", "coordinator", "other_coordinator", "admin")
 
 

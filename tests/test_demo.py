@@ -45,9 +45,6 @@ from timebank.models import (
     TransferPurpose,
 )
 
-# One xdist worker runs the whole module, which loads the demo once per database.
-pytestmark = pytest.mark.xdist_group("demo")
-
 DEMO_DAY = date(2025, 3, 14)  # a Friday, long enough ago that the real clock cannot interfere
 PASSWORD = "demo-password"
 RIVERSIDE = "Riverside Wellbeing Centre Time Bank"

@@ -185,7 +185,7 @@ def _wait_for_health(url: str, server: subprocess.Popen[str]) -> tuple[bytes, di
         try:
             with urllib.request.urlopen(url, timeout=5) as response:
                 return response.read(), dict(response.headers)
-        except (urllib.error.URLError, ConnectionError):
+        except (urllib.error.URLError, ConnectionError, TimeoutError):  # a worker still booting
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.2)

@@ -84,13 +84,6 @@ def _unavailable(reason: str) -> None:
     pytest.skip(f"SKIPPED: {_SKIP_MARK} - {reason}")
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Under xdist, every browser test runs on one worker, which starts Chromium once."""
-    for item in items:
-        if HERE in Path(str(item.path)).parents:
-            item.add_marker(pytest.mark.xdist_group("browser"))
-
-
 @pytest.fixture(autouse=True)
 def _browser_requirements() -> None:
     missing = _missing_requirements()
