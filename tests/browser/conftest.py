@@ -32,7 +32,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from tests.conftest import PASSWORD, Factory, fresh_sqlite_url, share_compiled_templates
+from tests.conftest import PASSWORD, Factory, fresh_sqlite_url, share_compiled_templates, skip_sqlite_fsync
 from timebank import create_app
 from timebank.exchanges.service import RecordRequest, approve_exchange, record_exchange
 from timebank.extensions import db
@@ -160,6 +160,7 @@ def live_server(tmp_path: Path, sqlite_template: Path) -> Iterator[LiveServer]:
         }
     )
     share_compiled_templates(app)
+    skip_sqlite_fsync(app)
     catcher = _ServerErrorCatcher(app)
     server: BaseWSGIServer = make_server("127.0.0.1", 0, catcher, threaded=False)
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
