@@ -74,12 +74,16 @@ def _worker_database_name() -> str:
     return f"{make_url(_sqlalchemy_url(GIVEN_POSTGRES_URL)).database or 'timebank_test'}_{XDIST_WORKER}"
 
 
+_worker_database_error = ""
+
+
 def _create_worker_database() -> str:
     """Under xdist: a fresh database beside the given one, <name>_gw0 and so on, for this worker
     alone (two workers emptying one database would wipe each other's tests). Dropped when the
     worker ends. Without xdist: the given database itself."""
     if not GIVEN_POSTGRES_URL or not XDIST_WORKER:
         return GIVEN_POSTGRES_URL
+    global _worker_database_error
     name = _worker_database_name()
     try:
         with psycopg.connect(_postgres_admin_url(), autocommit=True, connect_timeout=5) as admin:
@@ -87,8 +91,9 @@ def _create_worker_database() -> str:
             admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
             # A throwaway database: a commit need not wait for the disk.
             admin.execute(sql.SQL("ALTER DATABASE {} SET synchronous_commit = off").format(sql.Identifier(name)))
-    except psycopg.Error:
-        pass  # unreachable: the PostgreSQL tests are skipped (or, where required, the run stops)
+    except psycopg.Error as error:
+        # The PostgreSQL tests are then skipped (or, where they are required, the run stops).
+        _worker_database_error = f"could not create the worker's database {name}: {error}".strip()
     return _libpq_url(GIVEN_POSTGRES_URL, name)
 
 
@@ -127,7 +132,10 @@ POSTGRES_AVAILABLE = _postgres_available()
 
 def pytest_sessionstart(session: pytest.Session) -> None:
     if REQUIRE_POSTGRES and not POSTGRES_AVAILABLE:
-        pytest.exit(f"TIMEBANK_REQUIRE_POSTGRES=1 but PostgreSQL is not reachable at {POSTGRES_URL!r}", returncode=3)
+        pytest.exit(
+            f"TIMEBANK_REQUIRE_POSTGRES=1 but PostgreSQL is not reachable at {POSTGRES_URL!r} {_worker_database_error}",
+            returncode=3,
+        )
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
