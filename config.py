@@ -23,6 +23,11 @@ def _database_url() -> str:
 DEV_SECRET_KEY = "dev-only-not-secret"
 
 
+def _optional_int(name: str) -> int | None:
+    value = os.environ.get(name, "").strip()
+    return int(value) if value else None
+
+
 class Config:
     SECRET_KEY = os.environ.get("SECRET_KEY", DEV_SECRET_KEY)
     SQLALCHEMY_DATABASE_URI = _database_url()
@@ -68,6 +73,10 @@ class Config:
     SQLITE_BUSY_TIMEOUT_SECONDS = float(os.environ.get("TIMEBANK_SQLITE_BUSY_TIMEOUT", "5"))
     TESTING = False
     HSTS_SECONDS = 0  # sent only by ProductionConfig, and only on HTTPS requests
+    # argon2id cost of password hashes; None is timebank/auth/passwords.py's production setting.
+    # Only the test suite lowers them (tests/__init__.py), to save 40 ms on each of its hashes.
+    PASSWORD_HASH_MEMORY_KIB = _optional_int("TIMEBANK_PASSWORD_HASH_MEMORY_KIB")
+    PASSWORD_HASH_ITERATIONS = _optional_int("TIMEBANK_PASSWORD_HASH_ITERATIONS")
 
 
 class ProductionConfig(Config):
@@ -81,6 +90,9 @@ class ProductionConfig(Config):
     PREFERRED_URL_SCHEME = "https"
     HSTS_SECONDS = int(os.environ.get("TIMEBANK_HSTS_SECONDS", str(365 * 24 * 3600)))
     ADMINS_NEED_TWO_FACTOR = os.environ.get("TIMEBANK_ADMINS_NEED_TWO_FACTOR", "1") == "1"
+    # Production always hashes passwords with the full settings, whatever the environment says.
+    PASSWORD_HASH_MEMORY_KIB = None
+    PASSWORD_HASH_ITERATIONS = None
     # Connection pool per worker process: workers x (pool + overflow) must stay below
     # PostgreSQL's max_connections (see docs/PRODUCTION.md).
     SQLALCHEMY_ENGINE_OPTIONS: ClassVar[dict[str, object]] = {

@@ -31,10 +31,6 @@ from timebank.timebanks.service import organisation_account
 NEW = "/coordinator/activities/new"
 
 
-@pytest.fixture
-def browser(client):  # type: ignore[no-untyped-def]
-    return Browser(client)
-
 
 def _send(browser: Browser, attendees: list[int], **fields: Any):  # type: ignore[no-untyped-def]
     data: dict[str, Any] = {

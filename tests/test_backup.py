@@ -27,6 +27,7 @@ from timebank.models import Transfer
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 
+@pytest.mark.real_commits
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 def test_a_backup_restores_into_an_empty_database_with_the_same_ledger(
     session: Session, factory: Factory, database_url: str, tmp_path: Path

@@ -26,11 +26,6 @@ from timebank.models import Account, Category, ExchangeStatus, Listing, MemberSt
 from timebank.timebanks.service import organisation_account
 
 
-@pytest.fixture
-def browser(client):  # type: ignore[no-untyped-def]
-    return Browser(client)
-
-
 def _record_for(browser: Browser, member_id: int, **data: str):  # type: ignore[no-untyped-def]
     url = f"/coordinator/act/{member_id}/record"
     fields = {"performed_on": today().isoformat(), "duration": "1.5", "description": "Dug the vegetable bed"}

@@ -32,11 +32,6 @@ from timebank.exchanges import service
 from timebank.models import Category, ExchangeStatus, ListingKind, Role, Transfer
 
 
-@pytest.fixture
-def browser(client):  # type: ignore[no-untyped-def]
-    return Browser(client)
-
-
 def _bulk(browser: Browser, ids: list[int], action: str, reason: str = "", query: str = "") -> Any:
     data: dict[str, Any] = {"exchange_ids": [str(i) for i in ids], "action": action}
     if reason:

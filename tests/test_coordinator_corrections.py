@@ -23,11 +23,6 @@ from timebank.exchanges.errors import ExchangeNotFound, NotAllowed
 from timebank.models import Exchange, ExchangeStatus, Role, Transfer, TransferPhase, TransferPurpose
 
 
-@pytest.fixture
-def browser(client):  # type: ignore[no-untyped-def]
-    return Browser(client)
-
-
 def _reverse(browser: Browser, exchange_id: int, reason: str = "Recorded twice by mistake"):  # type: ignore[no-untyped-def]
     return browser.post(f"/coordinator/exchanges/{exchange_id}/reverse", {"reverse-reason": reason})
 

@@ -539,6 +539,7 @@ def test_a_participant_cannot_build_the_dashboard(session, world):  # type: igno
         build_coordinator_dashboard(session, world.members["Alice"], TODAY)
 
 
+@pytest.mark.real_commits
 def test_the_number_of_queries_does_not_grow_with_members_or_exchanges(session, world):  # type: ignore[no-untyped-def]
     session.expire_all()
     with counting_statements(session) as before:

@@ -545,6 +545,7 @@ def test_sending_the_registration_form_twice_registers_one_member(client, auth, 
     assert _state(session) == before
 
 
+@pytest.mark.real_commits
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 def test_two_registrations_sent_at_the_same_moment_make_one_member(app, factory, session):
     world = factory.world()

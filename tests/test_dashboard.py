@@ -3,17 +3,11 @@ needs them, their listings, suggestions, and recent history with a running balan
 
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import select
 
-from tests.exchange_helpers import Browser, add_listing, created_id
+from tests.exchange_helpers import add_listing, created_id
 from timebank.members.service import create_member
 from timebank.models import Category, ListingKind, ListingStatus
-
-
-@pytest.fixture
-def browser(client):  # type: ignore[no-untyped-def]
-    return Browser(client)
 
 
 def test_the_dashboard_needs_sign_in(client, factory):

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from datetime import date
 from typing import Any
 
+import pytest
 from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
@@ -121,6 +122,7 @@ def _coordinator_as_a_request_loads_them(session: Session, world: World) -> Memb
     return coordinator
 
 
+@pytest.mark.real_commits
 def test_one_approval_is_a_fixed_handful_of_statements(session: Session, factory: Factory) -> None:
     world = factory.world()
     exchange_id = _confirmed(session, world)
@@ -148,6 +150,7 @@ def test_one_approval_is_a_fixed_handful_of_statements(session: Session, factory
     assert (posted, told, emailed) == (1, 2, 2)
 
 
+@pytest.mark.real_commits
 def test_one_rejection_takes_as_many_statements_as_an_approval(session: Session, factory: Factory) -> None:
     world = factory.world()
     exchange_id = _confirmed(session, world)

@@ -22,11 +22,6 @@ from timebank.models import AuditEvent, ExchangeStatus, Transfer, TransferPurpos
 from timebank.timebanks.service import organisation_account, pool_account
 
 
-@pytest.fixture
-def browser(client):  # type: ignore[no-untyped-def]
-    return Browser(client)
-
-
 def _organisation_time(browser: Browser, direction: str, duration: str = "3", description: str = "Tuesday lunch"):  # type: ignore[no-untyped-def]
     page = browser.page("/exchanges/organisation")
     return browser.post(

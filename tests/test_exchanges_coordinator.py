@@ -3,7 +3,6 @@ settling a dispute either way; and participants kept out (403)."""
 
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import select
 
 from tests.exchange_helpers import (
@@ -17,11 +16,6 @@ from tests.exchange_helpers import (
     snapshot,
 )
 from timebank.models import AuditEvent, ExchangeStatus
-
-
-@pytest.fixture
-def browser(client):  # type: ignore[no-untyped-def]
-    return Browser(client)
 
 
 def _recorded(browser: Browser, world, duration: str = "2") -> int:  # type: ignore[no-untyped-def]

@@ -3,8 +3,6 @@ accept; record the time; confirm; approved by the timebank's policy; credits mov
 
 from __future__ import annotations
 
-import pytest
-
 from tests.exchange_helpers import (
     Browser,
     add_listing,
@@ -18,11 +16,6 @@ from tests.exchange_helpers import (
     today,
 )
 from timebank.models import ApprovalPolicy, ExchangeStatus, ListingKind
-
-
-@pytest.fixture
-def browser(client):  # type: ignore[no-untyped-def]
-    return Browser(client)
 
 
 def test_request_for_help_goes_from_proposal_to_credit_when_no_coordinator_is_needed(browser, factory, session):

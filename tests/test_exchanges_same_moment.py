@@ -33,6 +33,7 @@ def _request(provider: Member, recipient: Member, key: str, **extra: object) -> 
     )
 
 
+@pytest.mark.real_commits
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 def test_a_record_sent_twice_at_the_same_moment_makes_one_exchange(app: Flask, factory: Factory, session: Session):
     world = factory.world()

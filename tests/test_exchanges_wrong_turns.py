@@ -24,11 +24,6 @@ from timebank import ledger
 from timebank.models import ApprovalPolicy, ExchangeStatus, ListingKind, ListingStatus
 
 
-@pytest.fixture
-def browser(client):  # type: ignore[no-untyped-def]
-    return Browser(client)
-
-
 def _proposed(browser: Browser, proposer, other) -> int:  # type: ignore[no-untyped-def]
     browser.sign_in(proposer)
     return created_id(browser.propose(f"/exchanges/new?member_id={other.id}", direction="i_help"))

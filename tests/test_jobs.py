@@ -52,6 +52,9 @@ from timebank.models import (
     TransferPurpose,
 )
 
+# The jobs run with a session of their own (run_job), on another connection: they commit for real.
+pytestmark = pytest.mark.real_commits
+
 
 def at(text: str) -> datetime:
     """An aware UTC moment: at("2026-04-01 01:00")."""

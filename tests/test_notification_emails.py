@@ -130,6 +130,7 @@ def test_an_unreachable_server_keeps_the_email_and_it_is_retried_later_then_give
     assert len(smtp_inbox.messages) == 1
 
 
+@pytest.mark.real_commits
 def test_two_senders_at_once_send_each_email_exactly_once(
     app: Flask, smtp_inbox: Inbox, factory: Factory, session: Session
 ):

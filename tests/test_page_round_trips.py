@@ -4,6 +4,7 @@ four; they were four statements), and the remembered count is never served after
 
 from __future__ import annotations
 
+import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
@@ -15,6 +16,7 @@ from timebank.models import Notification
 from timebank.notifications import service as notifications
 
 
+@pytest.mark.real_commits
 def test_a_signed_in_page_reads_the_member_account_timebank_and_unread_count_in_one_statement(
     client: FlaskClient, auth: AuthActions, factory: Factory, session: Session, engine: Engine
 ):

@@ -12,14 +12,17 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher, Type
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine
 
+import config
 from tests.conftest import PASSWORD, Factory, _free_port
 from timebank import create_app
+from timebank.auth.passwords import configure_hashing, verify_password
 from timebank.extensions import db
-from timebank.models import Base
+from timebank.models import Base, Member
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
@@ -102,6 +105,41 @@ def test_production_behind_a_tls_proxy_sends_hsts_and_a_host_cookie(production_a
         db.engine.dispose()
 
 
+PRODUCTION_HASH = "$argon2id$v=19$m=19456,t=3,p=1$"
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_production_hashes_passwords_with_the_full_argon2id_settings(production_app: Flask) -> None:
+    """The suite hashes cheaply (tests/__init__.py sets TIMEBANK_PASSWORD_HASH_*); a production
+    app ignores that: 19 MiB, 3 iterations, 1 lane. A cheaper hash is upgraded at the next
+    sign-in."""
+    assert os.environ["TIMEBANK_PASSWORD_HASH_MEMORY_KIB"] == "8"  # what every other test runs with
+    try:
+        with production_app.app_context():
+            factory = Factory(db.session())
+            world = factory.world()
+            assert world.alice.password_hash is not None
+            assert world.alice.password_hash.startswith(PRODUCTION_HASH)
+            cheap = PasswordHasher(memory_cost=8, time_cost=1, parallelism=1, type=Type.ID).hash(PASSWORD)
+            world.bob.password_hash = cheap
+            db.session.commit()
+            email, bob_id = world.bob.email, world.bob.id
+        client = production_app.test_client()
+        https = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.9"}
+        response = client.post(
+            "/login", data={"email": email, "password": PASSWORD}, headers=https, base_url="http://timebank.example"
+        )
+        assert response.status_code == 302
+        with production_app.app_context():
+            upgraded = db.session.get(Member, bob_id)
+            assert upgraded is not None and upgraded.password_hash is not None
+            assert upgraded.password_hash.startswith(PRODUCTION_HASH)
+            assert verify_password(upgraded.password_hash, PASSWORD)
+            db.engine.dispose()
+    finally:
+        configure_hashing(config.Config.PASSWORD_HASH_MEMORY_KIB, config.Config.PASSWORD_HASH_ITERATIONS)
+
+
 def test_gunicorn_serves_the_app_with_two_workers(tmp_path: Path) -> None:
     """The production server, as configured in gunicorn.conf.py, boots with the production
     settings and answers."""
@@ -147,7 +185,7 @@ def _wait_for_health(url: str, server: subprocess.Popen[str]) -> tuple[bytes, di
         try:
             with urllib.request.urlopen(url, timeout=5) as response:
                 return response.read(), dict(response.headers)
-        except (urllib.error.URLError, ConnectionError):
+        except (urllib.error.URLError, ConnectionError, TimeoutError):  # a worker still booting
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.2)

@@ -79,6 +79,7 @@ def test_starting_the_scheduler_first_runs_every_job_once_in_order_then_the_time
     ]
 
 
+@pytest.mark.real_commits  # the job runs with a session of its own (run_job)
 def test_run_job_runs_one_job_at_a_given_moment_and_jobs_lists_the_last_runs(app: Flask, runner: FlaskCliRunner):
     result = runner.invoke(args=["timebank", "run-job", "close_due_months", "--now", "2026-04-01T01:00:00Z"])
     assert result.exit_code == 0, result.output
@@ -95,6 +96,7 @@ def test_run_job_runs_one_job_at_a_given_moment_and_jobs_lists_the_last_runs(app
     assert bad_time.exit_code != 0 and "ISO 8601" in bad_time.output
 
 
+@pytest.mark.real_commits  # the job runs with a session of its own (run_job)
 def test_admins_see_each_jobs_last_run(app: Flask, factory, auth, client):  # type: ignore[no-untyped-def]
     from timebank.jobs import run_job
 

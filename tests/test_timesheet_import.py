@@ -36,10 +36,6 @@ IMPORT = "/coordinator/import"
 COMMIT = "/coordinator/import/commit"
 
 
-@pytest.fixture
-def browser(client):  # type: ignore[no-untyped-def]
-    return Browser(client)
-
 
 def upload(browser: Browser, content: bytes, filename: str = "timesheet.csv") -> TestResponse:
     return browser.client.post(

@@ -31,6 +31,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
 
     from . import busy, cli, errors, ids, input_guard, security, templating
+    from .auth.passwords import configure_hashing
     from .extensions import csrf, db, limiter, login_manager, migrate
     from .ledger import configure_engine
 
@@ -38,6 +39,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     # extensions' own hooks (CSRF, rate limits) read the body.
     ids.register_converters(app)
     input_guard.register(app)
+    configure_hashing(app.config.get("PASSWORD_HASH_MEMORY_KIB"), app.config.get("PASSWORD_HASH_ITERATIONS"))
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_DIR / "migrations"), compare_type=True)
     csrf.init_app(app)

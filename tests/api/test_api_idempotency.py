@@ -93,6 +93,7 @@ def test_the_exchange_service_s_own_request_key_still_protects_when_the_record_i
     assert _counts(session) == (1, 1)
 
 
+@pytest.mark.real_commits
 def test_two_requests_with_one_key_at_the_same_moment_create_one_exchange(
     api_world: ApiWorld, app: Flask, session: Session, database_url: str
 ) -> None:

@@ -46,6 +46,9 @@ from timebank.extensions import db
 from timebank.listings.service import ListingInput, create_listing
 from timebank.models import Category, ListingKind
 
+# The slow tier (a large Hypothesis run): CI runs it, `-m "not slow"` leaves it out while iterating.
+pytestmark = pytest.mark.slow
+
 MAX_EXAMPLES = 10  # per operation and pass of generated data
 SEEDED_EXAMPLES = 20  # per operation and person, on the seeded world
 LEFT_OUT = ("/api/v1/tokens/current",)

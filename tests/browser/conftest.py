@@ -28,15 +28,15 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import create_engine, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from tests.conftest import PASSWORD, Factory
+from tests.conftest import PASSWORD, Factory, fresh_sqlite_url, share_compiled_templates, skip_sqlite_fsync
 from timebank import create_app
 from timebank.exchanges.service import RecordRequest, approve_exchange, record_exchange
 from timebank.extensions import db
-from timebank.models import ApprovalPolicy, Base, Member, MemberStatus, Role, Timebank
+from timebank.models import ApprovalPolicy, Member, MemberStatus, Role, Timebank
 
 HERE = Path(__file__).resolve().parent
 REPO_ROOT = HERE.parent.parent
@@ -58,7 +58,6 @@ PHONE = {"width": 360, "height": 740}
 FAILING_IMPACTS = ("serious", "critical")
 REQUIRE_BROWSER = os.environ.get("CI") == "true" or os.environ.get("TIMEBANK_REQUIRE_BROWSER") == "1"
 
-_skipped_browser: list[str] = []
 _SKIP_MARK = "browser test cannot run"
 
 
@@ -82,7 +81,6 @@ def _unavailable(reason: str) -> None:
     """Skip this browser test loudly, or fail it where browser tests are required."""
     if REQUIRE_BROWSER:
         pytest.fail(f"Browser tests are required here (CI=true) but cannot run: {reason}", pytrace=False)
-    _skipped_browser.append(reason)
     pytest.skip(f"SKIPPED: {_SKIP_MARK} - {reason}")
 
 
@@ -94,15 +92,19 @@ def _browser_requirements() -> None:
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    if not _skipped_browser:
+    # Counted from the reports (they reach the main process from every xdist worker). A skip
+    # raised by the session-wide browser fixture is reused by every test, not re-run.
+    reports = [
+        report for report in terminalreporter.stats.get("skipped", []) if _SKIP_MARK in str(report.longrepr)
+    ]
+    if not reports:
         return
-    # Count the reports: a skip raised by the session-wide browser fixture is reused, not re-run.
-    skipped = sum(
-        1 for report in terminalreporter.stats.get("skipped", []) if _SKIP_MARK in str(getattr(report, "longrepr", ""))
-    )
+    longrepr = reports[0].longrepr
+    reason = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
+    reason = reason.split(f"{_SKIP_MARK} - ", 1)[-1]
     terminalreporter.write_sep("!", "BROWSER TESTS SKIPPED", red=True, bold=True)
     terminalreporter.write_line(
-        f"{skipped} browser tests did not run: {_skipped_browser[0]}. "
+        f"{len(reports)} browser tests did not run: {reason}. "
         "CI runs them; ./scripts/test installs Chromium (as root) and axe-core.",
         red=True,
     )
@@ -146,12 +148,9 @@ class LiveServer:
 
 
 @pytest.fixture
-def live_server(tmp_path: Path) -> Iterator[LiveServer]:
+def live_server(tmp_path: Path, sqlite_template: Path) -> Iterator[LiveServer]:
     """The real app, with CSRF on, on a fresh SQLite file, served on 127.0.0.1 and a free port."""
-    database_url = f"sqlite:///{tmp_path / 'browser.sqlite'}"
-    engine = create_engine(database_url)
-    Base.metadata.create_all(engine)
-    engine.dispose()
+    database_url = fresh_sqlite_url(sqlite_template, tmp_path / "browser.sqlite")
     app = create_app(
         {
             "TESTING": True,
@@ -160,6 +159,8 @@ def live_server(tmp_path: Path) -> Iterator[LiveServer]:
             # WTF_CSRF_ENABLED stays on: the real forms must work with their tokens.
         }
     )
+    share_compiled_templates(app)
+    skip_sqlite_fsync(app)
     catcher = _ServerErrorCatcher(app)
     server: BaseWSGIServer = make_server("127.0.0.1", 0, catcher, threaded=False)
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)

@@ -17,6 +17,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -38,6 +39,9 @@ from timebank.ledger.periods import month_start
 from timebank.members.service import create_member
 from timebank.models import Account, Base, MemberStatus, Transfer, TransferPhase, TransferPurpose
 from timebank.timebanks.service import create_timebank, organisation_account, pool_account
+
+# The slow tier (large Hypothesis runs): CI runs it, `-m "not slow"` leaves it out while iterating.
+pytestmark = pytest.mark.slow
 
 TODAY = date.today()
 LAST_MONTH = month_start(TODAY) - timedelta(days=1)

@@ -21,6 +21,9 @@ import pytest
 from tests.conftest import require_postgres
 from tests.torture.harness import Settings, run
 
+# The slow tier: CI runs it, `-m "not slow"` leaves it out while iterating.
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
+
 
 @pytest.mark.postgres
 def test_the_ledger_holds_under_load_retries_and_killed_workers(capsys: pytest.CaptureFixture[str]) -> None:
