@@ -54,6 +54,7 @@ from timebank.exchanges.service import (
     dispute_exchange,
     propose_exchange,
     record_exchange,
+    reverse_exchange,
 )
 from timebank.listings.service import ListingInput, create_listing
 from timebank.models import (
@@ -70,7 +71,6 @@ from timebank.models import (
     MemberStatus,
     Role,
     Timebank,
-    Transfer,
     TransferPurpose,
 )
 from timebank.timebanks.service import organisation_account
@@ -148,18 +148,9 @@ class Builder:
         self.session.commit()
         return listing
 
-    def reverse(self, exchange: Exchange, day: date) -> None:
-        posted = self.session.scalar(select(Transfer).where(Transfer.pending_id == exchange.pending_transfer_id))
-        assert posted is not None
-        with ledger.write_transaction(self.session):
-            ledger.reverse_transfer(
-                self.session,
-                timebank_id=exchange.timebank_id,
-                transfer_id=posted.id,
-                value_date=day,
-                idempotency_key=f"reverse-{exchange.id}",
-                memo="Recorded twice",
-            )
+    def reverse(self, coordinator: Member, exchange: Exchange, day: date) -> None:
+        """The coordinator's correction: the credits go back and the exchange says so."""
+        reverse_exchange(self.session, coordinator, exchange.id, "Recorded twice", today=day)
 
     def activity(self, coordinator: Member, attendee: Member, minutes: int, day: date, category: Category) -> None:
         """A group session the organisation pays the attendee for, posted as ACTIVITY."""
@@ -244,7 +235,7 @@ def build_ledger(session: Session, factory: Factory) -> Ledger:
         "agency": b.help(cora, acct["Alice"], org, 90, date(2026, 3, 5)),
         "march": b.help(cora, acct["Bob"], acct["Alice"], 60, date(2026, 3, 10)),
     }
-    b.reverse(ex["reversed"], date(2026, 3, 12))
+    b.reverse(cora, ex["reversed"], date(2026, 3, 12))
     b.activity(cora, m["Carol"], 60, date(2026, 3, 7), gardening)
 
     # Waiting for a coordinator: Alice recorded time for Erin (recorded), Erin recorded time for

@@ -50,7 +50,7 @@ def test_the_dashboard_reads_a_fixed_number_of_statements_as_history_grows(sessi
         _record(session, helper, helper, world.alice, f"from-{name}")
     for number in range(2):
         done = _record(session, world.alice, world.alice, world.bob, f"done-{number}")
-        approve_exchange(session, world.coordinator, done.id)
+        approve_exchange(session, world.coordinator, done.id, reason="Confirmed on paper")
 
     after, needs_me, waiting = _dashboard_statements(session, world.alice)
     assert (needs_me, waiting) == (3, 1)

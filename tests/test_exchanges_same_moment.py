@@ -166,6 +166,7 @@ def _reservation_resolutions(session: Session, exchange: Exchange) -> list[Trans
     return list(session.scalars(select(Transfer.phase).where(Transfer.pending_id == exchange.pending_transfer_id)))
 
 
+@pytest.mark.real_commits
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 def test_a_confirm_racing_a_reject_takes_turns_on_the_exchange_and_the_ledger_agrees(
     app: Flask, factory: Factory, session: Session, monkeypatch: pytest.MonkeyPatch
@@ -181,6 +182,7 @@ def test_a_confirm_racing_a_reject_takes_turns_on_the_exchange_and_the_ledger_ag
     assert not race.reject_finished_first
 
 
+@pytest.mark.real_commits
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 def test_without_the_exchange_lock_the_race_leaves_a_confirmed_exchange_with_a_voided_reservation(
     app: Flask, factory: Factory, session: Session, monkeypatch: pytest.MonkeyPatch

@@ -19,7 +19,7 @@ def _give_alice_90_minutes_from_bob(session, world) -> None:  # type: ignore[no-
         request_key="garden-1",
     )
     exchange = record_exchange(session, world.alice, request)
-    approve_exchange(session, world.coordinator, exchange.id)
+    approve_exchange(session, world.coordinator, exchange.id, reason="Bob said so on the phone")
 
 
 def test_home_page_invites_sign_in(client):

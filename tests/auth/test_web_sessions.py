@@ -22,6 +22,10 @@ from timebank.extensions import db
 from timebank.jobs import run_job
 from timebank.models import AuditEvent, CoordinatorNote, Member, Role, SessionEnd, WebSession
 
+# A session's own bookkeeping (its last activity, its end) is written through a connection of its
+# own, and the daily job runs in its own session: on PostgreSQL these tests commit for real.
+pytestmark = pytest.mark.real_commits
+
 PAGE = "/notifications"  # a page every signed-in visitor (admins too) may open
 NEW_PASSWORD = "a brand new garden gate"
 

@@ -73,7 +73,7 @@ def _propose(session: Session, world: World) -> Exchange:
 
 
 def _approved(session: Session, world: World) -> Exchange:
-    return service.approve_exchange(session, world.coordinator, _record(session, world).id)
+    return service.approve_exchange(session, world.coordinator, _record(session, world).id, reason="Bob said so")
 
 
 # Each status, reached the way members and coordinators reach it.
@@ -348,7 +348,9 @@ def _closed(session: Session, factory: Factory) -> Period:
     world = factory.world()
     _record(session, world, on=LAST_MONTH)  # still reserved when the month closes
     backwards = _record(session, world, backwards=True, on=LAST_MONTH)
-    service.approve_exchange(session, world.coordinator, backwards.id, today=LAST_MONTH + timedelta(days=3))
+    service.approve_exchange(
+        session, world.coordinator, backwards.id, reason="Bob said so", today=LAST_MONTH + timedelta(days=3)
+    )
     return ledger.close_month(session, world.timebank.id, LAST_MONTH, today=TODAY)
 
 
