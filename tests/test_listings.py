@@ -10,7 +10,8 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from timebank.forms_common import HoursInputError, format_hours_input, parse_hours_to_minutes
+from timebank.forms_common import HoursInputError, parse_hours_to_minutes
+from timebank.hours import hours_for_editing
 from timebank.listings.errors import ListingNotAllowed, ListingNotFound, ListingStateConflict
 from timebank.listings.service import (
     ListingFilters,
@@ -104,8 +105,8 @@ def test_hours_that_cannot_be_used_get_a_plain_message(typed, message):
 
 def test_hours_are_shown_back_for_editing_in_a_form_the_parser_reads():
     for minutes in (15, 60, 90, 135):
-        assert parse_hours_to_minutes(format_hours_input(minutes), 15) == minutes
-    assert format_hours_input(None) == ""
+        assert parse_hours_to_minutes(hours_for_editing(minutes), 15) == minutes
+    assert hours_for_editing(None) == ""
 
 
 # --- Adding a listing --------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from wtforms import SelectChoice
 
 from ..auth.decorators import admin_required
 from ..extensions import db
-from ..forms_common import format_hours_input
+from ..hours import hours_for_editing
 from ..ids import URL_ID
 from ..models import Timebank
 from ..web import show_error_on_form, signed_in_member
@@ -68,19 +68,15 @@ def new_timebank() -> ResponseReturnValue:
     return render_template("admin/timebank_new.html", form=form), status
 
 
-def _signed(minutes: int) -> str:
-    return f"-{format_hours_input(-minutes)}" if minutes < 0 else format_hours_input(minutes)
-
-
 def _settings_form_for(timebank: Timebank) -> SettingsForm:
     return SettingsForm(
         formdata=None,
         data={
             "granularity": str(timebank.granularity_minutes),
-            "default_floor": _signed(timebank.default_floor_minutes),
-            "default_cap": _signed(timebank.default_cap_minutes),
+            "default_floor": hours_for_editing(timebank.default_floor_minutes),
+            "default_cap": hours_for_editing(timebank.default_cap_minutes),
             "approval_policy": timebank.approval_policy.value,
-            "approval_threshold": format_hours_input(timebank.approval_threshold_minutes),
+            "approval_threshold": hours_for_editing(timebank.approval_threshold_minutes),
             "time_zone": timebank.time_zone,
         },
     )

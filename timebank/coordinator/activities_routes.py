@@ -12,6 +12,7 @@ from ..auth.decorators import coordinator_required
 from ..clock import today_in
 from ..errors import status_for
 from ..extensions import db
+from ..hours import hours_in_words
 from ..ids import URL_ID
 from ..models import ActivityDirection, Member, Timebank
 from ..timebanks.service import organisation_account
@@ -103,7 +104,7 @@ def new_activity() -> ResponseReturnValue:
             people = "1 person" if count == 1 else f"{count} people"
             verb = "earned" if activity_request.direction == ActivityDirection.EARN else "spent"
             flash(
-                f"Recorded “{activity.title}”: {people} {verb} {ledger.format_minutes(activity.minutes)} each.",
+                f"Recorded “{activity.title}”: {people} {verb} {hours_in_words(activity.minutes)} each.",
                 "success",
             )
             return redirect(url_for("coordinator.activity_detail", activity_id=activity.id))

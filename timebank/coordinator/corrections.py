@@ -15,6 +15,7 @@ from ..exchanges.errors import ExchangeError
 from ..exchanges.forms import RequiredReasonForm
 from ..exchanges.routes import FORM_ERRORS, detail_page, show_on_form, timebank_of
 from ..extensions import db
+from ..hours import hours_in_words
 from ..ids import URL_ID, is_storable_id
 from ..web import signed_in_member
 from .exchange_forms import GrantForm
@@ -36,7 +37,7 @@ def reverse_exchange(exchange_id: int) -> ResponseReturnValue:
     except REVERSE_FORM_ERRORS as error:
         return detail_page(exchange_id, show_on_form(form, error), reverse_form=form)
     flash(
-        f"Reversed: {exchange.provider_account.name} gave back {ledger.format_minutes(exchange.minutes or 0)} "
+        f"Reversed: {exchange.provider_account.name} gave back {hours_in_words(exchange.minutes or 0)} "
         f"to {exchange.recipient_account.name}. Both will see your reason.",
         "success",
     )
@@ -71,7 +72,7 @@ def new_grant() -> ResponseReturnValue:
             status = show_on_form(form, error)
         else:
             flash(
-                f"You gave {ledger.format_minutes(transfer.amount_minutes)} from the community pool "
+                f"You gave {hours_in_words(transfer.amount_minutes)} from the community pool "
                 f"to {transfer.credit_account.name}.",
                 "success",
             )

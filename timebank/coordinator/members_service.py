@@ -18,8 +18,9 @@ from sqlalchemy.orm import Session, joinedload
 
 from ..audit.service import record as audit
 from ..exchanges.service import exchanges_of
+from ..hours import hours_in_words
 from ..ids import is_storable_id
-from ..ledger import Limits, format_minutes, limits_for, lock_accounts, write_transaction
+from ..ledger import Limits, limits_for, lock_accounts, write_transaction
 from ..ledger.limits import highest_possible_balance, lowest_possible_balance
 from ..members.errors import InvalidProfile
 from ..members.profile import MAX_TEXT, validate_area, validate_phone
@@ -226,7 +227,7 @@ def set_limits(
         raise InvalidMemberChange("The most hours a member may hold must be zero or more.", field="cap")
     for value, field in ((floor_minutes, "floor"), (cap_minutes, "cap")):
         if value is not None and abs(value) > LIMIT_MAX_MINUTES:
-            raise InvalidMemberChange(f"Keep the limit within {format_minutes(LIMIT_MAX_MINUTES)}.", field=field)
+            raise InvalidMemberChange(f"Keep the limit within {hours_in_words(LIMIT_MAX_MINUTES)}.", field=field)
     with write_transaction(session):
         member = get_member(session, coordinator, member_id)
         if member.account is None:
@@ -240,13 +241,13 @@ def set_limits(
         highest = highest_possible_balance(account)
         if floor > lowest:
             raise InvalidMemberChange(
-                f"{member.display_name}’s balance could go as low as {_signed(lowest)} "
+                f"{member.display_name}’s balance could go as low as {hours_in_words(lowest)} "
                 "(counting hours waiting for approval), so the lowest balance allowed cannot be above that.",
                 field="floor",
             )
         if cap < highest:
             raise InvalidMemberChange(
-                f"{member.display_name}’s balance could reach {_signed(highest)} "
+                f"{member.display_name}’s balance could reach {hours_in_words(highest)} "
                 "(counting hours waiting for approval), so the most they may hold cannot be below that.",
                 field="cap",
             )
@@ -267,10 +268,6 @@ def set_limits(
                 after=after,
             )
     return account
-
-
-def _signed(minutes: int) -> str:
-    return f"minus {format_minutes(-minutes)}" if minutes < 0 else format_minutes(minutes)
 
 
 # ---------------------------------------------------------------------------------------------

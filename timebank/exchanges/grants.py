@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from .. import ledger
 from ..audit.service import record as audit
 from ..clock import today_in
+from ..hours import hours_in_words
 from ..ids import is_storable_id
 from ..models import Account, Member, MemberStatus, Timebank, Transfer, TransferPurpose
 from ..timebanks.service import pool_account
@@ -95,8 +96,8 @@ def grant_from_pool(
         before = {"pool_minutes": pool.balance_minutes, "member_balance_minutes": account.balance_minutes}
         if already is None and request.minutes > pool_available(pool):
             raise Unavailable(
-                f"The community pool has only {_hours(pool_available(pool))}, "
-                f"so it cannot give {ledger.format_minutes(request.minutes)}.",
+                f"The community pool has only {hours_in_words(pool_available(pool))}, "
+                f"so it cannot give {hours_in_words(request.minutes)}.",
                 field="amount",
             )
         transfer = ledger.create_transfer(
@@ -129,10 +130,6 @@ def grant_from_pool(
                 },
             )
     return transfer
-
-
-def _hours(minutes: int) -> str:
-    return ledger.format_minutes(minutes) if minutes else "0 hours"
 
 
 def _require_coordinator(actor: Member) -> None:

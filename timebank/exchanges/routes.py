@@ -18,6 +18,7 @@ from .. import ledger
 from ..clock import today_in
 from ..errors import status_for
 from ..extensions import db
+from ..hours import hours_in_words
 from ..ids import URL_ID, is_storable_id
 from ..models import ExchangeStatus, Member, MemberStatus, Timebank
 from ..timebanks.service import organisation_account
@@ -400,7 +401,7 @@ def donate() -> ResponseReturnValue:
         except FORM_ERRORS as error:
             status = show_on_form(form, error)
         else:
-            flash(f"Thank you. You gave {ledger.format_minutes(gift.minutes)} to the community pool.", "success")
+            flash(f"Thank you. You gave {hours_in_words(gift.minutes)} to the community pool.", "success")
             return redirect(url_for("dashboard.index"))
     elif request.method == "POST":
         status = 422

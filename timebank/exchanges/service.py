@@ -31,6 +31,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from .. import ledger
 from ..audit.service import append as audit
 from ..clock import today_in
+from ..hours import hours_in_words
 from ..ids import is_storable_id
 from ..listings.service import is_current
 from ..models import (
@@ -758,7 +759,7 @@ def _tell_expired(session: Session, exchange: Exchange, timebank: Timebank) -> N
 
     resolve_exchange_actions(session, exchange.id)  # the reminders asked for what is now overtaken
 
-    minutes = ledger.format_minutes(exchange.minutes) if exchange.minutes else "time"
+    minutes = hours_in_words(exchange.minutes) if exchange.minutes else "time"
     provider, recipient = exchange.provider_account, exchange.recipient_account
     for member in people_to_tell(session, exchange):
         if provider.member_id == member.id:
@@ -842,7 +843,7 @@ def _decide_one(
 
 
 def _bulk_summary(exchange: Exchange) -> str:
-    minutes = ledger.format_minutes(exchange.minutes) if exchange.minutes else "time"
+    minutes = hours_in_words(exchange.minutes) if exchange.minutes else "time"
     return f"{exchange.provider_account.name} gave {minutes} to {exchange.recipient_account.name}"
 
 
@@ -889,7 +890,7 @@ def reverse_exchange(
             floor = ledger.limits_for(provider, timebank).floor or 0
             raise ledger.ExceedsFloor(
                 f"Reversing this would take {provider.name} below their floor "
-                f"({_signed_hours(floor)}): they have {_signed_hours(provider.balance_minutes)} now. "
+                f"({hours_in_words(floor)}): they have {hours_in_words(provider.balance_minutes)} now. "
                 "Nothing was changed."
             ) from error
         except ledger.ExceedsCap as error:
@@ -908,11 +909,6 @@ def reverse_exchange(
             before={"status": ExchangeStatus.APPROVED.value},
         )
     return exchange
-
-
-def _signed_hours(minutes: int) -> str:
-    words = ledger.format_minutes(abs(minutes)) if minutes else "0 hours"
-    return f"minus {words}" if minutes < 0 else words
 
 
 def _approve(

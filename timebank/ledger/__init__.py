@@ -31,7 +31,7 @@ from .errors import (
 )
 from .limits import Limits, limits_for
 from .locking import configure_engine, lock_accounts, lock_timebank, set_row_locking, write_transaction
-from .money import format_hours, format_minutes, validate_amount
+from .money import validate_amount
 from .periods import close_period, ensure_open, is_closed, month_start
 from .transfers import create_transfer, post_pending, resolution_of, reverse_transfer, void_pending
 
@@ -64,8 +64,6 @@ __all__ = [
     "configure_engine",
     "create_transfer",
     "ensure_open",
-    "format_hours",
-    "format_minutes",
     "is_closed",
     "limits_for",
     "lock_accounts",

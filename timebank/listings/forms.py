@@ -9,7 +9,8 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, Field, RadioField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
-from ..forms_common import HoursInputError, format_hours_input, parse_hours_to_minutes
+from ..forms_common import HoursInputError, parse_hours_to_minutes
+from ..hours import hours_for_editing
 from ..members import availability as slots
 from ..members.forms import optional_int
 from ..models import Category, Listing, ListingKind
@@ -119,7 +120,7 @@ def listing_form_data(listing: Listing) -> dict[str, Any]:
         "title": listing.title,
         "description": listing.description,
         "tags": listing.tags,
-        "hours": format_hours_input(listing.estimated_minutes),
+        "hours": hours_for_editing(listing.estimated_minutes),
         "ends_on": listing.ends_on,
     }
 

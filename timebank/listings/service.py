@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from ..audit.service import record as audit
 from ..clock import today_in
+from ..hours import hours_in_words
 from ..ids import is_storable_id
 from ..ledger import write_transaction
 from ..members import availability as slots
@@ -135,7 +136,7 @@ def _checked(session: Session, timebank: Timebank, data: ListingInput, today: da
             )
         if minutes > MAX_ESTIMATE_MINUTES:
             raise InvalidListing(
-                f"The rough time must be {MAX_ESTIMATE_MINUTES // 60} hours or less.", field="estimated_minutes"
+                f"The rough time must be {hours_in_words(MAX_ESTIMATE_MINUTES)} or less.", field="estimated_minutes"
             )
     if data.ends_on is not None and data.ends_on < today:
         raise InvalidListing(

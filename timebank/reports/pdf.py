@@ -4,9 +4,9 @@ Tables only: the same numbers the web page draws as charts."""
 from __future__ import annotations
 
 from .. import pdf
-from ..ledger import format_hours
+from ..hours import hours_in_table
 from .service import MonthlyReport, month_name
-from .words import change_words, measure_text, reciprocity_words, requests_words, value_words
+from .words import change_text, measure_text, reciprocity_words, requests_words, value_words
 
 
 def monthly_report_pdf(report: MonthlyReport) -> bytes:
@@ -17,7 +17,7 @@ def monthly_report_pdf(report: MonthlyReport) -> bytes:
         document,
         ["Figure", report.month_label, month_name(report.previous.month), "Change"],
         [
-            [m.label, measure_text(m.kind, m.this_month), measure_text(m.kind, m.previous_month), change_words(m)]
+            [m.label, measure_text(m.kind, m.this_month), measure_text(m.kind, m.previous_month), change_text(m)]
             for m in report.comparison
         ],
         widths=[3, 2.2, 2.2, 2.2],
@@ -27,7 +27,7 @@ def monthly_report_pdf(report: MonthlyReport) -> bytes:
     pdf.table(
         document,
         ["Kind", "Hours"],
-        [[k.name, format_hours(k.minutes)] for k in report.kinds],
+        [[k.name, hours_in_table(k.minutes)] for k in report.kinds],
         widths=[4, 1],
         align=["L", "R"],
     )
@@ -36,7 +36,7 @@ def monthly_report_pdf(report: MonthlyReport) -> bytes:
         pdf.table(
             document,
             ["Category", "Hours"],
-            [[c.name, format_hours(c.minutes)] for c in report.categories],
+            [[c.name, hours_in_table(c.minutes)] for c in report.categories],
             widths=[4, 1],
             align=["L", "R"],
         )
@@ -54,7 +54,7 @@ def monthly_report_pdf(report: MonthlyReport) -> bytes:
         document,
         ["Month", "Hours exchanged", "Exchanges", "Active participants"],
         [
-            [month_name(t.month), format_hours(t.minutes), str(t.exchanges), str(t.active_participants)]
+            [month_name(t.month), hours_in_table(t.minutes), str(t.exchanges), str(t.active_participants)]
             for t in report.trend
         ],
         widths=[3, 2, 2, 2],

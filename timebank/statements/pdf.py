@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import date
 
 from .. import pdf
-from ..ledger import format_hours
+from ..hours import hours_in_table
 from ..members.service import history_words
-from .service import StatementView, month_words, signed_words, statement_lines
+from .service import StatementView, month_words, statement_lines
 
 
 def _day(value: date) -> str:
@@ -30,7 +30,7 @@ def _write(document: pdf.TimebankPDF, statement: StatementView) -> None:
     pdf.table(
         document,
         ["What", "Hours"],
-        [[line.words, signed_words(line.minutes, total=line.total)] for line in statement_lines(statement)],
+        [[line.words, line.hours_cell] for line in statement_lines(statement)],
         widths=[5, 3],
         align=["LEFT", "RIGHT"],
     )
@@ -43,7 +43,7 @@ def _write(document: pdf.TimebankPDF, statement: StatementView) -> None:
                 [
                     _day(line.value_date),
                     history_words(line) + (f" ({line.description})" if line.description else ""),
-                    f"{format_hours(line.balance_after_minutes)} h",
+                    hours_in_table(line.balance_after_minutes),
                 ]
                 for line in statement.movements
             ],
