@@ -63,13 +63,13 @@ def test_a_member_reads_their_closed_month_on_the_page_as_csv_and_as_pdf(
     text = " ".join(re.sub(r"<[^>]+>", " ", page.text).split())
     # Alice: earned 2 h + 1.5 h, spent 1 h, gave 30 min to the pool, 1 h given back by a correction.
     for figure in (
-        f"Balance at the start of {WORDS} 0 minutes",
-        "Earned by giving time plus 3 hours 30 minutes",
-        "Spent on time received minus 1 hour",
-        "Given to the community pool minus 30 minutes",
-        "Received from the community pool none",
-        "Corrections: hours given back plus 1 hour",
-        f"Balance at the end of {WORDS} 3 hours",
+        f"Balance at the start of {WORDS} 0:00",
+        "Earned by giving time +3:30",
+        "Spent on time received −1:00",
+        "Given to the community pool −0:30",
+        "Received from the community pool 0:00",
+        "Corrections: hours given back +1:00",
+        f"Balance at the end of {WORDS} 3:00",
     ):
         assert figure in text
     assert "You gave 30 minutes to the community pool" in text and "You earned 1 hour 30 minutes helping" in text
@@ -80,13 +80,13 @@ def test_a_member_reads_their_closed_month_on_the_page_as_csv_and_as_pdf(
     rows = list(csv.reader(io.StringIO(download.get_data(as_text=True).lstrip("\ufeff"))))
     assert ["Statement for", "Alice"] in rows and ["Month", WORDS] in rows
     figures = {row[0]: (row[1], row[2]) for row in rows if len(row) == 3}
-    assert figures["Earned by giving time"] == ("3.50", "210")
-    assert figures["Spent on time received"] == ("-1.00", "-60")
-    assert figures["Given to the community pool"] == ("-0.50", "-30")
-    assert figures[f"Balance at the end of {WORDS}"] == ("3.00", "180")
+    assert figures["Earned by giving time"] == ("3:30", "210")
+    assert figures["Spent on time received"] == ("-1:00", "-60")
+    assert figures["Given to the community pool"] == ("-0:30", "-30")
+    assert figures[f"Balance at the end of {WORDS}"] == ("3:00", "180")
     movements = [row for row in rows if len(row) == 5 and row[0] != "Date"]
     assert len(movements) == 5  # gave 2 h, got 1 h, 1 h back, gave to the pool, the garden day
-    assert movements[-1][-1] == "3.00"  # the running balance ends at the closing balance
+    assert movements[-1][-1] == "3:00"  # the running balance ends at the closing balance
 
     printable = client.get(f"/members/{alice.id}/statements/{CODE}/pdf")
     assert printable.status_code == 200 and printable.mimetype == "application/pdf"
@@ -96,11 +96,11 @@ def test_a_member_reads_their_closed_month_on_the_page_as_csv_and_as_pdf(
         f"Statement for {WORDS}",
         "Name: Alice",
         "Riverside, run by Riverside Day Service",
-        "Earned by giving time plus 3 hours 30 minutes",
-        "Spent on time received minus 1 hour",
-        "Given to the community pool minus 30 minutes",
-        "Corrections: hours given back plus 1 hour",
-        f"Balance at the end of {WORDS} 3 hours",
+        "Earned by giving time +3:30",
+        "Spent on time received −1:00",
+        "Given to the community pool −0:30",
+        "Corrections: hours given back +1:00",
+        f"Balance at the end of {WORDS} 3:00",
     ):
         assert expected in whole
     assert first.startswith(f"Statement for {WORDS}")
@@ -114,7 +114,7 @@ def test_an_open_month_says_its_statement_appears_once_closed_and_shows_the_bala
     this_month = f"{TODAY:%Y-%m}"
     page = client.get(f"/members/{world.alice.id}/statements/{this_month}")
     assert page.status_code == 200
-    assert "appears once the month is closed" in page.text and "0 minutes" in page.text
+    assert "appears once the month is closed" in page.text and "0 hours" in page.text
     assert client.get(f"/members/{world.alice.id}/statements/{this_month}/pdf").status_code == 302
     listing = client.get("/statements")
     assert "No month has been closed yet" in listing.text and "appears here once the month is closed" in listing.text

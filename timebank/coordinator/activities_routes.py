@@ -82,9 +82,9 @@ def new_activity() -> ResponseReturnValue:
     form = ActivityForm()
     organisation_name, _people = _prepare(form, coordinator)
     if request.method == "GET" and form.held_on.data is None:
-        form.held_on.data = (form.today or today_in(_timebank(coordinator).time_zone)).isoformat()
+        form.held_on.data = form.today or today_in(_timebank(coordinator).time_zone)
     status = 200
-    if form.validate_on_submit():
+    if form.validate_on_submit() and form.answers_confirmed():
         assert form.day is not None and form.minutes is not None
         activity_request = activities.ActivityRequest(
             title=form.title.data or "",
@@ -108,7 +108,7 @@ def new_activity() -> ResponseReturnValue:
                 "success",
             )
             return redirect(url_for("coordinator.activity_detail", activity_id=activity.id))
-    elif request.method == "POST":
+    elif request.method == "POST" and form.errors:
         status = 422
     return (
         render_template("coordinator/activity_new.html", form=form, organisation_name=organisation_name),

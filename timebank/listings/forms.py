@@ -2,40 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from flask_wtf import FlaskForm
-from wtforms import DateField, Field, RadioField, SelectChoice, SelectField, StringField, TextAreaField
+from wtforms import Field, RadioField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
+from ..date_input import DateInputField
 from ..forms_common import HoursInputError, parse_hours_to_minutes
 from ..hours import hours_for_editing
 from ..members import availability as slots
 from ..members.forms import optional_int
 from ..models import Category, Listing, ListingKind
 from .service import MAX_DESCRIPTION, MAX_ESTIMATE_MINUTES, MAX_TAGS, MAX_TITLE, ListingFilters, ListingInput
-
-DATE_FORMATS = ["%Y-%m-%d", "%d/%m/%Y", "%d/%m/%y", "%d %B %Y", "%d %b %Y"]
-
-
-class PlainDateField(DateField):
-    """A date field that accepts 2025-06-30 (what a date picker sends) or 30/06/2025, and says
-    plainly what went wrong."""
-
-    def process_formdata(self, valuelist: list[Any]) -> None:
-        text = " ".join(str(value) for value in valuelist).strip()
-        if not text:
-            self.data = None
-            return
-        for pattern in DATE_FORMATS:
-            try:
-                self.data = datetime.strptime(text, pattern).date()
-                return
-            except ValueError:
-                continue
-        self.data = None
-        raise ValueError("Enter a real date, for example 30/06/2025.")
 
 
 class ListingForm(FlaskForm):
@@ -67,7 +46,8 @@ class ListingForm(FlaskForm):
         validators=[Optional(), Length(max=MAX_TAGS, message=f"Keep the tags to {MAX_TAGS} characters or fewer.")],
     )
     hours = StringField("Roughly how long (optional)")
-    ends_on = PlainDateField("End date (optional)", format=DATE_FORMATS, validators=[Optional()])
+    # Said back in words, and saved once the person has seen it (confirm_in_words).
+    ends_on = DateInputField("End date (optional)", validators=[Optional()], confirm_in_words=True)
 
     granularity: int = 15
     estimated_minutes: int | None = None
