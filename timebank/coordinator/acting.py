@@ -60,6 +60,7 @@ def act_new_listing(member_id: int) -> ResponseReturnValue:
     else:
         form = ListingForm()
     form.set_choices(timebank_categories(session, coordinator), timebank.granularity_minutes)
+    form.today = today_in(timebank.time_zone)
     status = 200
     if form.validate_on_submit() and dates_confirmed(form):
         try:

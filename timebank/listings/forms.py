@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from flask_wtf import FlaskForm
@@ -14,7 +15,15 @@ from ..hours import hours_for_editing
 from ..members import availability as slots
 from ..members.forms import optional_int
 from ..models import Category, Listing, ListingKind
-from .service import MAX_DESCRIPTION, MAX_ESTIMATE_MINUTES, MAX_TAGS, MAX_TITLE, ListingFilters, ListingInput
+from .service import (
+    MAX_DESCRIPTION,
+    MAX_ESTIMATE_MINUTES,
+    MAX_TAGS,
+    MAX_TITLE,
+    ListingFilters,
+    ListingInput,
+    end_date_problem,
+)
 
 
 class ListingForm(FlaskForm):
@@ -51,6 +60,8 @@ class ListingForm(FlaskForm):
 
     granularity: int = 15
     estimated_minutes: int | None = None
+    # Set by the route: the timebank's today, so a past end date is refused before it is said back.
+    today: date | None = None
 
     def set_choices(self, categories: list[Category], granularity: int) -> None:
         self.category_id.choices = [
@@ -62,6 +73,11 @@ class ListingForm(FlaskForm):
     def validate_category_id(self, field: Field) -> None:
         if field.data is None:
             raise ValidationError("Choose a category.")
+
+    def validate_ends_on(self, field: Field) -> None:
+        problem = end_date_problem(field.data, self.today) if self.today is not None else None
+        if problem:
+            raise ValidationError(problem)
 
     def validate_hours(self, field: Field) -> None:
         self.estimated_minutes = None

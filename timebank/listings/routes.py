@@ -10,6 +10,7 @@ from flask_login import current_user, login_required
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
 
+from ..clock import today_in
 from ..date_input import dates_confirmed
 from ..extensions import db
 from ..ids import URL_ID
@@ -70,6 +71,7 @@ def _form_for(session: Session, viewer: Member, formdata: MultiDict[str, str] | 
     form = ListingForm(formdata=formdata, **kwargs)
     timebank = session.get(Timebank, viewer.timebank_id)
     form.set_choices(timebank_categories(session, viewer), timebank.granularity_minutes if timebank else 15)
+    form.today = today_in(timebank.time_zone) if timebank else None
     return form
 
 
