@@ -4,14 +4,17 @@ Tables only: the same numbers the web page draws as charts."""
 from __future__ import annotations
 
 from .. import pdf
-from ..hours import hours_in_table
+from ..hours import HOURS_IN_TABLES, hours_in_table
 from .service import MonthlyReport, month_name
 from .words import change_text, measure_text, reciprocity_words, requests_words, value_words
 
 
-def monthly_report_pdf(report: MonthlyReport) -> bytes:
+def monthly_report_pdf(report: MonthlyReport, html_url: str) -> bytes:
+    """The report; ``html_url`` is the same report as a web page (charts, and for a screen reader)."""
     subtitle = f"{report.month_label}{' (so far: the month is not over)' if report.is_partial else ''}"
     document = pdf.new_document(f"Monthly report: {report.timebank_name}", subtitle)
+    pdf.paragraph(document, f"This report with its charts, on a screen: {html_url}", link=html_url)
+    pdf.paragraph(document, HOURS_IN_TABLES)
     pdf.heading(document, "Summary")
     pdf.table(
         document,
