@@ -61,6 +61,9 @@ class Config:
     API_TOKEN_LIFETIME_HOURS = int(os.environ.get("API_TOKEN_LIFETIME_HOURS", str(24 * 30)))
     TESTING = False
     HSTS_SECONDS = 0  # sent only by ProductionConfig, and only on HTTPS requests
+    # Admins can read every queued and sent email at /admin/outbox: for development, where mail
+    # goes to no SMTP server. Off in production (the emails hold reset links and private messages).
+    OUTBOX_PAGE = True
 
 
 class ProductionConfig(Config):
@@ -74,6 +77,7 @@ class ProductionConfig(Config):
     PREFERRED_URL_SCHEME = "https"
     HSTS_SECONDS = int(os.environ.get("TIMEBANK_HSTS_SECONDS", str(365 * 24 * 3600)))
     ADMINS_NEED_TWO_FACTOR = os.environ.get("TIMEBANK_ADMINS_NEED_TWO_FACTOR", "1") == "1"
+    OUTBOX_PAGE = False
     # Connection pool per worker process: workers x (pool + overflow) must stay below
     # PostgreSQL's max_connections (see docs/PRODUCTION.md).
     SQLALCHEMY_ENGINE_OPTIONS: ClassVar[dict[str, object]] = {

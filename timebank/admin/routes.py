@@ -3,7 +3,7 @@ is ``admin_required`` (403 for everyone else, sign-in for visitors)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from wtforms import SelectChoice
 
@@ -39,6 +39,19 @@ def jobs() -> ResponseReturnValue:
     from ..jobs import job_statuses
 
     return render_template("admin/jobs.html", statuses=job_statuses(db.session(), signed_in_member()))
+
+
+@bp.get("/outbox")
+@admin_required
+def outbox() -> ResponseReturnValue:
+    """The emails the app queued and sent, to read in development (``OUTBOX_PAGE``; not found
+    in production, where they are nobody's but their recipients')."""
+    from .outbox import outbox as outbox_page
+
+    if not current_app.config.get("OUTBOX_PAGE"):
+        abort(404)
+    page = outbox_page(db.session(), signed_in_member(), request.args.get("page", 1, type=int))
+    return render_template("admin/outbox.html", page=page)
 
 
 @bp.route("/timebanks/new", methods=["GET", "POST"])
