@@ -114,7 +114,9 @@ def test_a_filter_that_cannot_be_used_is_explained_with_422(browser, factory, se
     world = factory.world()
     waiting = recorded(session, world.alice, world.bob)
     browser.sign_in(world.coordinator)
-    response = browser.get("/coordinator/exchanges?performed_from-day=31&performed_from-month=2&performed_from-year=2025")
+    response = browser.get(
+        "/coordinator/exchanges?performed_from-day=31&performed_from-month=2&performed_from-year=2025"
+    )
     assert response.status_code == 422
     page = response.get_data(as_text=True)
     assert "The date must be a real date" in page and 'href="#performed_from"' in page
