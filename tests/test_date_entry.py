@@ -110,7 +110,7 @@ def test_a_wrong_box_is_named_in_the_error_summary_and_nothing_is_saved(browser,
     response = browser.record(exchange_id, **no_month)
     page = response.get_data(as_text=True)
     assert response.status_code == 422
-    assert '<a href="#performed_on">The date must include a month.</a>' in page
+    assert '<a href="#performed_on-month">The date must include a month.</a>' in page  # to the box to fix
     assert re.search(r'class="date-input-month input-error" id="performed_on-month"[^>]*aria-invalid="true"', page)
     assert 'value="31"' in page  # what was typed stays in its box
     assert snapshot(session) == before
