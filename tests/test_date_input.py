@@ -135,3 +135,9 @@ def test_a_date_to_confirm_is_accepted_once_it_was_said_back() -> None:
     assert changed.validate() and not dates_confirmed(changed)
     empty = _Form(MultiDict({**typed, "until-day": "", "until-month": "", "until-year": ""}))
     assert empty.validate() and dates_confirmed(empty)
+
+
+def test_a_date_already_saved_is_not_asked_about_again() -> None:
+    editing = _Form(data={"day": date(2026, 1, 1), "until": date(2026, 12, 5)})
+    assert editing.until.words == "Saturday 5 December 2026" and not editing.until.waits_for_confirming
+    assert dates_confirmed(editing)

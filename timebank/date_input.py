@@ -135,6 +135,7 @@ class DateInputField(Field):
         self.typed: tuple[str, str, str] | None = None  # the boxes as sent, to show them back
         self.error_parts: tuple[str, ...] = ()
         self.shown_in_words: str | None = None
+        self.sent = False  # the date came with the request (not from the object being edited)
 
     def process(self, formdata: Any, data: Any = unset_value, extra_filters: Any = None) -> None:
         """Reads the three boxes (WTForms' own ``process`` reads one input per field; this is
@@ -146,6 +147,8 @@ class DateInputField(Field):
         self.data = data if isinstance(data, date) else None
         self.typed = None
         self.raw_data = []
+        self.sent = False
+        self.error_parts = ()
         if formdata is None:
             return
         self.shown_in_words = formdata.get(f"{self.name}-shown")
@@ -164,7 +167,9 @@ class DateInputField(Field):
                 self.typed = None if self.data else self.typed
             else:
                 return
+            self.sent = True
         except DateInputError as error:
+            self.sent = True
             self.data = None
             self.error_parts = error.parts
             self.process_errors.append(error.message)
@@ -184,8 +189,13 @@ class DateInputField(Field):
 
     @property
     def waits_for_confirming(self) -> bool:
-        """A new date that has not been shown back in words yet."""
-        return bool(self.confirm_in_words and self.data is not None and self.shown_in_words != self.data.isoformat())
+        """A date just sent that has not been shown back in words yet."""
+        return bool(
+            self.confirm_in_words
+            and self.sent
+            and self.data is not None
+            and self.shown_in_words != self.data.isoformat()
+        )
 
 
 def dates_confirmed(form: Form) -> bool:
