@@ -77,6 +77,9 @@ class Config:
     # Only the test suite lowers them (tests/__init__.py), to save 40 ms on each of its hashes.
     PASSWORD_HASH_MEMORY_KIB = _optional_int("TIMEBANK_PASSWORD_HASH_MEMORY_KIB")
     PASSWORD_HASH_ITERATIONS = _optional_int("TIMEBANK_PASSWORD_HASH_ITERATIONS")
+    # Admins can read every queued and sent email at /admin/outbox: for development, where mail
+    # goes to no SMTP server. Off in production (the emails hold reset links and private messages).
+    OUTBOX_PAGE = True
 
 
 class ProductionConfig(Config):
@@ -93,6 +96,7 @@ class ProductionConfig(Config):
     # Production always hashes passwords with the full settings, whatever the environment says.
     PASSWORD_HASH_MEMORY_KIB = None
     PASSWORD_HASH_ITERATIONS = None
+    OUTBOX_PAGE = False
     # Connection pool per worker process: workers x (pool + overflow) must stay below
     # PostgreSQL's max_connections (see docs/PRODUCTION.md).
     SQLALCHEMY_ENGINE_OPTIONS: ClassVar[dict[str, object]] = {

@@ -350,7 +350,7 @@ class Floor:
         """What notifications/events.py writes on approval: earlier needs-action notifications of
         the exchange resolved; an in-app notification for each member; an email to each whose
         preferences ask for exchange updates (rendered from the same templates)."""
-        from timebank.ledger import format_minutes
+        from timebank.hours import hours_in_words
         from timebank.notifications.emails import render_notification_email
 
         cursor.execute(
@@ -378,7 +378,7 @@ class Floor:
         for member_id in dict.fromkeys(member_ids):
             giver = "You" if provider[1] == member_id else provider[0]
             taker = "you" if recipient[1] == member_id else recipient[0]
-            message = f"{giver} gave {taker} {format_minutes(minutes)}{about}: approved. The time credits have moved."
+            message = f"{giver} gave {taker} {hours_in_words(minutes)}{about}: approved. The time credits have moved."
             rows.append((member_id, members[member_id][1], message))
         values = ", ".join(["(%s, %s, 'exchange.approved', %s, %s, %s, %s, %s, %s)"] * len(rows))
         cursor.execute(

@@ -132,11 +132,38 @@ class Browser:
         return self.post(url, {"request_key": form_key(self.page(url)), **fields})
 
     def record(self, exchange_id: int, **data: Any) -> TestResponse:
-        """Record the time of an accepted exchange: by default 2 hours today."""
+        """Record the time of an accepted exchange: by default 2 hours today, typed into the day,
+        month and year boxes, checked on the page that says it back, then saved."""
         url = f"/exchanges/{exchange_id}/record"
-        fields = {"performed_on": today().isoformat(), "duration": "2", "description": "Fixed the shelf"}
-        fields.update(data)
-        return self.post(url, {"request_key": form_key(self.page(url)), **fields})
+        fields = {**date_boxes("performed_on", today()), "duration": "2", "description": "Fixed the shelf"}
+        return self.send_and_confirm(url, {"request_key": form_key(self.page(url)), **with_date(fields, data)})
+
+    def send_and_confirm(self, url: str, data: dict[str, Any]) -> TestResponse:
+        """Send a form that says its answers back before saving; if it did, press its save button
+        (the answers travel on unchanged). Otherwise the first answer (errors, a refusal)."""
+        response = self.post(url, data)
+        if response.status_code == 200 and CONFIRM_BUTTON in response.get_data(as_text=True):
+            return self.post(url, {**data, "answers": "confirmed"})
+        return response
+
+
+CONFIRM_BUTTON = 'name="answers" value="confirmed"'
+
+
+def date_boxes(name: str, day: date) -> dict[str, str]:
+    """A date typed as a person types it into the day, month and year boxes."""
+    return {f"{name}-day": str(day.day), f"{name}-month": str(day.month), f"{name}-year": str(day.year)}
+
+
+def with_date(defaults: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+    """``defaults`` updated by ``data``; a date ``data`` gives as one text (``performed_on=...``)
+    replaces the default boxes of that date."""
+    fields = dict(defaults)
+    for name in data:
+        for part in ("day", "month", "year"):
+            fields.pop(f"{name}-{part}", None)
+    fields.update(data)
+    return fields
 
 
 def created_id(response: TestResponse) -> int:

@@ -10,7 +10,17 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from tests.exchange_helpers import Browser, assert_nothing_changed, balance, form_key, ledger_ok, snapshot, today
+from tests.exchange_helpers import (
+    Browser,
+    assert_nothing_changed,
+    balance,
+    date_boxes,
+    form_key,
+    ledger_ok,
+    snapshot,
+    today,
+    with_date,
+)
 from timebank import ledger
 from timebank.coordinator import activities
 from timebank.models import (
@@ -36,14 +46,13 @@ def _send(browser: Browser, attendees: list[int], **fields: Any):  # type: ignor
     data: dict[str, Any] = {
         "request_key": form_key(browser.page(NEW)),
         "title": "Friday garden session",
-        "held_on": today().isoformat(),
+        **date_boxes("held_on", today()),
         "duration": "2",
         "direction": "earn",
         "category": "0",
         "attendees": [str(i) for i in attendees],
     }
-    data.update(fields)
-    return browser.post(NEW, data)
+    return browser.send_and_confirm(NEW, with_date(data, fields))
 
 
 def _activity_count(session) -> int:  # type: ignore[no-untyped-def]
@@ -91,7 +100,8 @@ def test_every_attendee_earns_the_same_hours_from_the_organisation(browser, fact
 
     detail = browser.page(f"/coordinator/activities/{activity_id}")
     assert "Friday garden session" in detail and "Who came (2)" in detail
-    assert detail.count("Earned 2 hours") == 2
+    assert '<th scope="col" class="num">Earned</th>' in detail
+    assert detail.count('<td class="num">2:00</td>') == 2
     listing = browser.page("/coordinator/activities")
     assert "Friday garden session" in listing and "2 earned" in listing
 
@@ -117,7 +127,8 @@ def test_attendees_who_joined_a_trip_each_spend_the_hours(browser, factory, sess
     assert organisation_account(session, world.timebank.id).balance_minutes == 180
     activity = session.scalar(select(Activity))
     assert activity is not None and activity.direction == ActivityDirection.SPEND and activity.minutes == 90
-    assert "Spent 1 hour 30 minutes" in browser.page(f"/coordinator/activities/{activity.id}")
+    detail = browser.page(f"/coordinator/activities/{activity.id}")
+    assert '<th scope="col" class="num">Spent</th>' in detail and '<td class="num">1:30</td>' in detail
     told = session.scalars(select(Notification.message).where(Notification.kind == "activity.recorded")).all()
     assert len(told) == 2 and all(m.startswith("You spent 1 hour 30 minutes for “Seaside trip”") for m in told)
     browser.sign_in(world.bob)
@@ -189,7 +200,7 @@ def test_sending_the_form_twice_records_the_activity_once(browser, factory, sess
     ("fields", "message"),
     [
         ({"title": "   "}, "Give the activity a name"),
-        ({"held_on": "tomorrow"}, "Enter a real date"),
+        ({"held_on": "tomorrow"}, "Enter the date as day, month and year"),
         ({"held_on": "FUTURE"}, "The date cannot be in the future"),
         ({"duration": ""}, "Enter how long it was"),
         ({"duration": "lots"}, "Enter the time in hours"),

@@ -294,7 +294,7 @@ def test_filters_that_make_no_sense_are_explained_with_a_422(
     world, _dora = _filtering_world(session, factory)
     auth.login(world.coordinator)
     page = _page(client, "/coordinator/audit?date_from=31/02/2026", 422)
-    assert "There is a problem" in page and "Enter a real date" in page and _shown(page) == set()
+    assert "There is a problem" in page and "The date must be a real date" in page and _shown(page) == set()
     page = _page(client, "/coordinator/audit?date_from=2026-03-20&date_to=2026-03-01", 422)
     assert "The end date must be on or after the start date." in page
     assert _page(client, "/coordinator/audit?action=made.up", 422)

@@ -267,6 +267,7 @@ EXPECTED: dict[str, Policy] = {
     "admin.appoint_coordinator": ADMIN,
     "admin.stand_down_coordinator": ADMIN,
     "admin.jobs": ADMIN,
+    "admin.outbox": ADMIN,  # development only (OUTBOX_PAGE); production: 404 for everyone
     "admin.two_factor_requirement": ADMIN,
     "admin.reset_two_factor": ADMIN,  # Bob's (who has none: a 409, still past the permission check)
     # The weekly digest's unsubscribe link (Bob's): the signed token is the permission.

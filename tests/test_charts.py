@@ -158,4 +158,4 @@ def test_the_macro_still_shows_the_table_when_the_chart_has_no_data():
             data=ChartData(title="Hours", labels=["May"], values=[0], unit="hours"),
         )
     assert "No data yet" in html and "<svg" not in html
-    assert '<tr><th scope="row">May</th><td class="num">0</td></tr>' in html
+    assert '<tr><th scope="row">May</th><td class="num">0:00</td></tr>' in html

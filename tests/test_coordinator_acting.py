@@ -13,12 +13,14 @@ from tests.exchange_helpers import (
     assert_nothing_changed,
     balance,
     created_id,
+    date_boxes,
     exchange,
     form_key,
     ledger_ok,
     only_exchange,
     snapshot,
     today,
+    with_date,
 )
 from timebank.exchanges import service
 from timebank.exchanges.errors import NotAllowed
@@ -28,9 +30,8 @@ from timebank.timebanks.service import organisation_account
 
 def _record_for(browser: Browser, member_id: int, **data: str):  # type: ignore[no-untyped-def]
     url = f"/coordinator/act/{member_id}/record"
-    fields = {"performed_on": today().isoformat(), "duration": "1.5", "description": "Dug the vegetable bed"}
-    fields.update(data)
-    return browser.post(url, {"request_key": form_key(browser.page(url)), **fields})
+    fields = {**date_boxes("performed_on", today()), "duration": "1.5", "description": "Dug the vegetable bed"}
+    return browser.send_and_confirm(url, {"request_key": form_key(browser.page(url)), **with_date(fields, data)})
 
 
 def _propose_for(browser: Browser, member_id: int, **data: str):  # type: ignore[no-untyped-def]
@@ -134,6 +135,7 @@ def test_sending_the_record_form_twice_records_once(browser, factory, session):
         "request_key": form_key(browser.page(url)),
         "other_account": str(bob_account.id),
         "direction": "member_helped",
+        "answers": "confirmed",  # pressed on the page that says it back
         "performed_on": today().isoformat(),
         "duration": "2",
         "description": "Painted the fence",
@@ -152,7 +154,7 @@ def test_sending_the_record_form_twice_records_once(browser, factory, session):
         ({"duration": "forever"}, "Enter the time in hours"),
         ({"duration": "0:20"}, "Give the time in steps of 15 minutes"),
         ({"performed_on": "2999-01-01"}, "The date cannot be in the future."),
-        ({"performed_on": "31/02/2025"}, "Enter a real date."),
+        ({"performed_on": "31/02/2025"}, "The date must be a real date"),
         ({"description": ""}, "Say briefly what was done."),
         ({"other_account": "self"}, "Choose someone from the list."),
         ({"other_account": "outsider"}, "Choose someone from the list."),

@@ -109,11 +109,17 @@ def test_a_filter_that_cannot_be_used_is_explained_with_422(browser, factory, se
     world = factory.world()
     waiting = recorded(session, world.alice, world.bob)
     browser.sign_in(world.coordinator)
-    response = browser.get("/coordinator/exchanges?performed_from=31/02/2025")
+    response = browser.get(
+        "/coordinator/exchanges?performed_from-day=31&performed_from-month=2&performed_from-year=2025"
+    )
     assert response.status_code == 422
     page = response.get_data(as_text=True)
-    assert "Enter a real date" in page and 'href="#performed_from"' in page
+    assert "The date must be a real date" in page and 'href="#performed_from"' in page
+    assert 'id="performed_from" name="performed_from-day" type="text" inputmode="numeric"' in page
     assert links_to_exchanges(page) == {waiting}  # the queue, unfiltered
+    # A date the filter did use is said back in words beside its boxes.
+    used = browser.page("/coordinator/exchanges?performed_from-day=1&performed_from-month=3&performed_from-year=2025")
+    assert "That is Saturday 1 March 2025." in used
 
     backwards = f"?performed_from={days_ago(1).isoformat()}&performed_to={days_ago(5).isoformat()}"
     response = browser.get(f"/coordinator/exchanges{backwards}")

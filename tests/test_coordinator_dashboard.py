@@ -599,7 +599,7 @@ def test_the_page_shows_both_charts_with_their_tables_and_links(client, session,
         assert root.get("role") == "img"
     assert "<caption>Hours exchanged each month" in page
     assert "<caption>Members by balance</caption>" in page
-    assert re.search(r'<th scope="row">[A-Z][a-z]+ \d{4}</th><td class="num">1.5</td>', page)
+    assert re.search(r'<th scope="row">[A-Z][a-z]+ \d{4}</th><td class="num">1:30</td>', page)
     assert "Exchanges to approve: 1" in page
     assert 'href="/coordinator/exchanges"' in page
     assert f'href="/members/{quiet.id}"' in page  # outreach: never exchanged

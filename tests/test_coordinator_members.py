@@ -181,7 +181,7 @@ def test_member_page_shows_hidden_profile_fields_hours_limits_and_recent_exchang
     assert "Uses a wheelchair; step-free places only" in page
     assert "Hidden from other members" in page
     assert "Waiting to come in</dt><dd>1 hour 30 minutes" in page
-    assert "-10 hours (the timebank’s default)" in page
+    assert "minus 10 hours (the timebank’s default)" in page
     assert "100 hours (the timebank’s default)" in page
     assert "Dug the vegetable bed" in page or "Bob" in page  # the recent exchange, in words
     assert f'href="/members/{world.alice.id}/profile"' in page  # change the profile for her
@@ -284,7 +284,7 @@ def test_coordinator_sets_and_clears_a_members_floor_and_cap_audited(client, aut
     account = _account(session, world.alice)
     assert (account.floor_minutes, account.cap_minutes) == (-20 * 60, 50 * 60)
     page = client.get(f"/coordinator/members/{world.alice.id}").get_data(as_text=True)
-    assert "-20 hours (set for Alice" in page
+    assert "minus 20 hours (set for Alice" in page
     client.post(f"/coordinator/members/{world.alice.id}/limits", data={"floor": "", "cap": "−1:30"})
     cleared = client.post(f"/coordinator/members/{world.alice.id}/limits", data={"floor": "", "cap": ""})
     assert cleared.status_code == 302

@@ -46,7 +46,7 @@ def test_the_dashboard_shows_balance_pending_hours_and_what_needs_me(browser, fa
 
     browser.sign_in(world.alice)
     page = browser.page("/dashboard")
-    assert "You have <strong>0 minutes</strong>" in page
+    assert "You have <strong>0 hours</strong>" in page
     assert "2 hours coming to you is waiting to be confirmed." in page
     assert "1 hour you are spending is waiting to be confirmed." in page
     action = page[page.index("Needs your action") : page.index("Your offers and requests")]
@@ -105,12 +105,13 @@ def test_recent_history_shows_a_running_balance_in_plain_words(browser, factory,
     history = page[page.index("Recent history") :]
     assert "You earned 1 hour helping Bob" in history
     assert "You earned 2 hours helping Bob" in history
-    # Newest first, with the balance after each: 3 h after the 1 hour, 2 h after the 2 hours.
-    assert history.index("+1 h") < history.index("3 h") < history.index("+2 h")
+    # Newest first, with the balance after each: 3:00 after the 1 hour, 2:00 after the 2 hours.
+    assert history.index(">+1:00<") < history.index(">3:00<") < history.index(">+2:00<")
+    assert "2:30 means 2 hours 30 minutes" in history  # the table's style, explained once
     browser.sign_in(world.bob)
     bob = browser.page("/dashboard")
     assert "You spent 1 hour: Alice helped you" in bob
-    assert "-3 h" in bob
+    assert ">−3:00<" in bob
 
 
 def test_my_hours_page_still_works(browser, factory):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -27,6 +27,8 @@ from timebank.ledger import check_ledger, configure_engine
 from timebank.models import (
     Account,
     AccountKind,
+    Activity,
+    AuditEvent,
     Base,
     Category,
     Exchange,
@@ -40,10 +42,12 @@ from timebank.models import (
     Role,
     Statement,
     Timebank,
+    TimesheetImport,
     Transfer,
     TransferPhase,
     TransferPurpose,
 )
+from timebank.reports.service import Figures, monthly_report
 
 DEMO_DAY = date(2025, 3, 14)  # a Friday, long enough ago that the real clock cannot interfere
 PASSWORD = "demo-password"
@@ -83,6 +87,9 @@ class ExchangeRow:
     performed_on: date | None
     description: str
     pending_transfer_id: int | None
+    category: str | None
+    listing_kind: str | None  # the listing it answers, if any
+    request_key: str | None
 
 
 @dataclass(frozen=True)
@@ -111,6 +118,15 @@ class ListingRow:
 
 
 @dataclass(frozen=True)
+class ActivityRow:
+    timebank: str
+    title: str
+    direction: str
+    category: str | None
+    attendees: int
+
+
+@dataclass(frozen=True)
 class CommandRun:
     exit_code: int
     output: str
@@ -128,6 +144,12 @@ class DemoSnapshot:
     exchanges: list[ExchangeRow]
     transfers: list[TransferRow]
     listings: list[ListingRow]
+    activities: list[ActivityRow]
+    imports: list[tuple[str, int]]  # timebank name, rows imported
+    disputes: dict[str, int]  # exchange event ("disputed", "settled") -> how many
+    notification_times: list[datetime]
+    email_times: list[tuple[datetime, datetime | None]]  # queued, sent
+    reports: dict[str, Figures]  # timebank name -> last month's report figures
     closed_months: dict[str, list[str]]  # timebank name -> "YYYY-MM", in order
     statements: dict[str, int]  # timebank name -> statements written by the closes
     hour_values: dict[str, int | None]
@@ -178,6 +200,9 @@ def read_snapshot(
     categories = {c.id: c.name for c in session.scalars(select(Category))}
     members = {m.id: m for m in session.scalars(select(Member).order_by(Member.id))}
     accounts = {a.member_id: a.id for a in session.scalars(select(Account)) if a.member_id is not None}
+    listing_kinds = {li.id: li.kind for li in session.scalars(select(Listing))}
+    coordinators = {m.timebank_id: m for m in members.values() if m.role == Role.COORDINATOR}
+    last_month = (today.replace(day=1) - timedelta(days=1)).replace(day=1)
     return DemoSnapshot(
         today=today,
         logins=logins,
@@ -193,7 +218,8 @@ def read_snapshot(
         },
         exchanges=[
             ExchangeRow(banks[e.timebank_id], e.provider_account_id, e.recipient_account_id, e.status, e.minutes,
-                        e.performed_on, e.description, e.pending_transfer_id)
+                        e.performed_on, e.description, e.pending_transfer_id, categories.get(e.category_id or 0),
+                        str(listing_kinds[e.listing_id]) if e.listing_id else None, e.request_key)
             for e in session.scalars(select(Exchange).order_by(Exchange.id))
         ],
         transfers=[
@@ -206,6 +232,28 @@ def read_snapshot(
                        categories.get(li.category_id or 0), li.title)
             for li in session.scalars(select(Listing).order_by(Listing.id))
         ],
+        activities=[
+            ActivityRow(banks[a.timebank_id], a.title, str(a.direction), categories.get(a.category_id or 0),
+                        len(a.attendees))
+            for a in session.scalars(select(Activity).order_by(Activity.id))
+        ],
+        imports=[(banks[i.timebank_id], i.rows_imported) for i in session.scalars(select(TimesheetImport))],
+        disputes={
+            action: count
+            for action, count in session.execute(
+                select(AuditEvent.action, func.count()).where(
+                    AuditEvent.action.in_(["exchange.disputed", "exchange.settled"])
+                ).group_by(AuditEvent.action)
+            )
+        },
+        notification_times=list(session.scalars(select(Notification.created_at))),
+        email_times=[(queued, sent) for queued, sent in session.execute(
+            select(OutboundEmail.created_at, OutboundEmail.sent_at)
+        )],
+        reports={
+            banks[tb_id]: monthly_report(session, coordinator, last_month, today=today).figures
+            for tb_id, coordinator in coordinators.items()
+        },
         closed_months={
             name: [f"{p.month:%Y-%m}" for p in session.scalars(
                 select(Period).where(Period.timebank_id == tb_id).order_by(Period.month)
@@ -362,8 +410,9 @@ def test_history_reads_in_date_order(demo: DemoSnapshot) -> None:
 def test_members_earn_from_and_spend_with_the_organisation(demo: DemoSnapshot) -> None:
     organisation = demo.special_account(RIVERSIDE, AccountKind.ORGANISATION)
     exchanges = demo.posted(RIVERSIDE, TransferPurpose.EXCHANGE)
-    earned = [t for t in exchanges if t.debit == organisation]
-    spent = [t for t in exchanges if t.credit == organisation]
+    activities = demo.posted(RIVERSIDE, TransferPurpose.ACTIVITY)
+    earned = [t for t in exchanges + activities if t.debit == organisation]
+    spent = [t for t in exchanges + activities if t.credit == organisation]
     between_members = [t for t in exchanges if organisation not in (t.debit, t.credit)]
     assert len(earned) >= 50 and len(spent) >= 10 and len(between_members) >= 50
     assert any("Tuesday lunch" in t.memo for t in earned)
@@ -551,3 +600,57 @@ def test_demo_command_without_a_password_prints_the_generated_one(
     [password] = given
     assert len(password) >= 12
     assert f"Every demo account's password is: {password}" in result.output
+
+
+# -- every feature shows real figures on first run -------------------------------------------------
+
+
+def test_every_hour_is_in_a_category(demo: DemoSnapshot) -> None:
+    assert demo.exchanges and all(e.category is not None for e in demo.exchanges)
+    assert demo.activities and all(a.category is not None for a in demo.activities)
+    assert len({e.category for e in demo.exchanges if e.timebank == RIVERSIDE}) >= 8
+
+
+def test_help_answers_requests_members_listed_so_requests_are_met(demo: DemoSnapshot) -> None:
+    answered = [e for e in demo.exchanges if e.listing_kind == "request" and e.status == ExchangeStatus.APPROVED]
+    assert len(answered) >= 10
+    assert {e.timebank for e in answered} == {RIVERSIDE, ELM_PARK}
+
+
+def test_group_activities_earn_at_the_centre_events_and_spend_on_trips(demo: DemoSnapshot) -> None:
+    riverside = [a for a in demo.activities if a.timebank == RIVERSIDE]
+    assert {a.direction for a in riverside} == {"earn", "spend"}
+    assert len(riverside) >= 8 and all(a.attendees >= 2 for a in riverside)
+    assert any("trip" in a.title.lower() for a in riverside if a.direction == "spend")
+
+
+def test_a_dispute_was_settled_and_another_waits_for_a_coordinator(demo: DemoSnapshot) -> None:
+    assert demo.disputes == {"exchange.disputed": 2, "exchange.settled": 1}
+    assert [e.status for e in demo.exchanges if e.status == ExchangeStatus.DISPUTED] == [ExchangeStatus.DISPUTED]
+
+
+def test_a_week_of_sign_in_sheets_was_imported_from_a_spreadsheet(demo: DemoSnapshot) -> None:
+    assert len(demo.imports) == 1
+    timebank, rows = demo.imports[0]
+    imported = [e for e in demo.exchanges if (e.request_key or "").startswith("import-")]
+    assert timebank == RIVERSIDE and rows == len(imported) >= 2
+    assert all(e.status == ExchangeStatus.APPROVED and e.category for e in imported)
+
+
+def test_notifications_and_emails_carry_the_time_of_the_step_that_caused_them(demo: DemoSnapshot) -> None:
+    days = {moment.date() for moment in demo.notification_times}
+    assert len(days) >= 60  # spread over the six months, not the moment the demo was loaded
+    assert min(days) <= demo.today - timedelta(days=150) and max(days) <= demo.today
+    assert all(sent is not None and timedelta(0) < sent - queued <= timedelta(minutes=5)
+               for queued, sent in demo.email_times)
+
+
+def test_last_months_reports_show_real_figures(demo: DemoSnapshot) -> None:
+    for name in (RIVERSIDE, ELM_PARK):
+        figures = demo.reports[name]
+        assert figures.minutes > 0 and figures.exchanges > 0 and figures.active_participants > 0
+    riverside = demo.reports[RIVERSIDE]
+    assert riverside.active_participants >= 10
+    assert riverside.activities >= 1 and riverside.group_activity_minutes > 0
+    assert riverside.person_to_person_minutes > 0 and riverside.person_to_agency_minutes > 0
+    assert riverside.requests_made > 0 and riverside.requests_met > 0

@@ -11,6 +11,7 @@ from tests.exchange_helpers import (
     assert_nothing_changed,
     balance,
     created_id,
+    date_boxes,
     exchange,
     form_key,
     ledger_ok,
@@ -24,12 +25,12 @@ from timebank.timebanks.service import organisation_account, pool_account
 
 def _organisation_time(browser: Browser, direction: str, duration: str = "3", description: str = "Tuesday lunch"):  # type: ignore[no-untyped-def]
     page = browser.page("/exchanges/organisation")
-    return browser.post(
+    return browser.send_and_confirm(
         "/exchanges/organisation",
         {
             "request_key": form_key(page),
             "direction": direction,
-            "performed_on": today().isoformat(),
+            **date_boxes("performed_on", today()),
             "duration": duration,
             "description": description,
         },
@@ -96,6 +97,7 @@ def test_the_organisation_form_sent_twice_records_once(browser, factory, session
     data = {
         "request_key": form_key(page),
         "direction": "earn",
+        "answers": "confirmed",  # pressed on the page that says it back
         "performed_on": today().isoformat(),
         "duration": "1",
         "description": "Washing up",

@@ -217,7 +217,7 @@ def test_help_recorded_without_a_proposal_goes_the_same_way(browser, factory, se
         "duration": "45 mins",
         "description": "Bob sorted my phone",
     }
-    exchange_id = created_id(browser.post("/exchanges/record", data))
+    exchange_id = created_id(browser.send_and_confirm("/exchanges/record", data))
     recorded = exchange(session, exchange_id)
     assert recorded.status == ExchangeStatus.RECORDED
     assert recorded.provider_account.member_id == world.bob.id

@@ -167,7 +167,7 @@ def test_recording_on_a_proposal_not_yet_accepted_is_a_conflict(browser, factory
     ("fields", "message"),
     [
         ({"performed_on": (today() + timedelta(days=1)).isoformat()}, "The date cannot be in the future."),
-        ({"performed_on": "31/02/2025"}, "Enter a real date."),
+        ({"performed_on": "31/02/2025"}, "The date must be a real date"),
         ({"duration": "abc"}, "Enter the time in hours"),
         ({"duration": "0"}, "The time must be more than zero."),
         ({"duration": "0.1"}, "steps of 15 minutes"),
@@ -224,6 +224,7 @@ def test_sending_the_record_form_twice_records_once(browser, factory, session):
     url = f"/exchanges/{exchange_id}/record"
     data = {
         "request_key": form_key(browser.page(url)),
+        "answers": "confirmed",  # pressed on the page that says it back
         "performed_on": today().isoformat(),
         "duration": "1:30",
         "description": "Shopping",
@@ -245,6 +246,7 @@ def test_sending_the_direct_record_form_twice_makes_one_exchange_and_one_reserva
         "request_key": form_key(browser.page("/exchanges/record")),
         "other_member": str(world.bob.id),
         "direction": "i_helped",
+        "answers": "confirmed",  # pressed on the page that says it back
         "performed_on": today().isoformat(),
         "duration": "1",
         "description": "Walked the dog",

@@ -10,7 +10,8 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from timebank.forms_common import HoursInputError, format_hours_input, parse_hours_to_minutes
+from timebank.forms_common import HoursInputError, parse_hours_to_minutes
+from timebank.hours import hours_for_editing
 from timebank.listings.errors import ListingNotAllowed, ListingNotFound, ListingStateConflict
 from timebank.listings.service import (
     ListingFilters,
@@ -104,8 +105,8 @@ def test_hours_that_cannot_be_used_get_a_plain_message(typed, message):
 
 def test_hours_are_shown_back_for_editing_in_a_form_the_parser_reads():
     for minutes in (15, 60, 90, 135):
-        assert parse_hours_to_minutes(format_hours_input(minutes), 15) == minutes
-    assert format_hours_input(None) == ""
+        assert parse_hours_to_minutes(hours_for_editing(minutes), 15) == minutes
+    assert hours_for_editing(None) == ""
 
 
 # --- Adding a listing --------------------------------------------------------------------------
@@ -121,8 +122,19 @@ def test_member_adds_an_offer_with_category_tags_rough_hours_and_end_date(client
     auth.login(world.alice)
     form = client.get("/listings/new?kind=request").get_data(as_text=True)
     assert re.search(r'<input checked[^>]*value="request">', form)  # "Ask for help" starts as a request
-    ends = (TODAY + timedelta(days=30)).isoformat()
-    response = client.post("/listings/new", data=_form(session, world.timebank, ends_on=ends))
+    ends = TODAY + timedelta(days=30)
+    typed = _form(
+        session, world.timebank, **{"ends_on-day": str(ends.day), "ends_on-month": str(ends.month),
+                                    "ends_on-year": str(ends.year)}
+    )
+    del typed["ends_on"]
+    # The end date is said back in words first; nothing is listed until it was seen.
+    check = client.post("/listings/new", data=typed)
+    assert check.status_code == 200 and _count(session) == 0
+    words = f"{ends:%A} {ends.day} {ends:%B %Y}"
+    assert f"Check the date: {words}." in check.get_data(as_text=True)
+    assert f'name="ends_on-shown" value="{ends.isoformat()}"' in check.get_data(as_text=True)
+    response = client.post("/listings/new", data={**typed, "ends_on-shown": ends.isoformat()})
     assert response.status_code == 302
     listing = session.scalars(select(Listing)).one()
     assert response.headers["Location"].endswith(f"/listings/{listing.id}")
@@ -158,7 +170,8 @@ def test_end_date_in_the_past_is_refused_and_nothing_is_listed(client, auth, fac
 def test_end_date_today_is_fine(client, auth, factory, session):
     world = factory.world()
     auth.login(world.alice)
-    response = client.post("/listings/new", data=_form(session, world.timebank, ends_on=TODAY.isoformat()))
+    confirmed = {"ends_on-shown": TODAY.isoformat()}
+    response = client.post("/listings/new", data=_form(session, world.timebank, ends_on=TODAY.isoformat(), **confirmed))
     assert response.status_code == 302
 
 
@@ -166,12 +179,14 @@ def test_end_date_in_british_order_is_understood_and_nonsense_is_refused(client,
     world = factory.world()
     auth.login(world.alice)
     later = TODAY + timedelta(days=10)
-    response = client.post("/listings/new", data=_form(session, world.timebank, ends_on=later.strftime("%d/%m/%Y")))
+    typed = _form(session, world.timebank, ends_on=later.strftime("%d/%m/%Y"))
+    assert f"Check the date: {later:%A} {later.day} {later:%B %Y}." in client.post("/listings/new", data=typed).text
+    response = client.post("/listings/new", data={**typed, "ends_on-shown": later.isoformat()})
     assert response.status_code == 302
     assert session.scalars(select(Listing)).one().ends_on == later
     response = client.post("/listings/new", data=_form(session, world.timebank, ends_on="next tuesday"))
     assert response.status_code == 422
-    assert "Enter a real date" in response.get_data(as_text=True)
+    assert "Enter the date as day, month and year" in response.get_data(as_text=True)
     assert _count(session) == 1
 
 

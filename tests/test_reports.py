@@ -453,15 +453,15 @@ def test_the_coordinator_reads_the_month_as_a_page_a_csv_and_a_pdf(client, auth,
     assert rows[0] == ["Section", "Item", "Value", "Unit"]
     values = {(section, item): value for section, item, value, _ in rows[1:]}
     assert values[("Report", "Month")] == "2026-03"
-    assert values[("This month (2026-03)", "Hours exchanged")] == "8.5"
+    assert values[("This month (2026-03)", "Hours exchanged")] == "8:30"
     assert values[("This month (2026-03)", "Active participants")] == "4"
     assert values[("This month (2026-03)", "Requests not met")] == "2"
     assert values[("This month", "Reciprocity: share")] == "50"
-    assert values[("This month", "Median time from request to match")] == "18"
+    assert values[("This month", "Median time from request to match")] == "18:00"
     assert values[("Estimated value", "Hours exchanged x value of one hour")] == "106.25"
     assert values[("Previous month (2026-02)", "Exchanges")] == "1"
-    assert values[("Hours exchanged by month", "2025-04")] == "0.25"
-    assert values[("Hours by category", "'=SUM(A1) Łódź cooking 料理")] == "4"  # never run as a formula
+    assert values[("Hours exchanged by month", "2025-04")] == "0:15"
+    assert values[("Hours by category", "'=SUM(A1) Łódź cooking 料理")] == "4:00"  # never run as a formula
     assert not any(cell.startswith(("=", "+", "@")) for row in rows for cell in row)
 
     response = client.get("/reports/monthly.pdf?month=2026-03")
@@ -471,6 +471,8 @@ def test_the_coordinator_reads_the_month_as_a_page_a_csv_and_a_pdf(client, auth,
     flat = " ".join(text.split())
     assert "Monthly report: Riverside" in flat and "March 2026" in flat
     assert "8 hours 30 minutes" in flat and "£106.25" in flat
+    assert "Hours exchanged 8:30" in flat  # the summary table writes hours as every table does
+    assert "http://localhost/reports/monthly?month=2026-03" in flat  # the web page, with its charts
     assert "cooking" in flat and "Person to agency" in flat
 
 
@@ -512,9 +514,11 @@ def test_only_coordinators_read_their_own_timebank_and_admins_the_network(client
     assert '<th scope="row">Riverside</th>' in html and '<th scope="row">Elm Park</th>' in html
     assert '<th scope="row">All timebanks</th>' in html
     rows = _csv(client.get("/reports/network.csv?month=2026-03"))
-    assert rows[0][:3] == ["Timebank", "Hours exchanged", "Person to person hours"]
+    assert rows[0][:3] == [
+        "Timebank", "Hours exchanged (hours:minutes)", "Person to person hours (hours:minutes)"
+    ]
     table = {row[0]: row for row in rows[1:]}
-    assert table["Riverside"][1] == "8.5" and table["Elm Park"][1] == "1" and table["All timebanks"][1] == "9.5"
+    assert table["Riverside"][1] == "8:30" and table["Elm Park"][1] == "1:00" and table["All timebanks"][1] == "9:30"
     assert table["All timebanks"][5] == "4" and table["All timebanks"][13] == "40"
 
 

@@ -37,6 +37,17 @@ def pdf_text(data: bytes) -> list[str]:
     return [" ".join((page.extract_text() or "").split()) for page in PdfReader(io.BytesIO(data)).pages]
 
 
+def pdf_links(data: bytes) -> set[str]:
+    """Every web address the PDF links to."""
+    links = set()
+    for page in PdfReader(io.BytesIO(data)).pages:
+        for annotation in page.get("/Annots") or []:
+            action = annotation.get_object().get("/A")
+            if action is not None and "/URI" in action:
+                links.add(str(action["/URI"]))
+    return links
+
+
 def closed_month(session: Session, factory: Factory, client: FlaskClient, auth: AuthActions) -> ServiceMonth:
     built = build_service_month(session, factory, LAST_MONTH)
     auth.login(built.world.coordinator)
@@ -63,13 +74,13 @@ def test_a_member_reads_their_closed_month_on_the_page_as_csv_and_as_pdf(
     text = " ".join(re.sub(r"<[^>]+>", " ", page.text).split())
     # Alice: earned 2 h + 1.5 h, spent 1 h, gave 30 min to the pool, 1 h given back by a correction.
     for figure in (
-        f"Balance at the start of {WORDS} 0 minutes",
-        "Earned by giving time plus 3 hours 30 minutes",
-        "Spent on time received minus 1 hour",
-        "Given to the community pool minus 30 minutes",
-        "Received from the community pool none",
-        "Corrections: hours given back plus 1 hour",
-        f"Balance at the end of {WORDS} 3 hours",
+        f"Balance at the start of {WORDS} 0:00",
+        "Earned by giving time +3:30",
+        "Spent on time received −1:00",
+        "Given to the community pool −0:30",
+        "Received from the community pool 0:00",
+        "Corrections: hours given back +1:00",
+        f"Balance at the end of {WORDS} 3:00",
     ):
         assert figure in text
     assert "You gave 30 minutes to the community pool" in text and "You earned 1 hour 30 minutes helping" in text
@@ -80,13 +91,13 @@ def test_a_member_reads_their_closed_month_on_the_page_as_csv_and_as_pdf(
     rows = list(csv.reader(io.StringIO(download.get_data(as_text=True).lstrip("\ufeff"))))
     assert ["Statement for", "Alice"] in rows and ["Month", WORDS] in rows
     figures = {row[0]: (row[1], row[2]) for row in rows if len(row) == 3}
-    assert figures["Earned by giving time"] == ("3.50", "210")
-    assert figures["Spent on time received"] == ("-1.00", "-60")
-    assert figures["Given to the community pool"] == ("-0.50", "-30")
-    assert figures[f"Balance at the end of {WORDS}"] == ("3.00", "180")
+    assert figures["Earned by giving time"] == ("3:30", "210")
+    assert figures["Spent on time received"] == ("-1:00", "-60")
+    assert figures["Given to the community pool"] == ("-0:30", "-30")
+    assert figures[f"Balance at the end of {WORDS}"] == ("3:00", "180")
     movements = [row for row in rows if len(row) == 5 and row[0] != "Date"]
     assert len(movements) == 5  # gave 2 h, got 1 h, 1 h back, gave to the pool, the garden day
-    assert movements[-1][-1] == "3.00"  # the running balance ends at the closing balance
+    assert movements[-1][-1] == "3:00"  # the running balance ends at the closing balance
 
     printable = client.get(f"/members/{alice.id}/statements/{CODE}/pdf")
     assert printable.status_code == 200 and printable.mimetype == "application/pdf"
@@ -96,14 +107,20 @@ def test_a_member_reads_their_closed_month_on_the_page_as_csv_and_as_pdf(
         f"Statement for {WORDS}",
         "Name: Alice",
         "Riverside, run by Riverside Day Service",
-        "Earned by giving time plus 3 hours 30 minutes",
-        "Spent on time received minus 1 hour",
-        "Given to the community pool minus 30 minutes",
-        "Corrections: hours given back plus 1 hour",
-        f"Balance at the end of {WORDS} 3 hours",
+        "so 2:30 means 2 hours 30 minutes",
+        "Earned by giving time +3:30",
+        "Spent on time received −1:00",
+        "Given to the community pool −0:30",
+        "Corrections: hours given back +1:00",
+        f"Balance at the end of {WORDS} 3:00",
+        "Date What happened Change Balance after",
     ):
         assert expected in whole
     assert first.startswith(f"Statement for {WORDS}")
+    # The accessible web page of the same statement is named and linked from the PDF.
+    web_page = f"http://localhost/members/{alice.id}/statements/{CODE}"
+    assert web_page in whole and web_page in pdf_links(printable.data)
+    assert re.search(r"Page 1 of \d$", first)
 
 
 def test_an_open_month_says_its_statement_appears_once_closed_and_shows_the_balance_now(
@@ -114,7 +131,7 @@ def test_an_open_month_says_its_statement_appears_once_closed_and_shows_the_bala
     this_month = f"{TODAY:%Y-%m}"
     page = client.get(f"/members/{world.alice.id}/statements/{this_month}")
     assert page.status_code == 200
-    assert "appears once the month is closed" in page.text and "0 minutes" in page.text
+    assert "appears once the month is closed" in page.text and "0 hours" in page.text
     assert client.get(f"/members/{world.alice.id}/statements/{this_month}/pdf").status_code == 302
     listing = client.get("/statements")
     assert "No month has been closed yet" in listing.text and "appears here once the month is closed" in listing.text
@@ -196,7 +213,18 @@ def test_the_coordinator_closes_months_in_order_and_prints_every_statement_in_on
     starts = [page for page in pages if "Name: " in page]
     assert len(starts) == 4 and all(page.startswith(f"Statement for {WORDS}") for page in starts)
     assert all("Riverside, run by Riverside Day Service" in page for page in starts)
-    assert all(re.search(rf": statement for {WORDS} Page \d+ of {len(pages)}$", page) for page in pages)
+    # Each statement numbers its own pages, so a member's pages say "Page 1 of 2", not "of 9".
+    numbers = [re.search(r": statement for .+ Page (\d+) of (\d+)$", page) for page in pages]
+    assert all(numbers)
+    counted = [(int(match.group(1)), int(match.group(2))) for match in numbers if match]
+    for page, (number, total) in zip(pages, counted, strict=True):
+        assert (number == 1) == ("Name: " in page)
+        assert number <= total
+    assert sum(total for number, total in counted if number == 1) == len(pages)
+    # Each statement links to its own web page; the organisation's and the pool's, to the month's.
+    links = pdf_links(printed.data)
+    assert f"http://localhost/members/{world.alice.id}/statements/{CODE}" in links
+    assert f"http://localhost/coordinator/months/{CODE}" in links
 
 
 @pytest.mark.parametrize("fonts", ["DejaVu", "none"])
@@ -212,3 +240,24 @@ def test_pdf_helpers_print_any_name_with_or_without_a_unicode_font(fonts: str, m
     assert "Zoë Ñúñez" in text and "Every kind of name" in text
     assert ("Łukasz Wójcik" if document.unicode_font else "Lukasz Wójcik") in text
     assert document.unicode_font == (fonts == "DejaVu" and pdf.font_files() is not None)
+
+
+def _content(data: bytes) -> bytes:
+    return b"".join(page.get_contents().get_data() for page in PdfReader(io.BytesIO(data)).pages)
+
+
+def test_pdf_text_is_flush_left_and_a_table_never_splits_a_word_or_a_short_table():
+    document = pdf.new_document("Statement for November 2026 and a long title that wraps", large=True)
+    pdf.paragraph(document, "A paragraph long enough to wrap onto a second line, which justified text would stretch.")
+    while document.y < document.page_break_trigger - 30:  # leave room for a row or two, not three
+        pdf.paragraph(document, "Filler")
+    rows = [["30 November", "You earned 2 hours helping", "+2:00"] for _ in range(3)]
+    pdf.table(document, ["Date", "What happened", "Change"], rows, widths=[0.6, 5, 1], heading="What happened")
+    data = pdf.finish(document)
+    # Justified lines are drawn with gaps between their words (a TJ array with offsets); none here.
+    assert not re.search(rb"\)\s*-?\d+(?:\.\d+)?\s*[(<]", _content(data))
+    pages = pdf_text(data)
+    # The short table went whole onto the next page with its heading, and kept "November" whole
+    # although its column was asked to be narrow.
+    assert len(pages) == 2 and "30 November" not in pages[0] and "What happened" not in pages[0]
+    assert pages[1].count("30 November") == 3 and "Novembe r" not in pages[1]

@@ -3,11 +3,14 @@
 Two time banks, built through the real services so every ledger rule holds:
 
 * Riverside Wellbeing Centre Time Bank: a mental-health day service whose members earn by
-  running the Tuesday lunch, the allotment, the Friday art group and centre events, by
-  befriending each other and teaching phone skills; they spend on trips, lifts, help with forms
-  and haircuts. Six months of history ending today, with the loose ends a real time bank has:
-  hours waiting for approval, a couple of rejected claims, donations to the community pool, a
-  grant from it, and two corrections.
+  running the Tuesday lunch, the allotment, the Friday art group and centre events (group
+  activities), by befriending each other and teaching phone skills; they spend on trips (group
+  activities), lifts, help with forms and haircuts, often answering a request someone listed.
+  Six months of history ending today, every hour in a category, with the loose ends a real time
+  bank has: hours waiting for approval, a couple of rejected claims, a disputed record settled
+  and one still waiting, a week of sign-in sheets imported from a spreadsheet, donations to the
+  community pool, grants from it, and two corrections. Finished months are closed, with
+  statements; notifications and emails carry the time of the step that caused them.
 * Elm Park Neighbourhood Time Bank: eight neighbours, to show that time banks are kept apart.
 
 The history is planned first, as plain data, with a running tally of every account so that no
@@ -23,28 +26,34 @@ import itertools
 import random
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
-from typing import Literal
+from typing import Literal, cast
 
-from sqlalchemy import func, inspect, select, text, update
+from sqlalchemy import Table, bindparam, func, inspect, select, text, update
 from sqlalchemy.orm import Session
 
 from . import ledger
 from .audit.service import record as audit
 from .auth.passwords import hash_password
-from .clock import today_in
+from .clock import previous_month, today_in
+from .coordinator.activities import ActivityRequest, record_activity
+from .coordinator.timesheets import commit_import, preview_import, row_key
 from .exchanges.service import (
     RecordRequest,
     approve_exchange,
     confirm_exchange,
+    dispute_exchange,
     record_exchange,
     reject_exchange,
+    settle_dispute,
 )
+from .hours import hours_for_editing
 from .jobs.months import months_to_close
 from .members import availability
 from .members.service import create_member
 from .models import (
+    ActivityDirection,
     ApprovalPolicy,
     Category,
     ContactPreference,
@@ -59,7 +68,6 @@ from .models import (
     Role,
     Timebank,
     TransferPurpose,
-    utcnow,
 )
 from .statements.service import close_and_record
 from .timebanks.service import DEFAULT_CATEGORIES, create_timebank, organisation_account, pool_account
@@ -207,6 +215,7 @@ ELM_PARK = BankSpec(
     digest_readers=("jenny.howard",),
     categories=(
         "Befriending", "Computer help", "Cooking", "DIY and odd jobs", "Gardening", "Lifts", "Pet care",
+        "Running events",
     ),
     founded_days_ago=240,
     coordinators=(Person("Priya Sharma", NEW, 240),),
@@ -441,7 +450,7 @@ BEFRIENDING_PAIRS = (
 # The plan: plain data, replayed through the services afterwards
 # --------------------------------------------------------------------------------------------
 
-StepAction = Literal["confirm", "approve", "reject"]
+StepAction = Literal["confirm", "approve", "reject", "dispute", "settle"]
 
 
 @dataclass(frozen=True)
@@ -452,7 +461,7 @@ class Step:
     action: StepAction
     actor: str
     on: date
-    reason: str = ""
+    reason: str = ""  # a rejection's or a dispute's reason, a settlement's note
 
 
 @dataclass(frozen=True)
@@ -465,6 +474,7 @@ class Recording:
     minutes: int
     performed_on: date
     description: str
+    category: str
     recorder: str  # the member key of whoever records it
     on: date
     steps: tuple[Step, ...]  # what follows, where it has happened by today
@@ -486,7 +496,41 @@ class PlannedTransfer:
     reverses: str | None = None  # the label of the transfer this one corrects
 
 
-Event = Recording | Step | PlannedTransfer
+@dataclass(frozen=True)
+class PlannedActivity:
+    """A group activity a coordinator records: everyone who came earns (or spends) the same."""
+
+    label: str
+    title: str
+    on: date
+    minutes: int
+    direction: ActivityDirection
+    attendees: tuple[str, ...]
+    category: str
+    actor: str
+
+
+@dataclass(frozen=True)
+class ImportRow:
+    provider: str
+    recipient: str
+    minutes: int
+    performed_on: date
+    description: str
+    category: str
+
+
+@dataclass(frozen=True)
+class PlannedImport:
+    """A week of paper sign-in sheets typed into a spreadsheet and imported by a coordinator."""
+
+    label: str
+    on: date
+    rows: tuple[ImportRow, ...]
+    actor: str
+
+
+Event = Recording | Step | PlannedTransfer | PlannedActivity | PlannedImport
 
 
 @dataclass
@@ -553,7 +597,9 @@ class Planner:
     the dates and the checks they make see exactly what the planner saw.
     """
 
-    def __init__(self, spec: BankSpec, today: date, rng: random.Random) -> None:
+    def __init__(
+        self, spec: BankSpec, today: date, rng: random.Random, requests: dict[tuple[str, str], date] | None = None
+    ) -> None:
         self.spec = spec
         self.today = today
         self.rng = rng
@@ -568,6 +614,8 @@ class Planner:
         self._refs = itertools.count(1)
         self._recorded: dict[int, Recording] = {}
         self._moved: set[str] = set()  # labels of transfers that ran
+        # Requests for help not answered yet: (member key, category) -> the day it was listed.
+        self.open_requests = dict(requests or {})
 
     def plan(self) -> list[Event]:
         raise NotImplementedError
@@ -617,14 +665,17 @@ class Planner:
         minutes: int,
         on: date,
         description: str,
+        category: str,
         recorder: str | None,
         record_after: int | None = None,
         confirm_after: int | None = None,
         stop_before: StepAction | None = None,
         reject_reason: str = "",
+        dispute: tuple[str, str] | None = None,
     ) -> None:
         """Plan one exchange. ``recorder`` None: a coordinator types it in from a timesheet,
-        which approves it at once."""
+        which approves it at once. ``dispute``: (the other side's reason, the coordinator's
+        note when the hours stand)."""
         if record_after is None:
             record_after = self.rng.choice((0, 0, 1, 2, 3) if recorder is None else (0, 0, 1, 2))
         ref = next(self._refs)
@@ -634,8 +685,10 @@ class Planner:
             recorder = self.coordinator()
         else:
             other = recipient if recorder == provider else provider
-            steps = self._later_steps(ref, other, recorded_on, confirm_after, stop_before, reject_reason)
-        self.schedule(Recording(ref, provider, recipient, minutes, on, description, recorder, recorded_on, steps))
+            steps = self._later_steps(ref, other, recorded_on, confirm_after, stop_before, reject_reason, dispute)
+        self.schedule(
+            Recording(ref, provider, recipient, minutes, on, description, category, recorder, recorded_on, steps)
+        )
 
     def _later_steps(
         self,
@@ -645,24 +698,31 @@ class Planner:
         confirm_after: int | None,
         stop_before: StepAction | None,
         reject_reason: str,
+        dispute: tuple[str, str] | None = None,
     ) -> tuple[Step, ...]:
         """The other side confirms (for the organisation, a coordinator decides straight away),
-        then a coordinator decides if the policy asks. Steps after today have not happened yet."""
-        wanted: list[tuple[StepAction, str, int]] = []
-        if other != ORG:
+        or disputes it and a coordinator settles it; then a coordinator decides if the policy
+        asks. Steps after today have not happened yet."""
+        wanted: list[tuple[StepAction, str, int, str]] = []
+        if dispute is not None:
+            wanted.append(("dispute", other, self.rng.choice((0, 1)), dispute[0]))
+            wanted.append(("settle", self.coordinator(), self.rng.choice((1, 2)), dispute[1]))
+        elif other != ORG:
             delay = self.rng.choice((0, 1, 1, 2, 3)) if confirm_after is None else confirm_after
-            wanted.append(("confirm", other, delay))
-        if reject_reason:
-            wanted.append(("reject", self.coordinator(), self.rng.choice((1, 2, 3))))
+            wanted.append(("confirm", other, delay, ""))
+        if dispute is not None:
+            pass  # settling it approves it
+        elif reject_reason:
+            wanted.append(("reject", self.coordinator(), self.rng.choice((1, 2, 3)), reject_reason))
         elif other == ORG or self.spec.approval_policy != ApprovalPolicy.NEVER:
-            wanted.append(("approve", self.coordinator(), self.rng.choice((1, 2, 3, 4))))
+            wanted.append(("approve", self.coordinator(), self.rng.choice((1, 2, 3, 4)), ""))
         steps: list[Step] = []
         day = recorded_on
-        for action, actor, delay in wanted:
+        for action, actor, delay, reason in wanted:
             day += timedelta(days=delay)
             if action == stop_before or day > self.today:
                 break
-            steps.append(Step(ref, action, actor, day, reject_reason if action == "reject" else ""))
+            steps.append(Step(ref, action, actor, day, reason))
         return tuple(steps)
 
     def schedule(self, event: Event) -> None:
@@ -673,17 +733,41 @@ class Planner:
     def run_until(self, day: date) -> None:
         while self._agenda and self._agenda[0][0] <= day:
             _, _, event = heapq.heappop(self._agenda)
-            if self._runs(event):
-                self.script.append(event)
+            ran = self._runs(event)
+            if ran is not None:
+                self.script.append(ran)
 
-    def _runs(self, event: Event) -> bool:
-        """Apply ``event`` to the balances if the ledger would accept it now."""
+    def _runs(self, event: Event) -> Event | None:
+        """Apply ``event`` to the balances if the ledger would accept it now: the event as it
+        ran (a group activity or an import without the people it could not take), or None."""
         if isinstance(event, Recording):
-            return self._record(event)
+            return event if self._record(event) else None
         if isinstance(event, Step):
             self._step(event)
-            return True
-        return self._transfer(event)
+            return event
+        if isinstance(event, PlannedActivity):
+            return self._activity(event)
+        if isinstance(event, PlannedImport):
+            return self._import(event)
+        return event if self._transfer(event) else None
+
+    def _activity(self, activity: PlannedActivity) -> PlannedActivity | None:
+        earn = activity.direction == ActivityDirection.EARN
+        able = []
+        for key in activity.attendees:
+            debit, credit = (ORG, key) if earn else (key, ORG)
+            if self.balances.can_move(debit, credit, activity.minutes):
+                self.balances.move(debit, credit, activity.minutes)
+                able.append(key)
+        return replace(activity, attendees=tuple(able)) if able else None
+
+    def _import(self, sheet: PlannedImport) -> PlannedImport | None:
+        rows = []
+        for row in sheet.rows:
+            if self.balances.can_move(row.recipient, row.provider, row.minutes):
+                self.balances.move(row.recipient, row.provider, row.minutes)
+                rows.append(row)
+        return replace(sheet, rows=tuple(rows)) if rows else None
 
     def _record(self, recording: Recording) -> bool:
         if not self.balances.can_move(recording.recipient, recording.provider, recording.minutes):
@@ -701,7 +785,9 @@ class Planner:
         debit, credit, minutes = recording.recipient, recording.provider, recording.minutes
         if step.action == "reject":
             self.balances.release(debit, credit, minutes)
-        elif step.action == "approve" or self.spec.approval_policy == ApprovalPolicy.NEVER:
+        elif step.action == "dispute":
+            pass  # the hours stay reserved until a coordinator settles it
+        elif step.action in ("approve", "settle") or self.spec.approval_policy == ApprovalPolicy.NEVER:
             self.balances.post(debit, credit, minutes)
 
     def _transfer(self, transfer: PlannedTransfer) -> bool:
@@ -714,9 +800,29 @@ class Planner:
         return True
 
 
+# A request listed early last month and answered a few days later, so the monthly report (which
+# opens on the last complete month) shows a request met whatever day the demo is loaded:
+# (who asked, what for, who helped).
+REQUEST_MET_LAST_MONTH = ("kwame.mensah", "forms", "ravi.patel")
+
+
+# The week whose sign-in sheets (Tuesday lunch, Wednesday allotment) the coordinator typed into
+# a spreadsheet and imported, rather than entering each line: days ago of its Monday.
+IMPORTED_WEEK_DAYS_AGO = 27
+
+
 class RiversidePlanner(Planner):
     """The day service's week: lunch on Tuesday, the allotment on Wednesday, art on Friday, an
-    event early each month and a trip in the middle of it, befriending and odd jobs around them."""
+    event early each month and a trip in the middle of it (both group activities), befriending
+    and odd jobs around them."""
+
+    def __init__(
+        self, spec: BankSpec, today: date, rng: random.Random, requests: dict[tuple[str, str], date] | None = None
+    ) -> None:
+        super().__init__(spec, today, rng, requests)
+        monday = today - timedelta(days=IMPORTED_WEEK_DAYS_AGO)
+        self.imported_week = (monday - timedelta(days=monday.weekday()), monday + timedelta(days=6 - monday.weekday()))
+        self.sheet_rows: list[ImportRow] = []
 
     def plan(self) -> list[Event]:
         for day in self.days():
@@ -736,6 +842,10 @@ class RiversidePlanner(Planner):
                 self.odd_jobs(day)
             self.pool_and_corrections(day)
             self.still_waiting(day)
+            if day == self.imported_week[1] + timedelta(days=2):
+                self.import_the_sheets(day)
+            if day == previous_month(self.today) + timedelta(days=6):
+                self.request_answered(day)
             self.run_until(day)
         return self.script
 
@@ -743,37 +853,67 @@ class RiversidePlanner(Planner):
 
     def tuesday_lunch(self, day: date) -> None:
         for person in self.pick(self.team("lunch", day), self.rng.choice((2, 2, 3))):
-            self.exchange(
-                provider=person.key, recipient=ORG, minutes=self.rng.choice((150, 180)), on=day,
-                description=self.rng.choice(LUNCH_TASKS), recorder=self.timesheet_or(person.key),
-            )
+            self.rota_shift(person, day, self.rng.choice((150, 180)), self.rng.choice(LUNCH_TASKS), "Cooking")
 
     def allotment(self, day: date) -> None:
         for person in self.pick(self.team("allotment", day), self.rng.choice((1, 1, 1, 2))):
-            self.exchange(
-                provider=person.key, recipient=ORG, minutes=self.rng.choice((120, 150)), on=day,
-                description=self.rng.choice(ALLOTMENT_TASKS), recorder=self.timesheet_or(person.key),
-            )
+            self.rota_shift(person, day, self.rng.choice((120, 150)), self.rng.choice(ALLOTMENT_TASKS), "Gardening")
+
+    def rota_shift(self, person: Person, day: date, minutes: int, task: str, category: str) -> None:
+        """A shift on a rota: the member logs it, or it goes on the sign-in sheet the coordinator
+        types in. In the imported week every shift is on the sheets."""
+        recorder = None if self.in_imported_week(day) else self.timesheet_or(person.key)
+        if recorder is None:
+            self.from_the_sheet(person.key, day, minutes, task, category)
+        else:
+            self.exchange(provider=person.key, recipient=ORG, minutes=minutes, on=day, description=task,
+                          category=category, recorder=recorder)
+
+    def in_imported_week(self, day: date) -> bool:
+        return self.imported_week[0] <= day <= self.imported_week[1]
+
+    def from_the_sheet(self, provider: str, day: date, minutes: int, task: str, category: str) -> None:
+        """A line of a sign-in sheet: the coordinator types it in (approved at once), or, in the
+        imported week, it goes onto the spreadsheet."""
+        if self.in_imported_week(day):
+            self.sheet_rows.append(ImportRow(provider, ORG, minutes, day, task, category))
+        else:
+            self.exchange(provider=provider, recipient=ORG, minutes=minutes, on=day, description=task,
+                          category=category, recorder=None)
+
+    def request_answered(self, day: date) -> None:
+        asker, need, helper = REQUEST_MET_LAST_MONTH
+        service = SERVICES[need]
+        self.open_requests.pop((asker, service.category), None)
+        self.exchange(provider=helper, recipient=asker, minutes=service.minutes[0], on=day,
+                      description=service.descriptions[0], category=service.category, recorder=helper,
+                      record_after=0, confirm_after=0)
+
+    def import_the_sheets(self, day: date) -> None:
+        if self.sheet_rows:
+            self.schedule(PlannedImport("sign-in-sheets", day, tuple(self.sheet_rows), self.coordinator_keys[0]))
 
     def art_group(self, day: date) -> None:
         """Megan runs it, sometimes with a helper; when she is away someone else steps in."""
         lead = self.by_key["megan.lloyd"]
         others = [p for p in self.team("art", day) if p is not lead]
         if self.rng.random() < 0.85:
-            self.exchange(provider=lead.key, recipient=ORG, minutes=120, on=day,
-                          description="Ran the Friday art group", recorder=None)
+            self.from_the_sheet(lead.key, day, 120, "Ran the Friday art group", "Arts and crafts")
             helpers, minutes, task = self.pick(others, self.rng.choice((0, 0, 1))), 90, "Set up and helped at"
         else:
             helpers, minutes, task = self.pick(others, 1), 120, "Stood in for Megan and ran"
         for helper in helpers:
-            self.exchange(provider=helper.key, recipient=ORG, minutes=minutes, on=day,
-                          description=f"{task} the Friday art group", recorder=None)
+            self.from_the_sheet(helper.key, day, minutes, f"{task} the Friday art group", "Arts and crafts")
 
     def centre_event(self, day: date) -> None:
+        """Everyone who helped run it earns the same: one group activity."""
         event = CENTRE_EVENTS[(day.year * 12 + day.month) % len(CENTRE_EVENTS)]
-        for person in self.pick(self.team("events", day), self.rng.choice((2, 3, 4))):
-            self.exchange(provider=person.key, recipient=ORG, minutes=self.rng.choice((180, 240)), on=day,
-                          description=f"Helped run the centre's {event}", recorder=None)
+        helpers = self.pick(self.team("events", day), self.rng.choice((3, 4, 5)))
+        if helpers:
+            self.schedule(PlannedActivity(
+                f"event-{day.isoformat()}", f"Ran the centre's {event}", day, self.rng.choice((180, 240)),
+                ActivityDirection.EARN, tuple(p.key for p in helpers), "Running events", self.coordinator(),
+            ))
 
     def timesheet_or(self, member: str) -> str | None:
         """Mostly the coordinator types up the sign-in sheet; now and then members log it themselves."""
@@ -789,9 +929,12 @@ class RiversidePlanner(Planner):
         trip = TRIPS[(day.year * 12 + day.month) % len(TRIPS)]
         minutes = 240 if "seaside" in trip or "Kew" in trip else 180
         travellers = [p for p in self.people if "trips" in p.needs and self.active_on(p, day)]
-        for person in self.pick(travellers, self.rng.choice((3, 4, 5, 6))):
-            self.exchange(provider=ORG, recipient=person.key, minutes=minutes, on=day,
-                          description=trip, recorder=None)
+        going = self.pick(travellers, self.rng.choice((5, 6, 7, 8)))
+        if going:
+            self.schedule(PlannedActivity(
+                f"trip-{day.isoformat()}", trip, day, minutes, ActivityDirection.SPEND,
+                tuple(p.key for p in going), "Trips and outings", self.coordinator(),
+            ))
 
     # -- members helping members ------------------------------------------------------------
 
@@ -806,7 +949,7 @@ class RiversidePlanner(Planner):
                 service = SERVICES["befriending"]
                 self.exchange(provider=befriender, recipient=befriended, minutes=self.rng.choice(service.minutes),
                               on=day, description=self.rng.choice(service.descriptions),
-                              recorder=self.paper_slip_or(befriender))
+                              category=service.category, recorder=self.paper_slip_or(befriender))
 
     def odd_jobs(self, day: date) -> None:
         for _ in range(self.rng.choice((0, 0, 1))):
@@ -821,10 +964,14 @@ class RiversidePlanner(Planner):
             able = [key for key in wanting if self.balances.spendable(key) >= minutes]
             if not able:
                 continue
-            recipient = self.rng.choice(able)
+            # Someone who listed a request for this help is asked first (their request is met).
+            asking = [key for key in able if self.open_requests.get((key, service.category), day) < day]
+            recipient = self.rng.choice(asking or able)
+            self.open_requests.pop((recipient, service.category), None)
             recorder = self.paper_slip_or(self.rng.choice((helper.key, helper.key, helper.key, recipient)))
             self.exchange(provider=helper.key, recipient=recipient, minutes=minutes, on=day,
-                          description=self.rng.choice(service.descriptions), recorder=recorder)
+                          description=self.rng.choice(service.descriptions), category=service.category,
+                          recorder=recorder)
 
     # -- the community pool, and the mistakes every time bank makes ---------------------------
 
@@ -842,12 +989,15 @@ class RiversidePlanner(Planner):
         if n == 48:
             self.exchange(
                 provider="derek.price", recipient=ORG, minutes=240, on=day,
-                description="Chatted with people in the café all afternoon", recorder="derek.price",
+                description="Chatted with people in the café all afternoon", category="Befriending",
+                recorder="derek.price",
                 reject_reason="Thank you, Derek! Time chatting in the café doesn't earn credits, but you'd be "
                 "very welcome on the Tuesday lunch rota.",
             )
         if n == 118:
             self.lift_logged_with_the_wrong_time(day)
+        if n == 150:
+            self.lesson_questioned_and_settled(day)
 
     def participant_keys(self, day: date) -> list[str]:
         return [p.key for p in self.people if self.active_on(p, day)]
@@ -904,9 +1054,25 @@ class RiversidePlanner(Planner):
         reason = ("The appointment was about an hour and a half door to door, so please log 1 hour 30 minutes "
                   "and it will be approved straight away.")
         self.exchange(provider=driver, recipient=passenger, minutes=180, on=day, description=description,
-                      recorder=driver, record_after=1, reject_reason=reason)
+                      category="Lifts", recorder=driver, record_after=1, reject_reason=reason)
         self.exchange(provider=driver, recipient=passenger, minutes=90, on=day, description=description,
-                      recorder=driver, record_after=5)
+                      category="Lifts", recorder=driver, record_after=5)
+
+    def lesson_questioned_and_settled(self, day: date) -> None:
+        """A learner thinks a phone lesson was logged too long; a coordinator talks to both, and
+        the hours stand."""
+        learners = [p.key for p in self.people if "tech" in p.needs and self.active_on(p, day)]
+        learner = self.richest(learners)
+        if learner is None:
+            return
+        self.exchange(
+            provider="ravi.patel", recipient=learner, minutes=120, on=day, category="Computer help",
+            description="Set up the NHS App and ordered a repeat prescription", recorder="ravi.patel",
+            record_after=0,
+            dispute=("I think we only spent an hour on it, not two.",
+                     "Spoke to you both: the two hours included getting the app to accept the photo ID. "
+                     "The hours stand."),
+        )
 
     # -- hours still waiting, however the dates fall ------------------------------------------
 
@@ -917,42 +1083,54 @@ class RiversidePlanner(Planner):
             customer = self.richest(customers)
             if customer is not None:
                 self.exchange(provider="shirley.baptiste", recipient=customer, minutes=30, on=day,
-                              description="Haircut at the centre", recorder="shirley.baptiste",
-                              record_after=0, stop_before="approve")
+                              description="Haircut at the centre", category="Haircuts",
+                              recorder="shirley.baptiste", record_after=0, stop_before="approve")
+        if days_ago == 3:
+            customers = [p.key for p in self.people if "lifts" in p.needs and self.active_on(p, day)]
+            customer = self.richest(customers)
+            if customer is not None:
+                self.exchange(provider="patrick.doyle", recipient=customer, minutes=120, on=day,
+                              description="Lift to the big supermarket for a weekly shop", category="Lifts",
+                              recorder="patrick.doyle", record_after=0, stop_before="settle",
+                              dispute=("The lift was an hour and a half, not two hours.", ""))
         if days_ago == 2:
             gardener = self.pick(self.team("allotment", day), 1)
             if gardener:
                 self.exchange(provider=gardener[0].key, recipient=ORG, minutes=60, on=day,
-                              description="Extra watering session at the allotment", recorder=gardener[0].key,
-                              record_after=0, stop_before="approve")
+                              description="Extra watering session at the allotment", category="Gardening",
+                              recorder=gardener[0].key, record_after=0, stop_before="approve")
         if days_ago == 1:
             learners = [p.key for p in self.people if "tech" in p.needs and self.active_on(p, day)]
             learner = self.richest(learners)
             if learner is not None:
                 self.exchange(provider="tomasz.nowak", recipient=learner, minutes=60, on=day,
-                              description="Showed how to video-call family on WhatsApp", recorder="tomasz.nowak",
-                              record_after=0, stop_before="confirm")
+                              description="Showed how to video-call family on WhatsApp", category="Computer help",
+                              recorder="tomasz.nowak", record_after=0, stop_before="confirm")
 
 
-# Elm Park's six months, written out: days ago, provider, recipient, minutes, what, who logged
-# it ("provider", "recipient", or None for the coordinator), days until the other side confirmed
-# (None: still waiting).
-ELM_PARK_EXCHANGES: tuple[tuple[int, str, str, int, str, str | None, int | None], ...] = (
-    (170, "pete.robinson", "margaret.cole", 60, "Fixed a dripping kitchen tap", "provider", 1),
-    (158, "jenny.howard", "abdul.malik", 60, "Walked Biscuit while Abdul's back was bad", "provider", 0),
-    (151, "jenny.howard", "abdul.malik", 60, "Walked Biscuit again", "provider", 1),
-    (140, "sanjay.gupta", "ellie.thompson", 90, "Went through Ellie's CV and a job application", "recipient", 2),
-    (126, "frank.osei", "margaret.cole", 90, "Lift to the eye clinic and back", "provider", 1),
-    (105, "jenny.howard", ORG, 120, "Helped run the Elm Park litter pick", None, None),
-    (105, "pete.robinson", ORG, 120, "Helped run the Elm Park litter pick", None, None),
-    (97, "ellie.thompson", "jenny.howard", 30, "Watered Jenny's plants while she was away", "provider", 3),
-    (80, "abdul.malik", "beata.nowicka", 120, "Put up two shelves and a curtain rail", "provider", 2),
-    (66, "beata.nowicka", "frank.osei", 60, "Set up video calls with Frank's grandchildren", "provider", 1),
-    (52, "margaret.cole", "ellie.thompson", 90, "Taught Ellie to make plum jam", "provider", 0),
-    (38, "sanjay.gupta", "pete.robinson", 60, "Got Pete's new printer working", "provider", 0),
-    (24, "frank.osei", "abdul.malik", 60, "Lift to the vet with Biscuit", "provider", 2),
-    (12, "jenny.howard", ORG, 90, "Delivered leaflets for the residents' meeting", None, None),
-    (3, "ellie.thompson", "margaret.cole", 60, "Helped Margaret with her online shopping order", "provider", None),
+# Elm Park's six months, written out: days ago, provider, recipient, minutes, what, its category,
+# who logged it ("provider", "recipient", or None for the coordinator), days until the other side
+# confirmed (None: still waiting).
+ELM_PARK_EXCHANGES: tuple[tuple[int, str, str, int, str, str, str | None, int | None], ...] = (
+    (170, "pete.robinson", "margaret.cole", 60, "Fixed a dripping kitchen tap", "DIY and odd jobs", "provider", 1),
+    (158, "jenny.howard", "abdul.malik", 60, "Walked Biscuit while Abdul's back was bad", "Pet care", "provider", 0),
+    (151, "jenny.howard", "abdul.malik", 60, "Walked Biscuit again", "Pet care", "provider", 1),
+    (140, "sanjay.gupta", "ellie.thompson", 90, "Went through Ellie's CV and a job application",
+     "Computer help", "recipient", 2),
+    (126, "frank.osei", "margaret.cole", 90, "Lift to the eye clinic and back", "Lifts", "provider", 1),
+    (105, "jenny.howard", ORG, 120, "Helped run the Elm Park litter pick", "Running events", None, None),
+    (105, "pete.robinson", ORG, 120, "Helped run the Elm Park litter pick", "Running events", None, None),
+    (97, "ellie.thompson", "jenny.howard", 30, "Watered Jenny's plants while she was away", "Gardening", "provider", 3),
+    (80, "abdul.malik", "beata.nowicka", 120, "Put up two shelves and a curtain rail",
+     "DIY and odd jobs", "provider", 2),
+    (66, "beata.nowicka", "frank.osei", 60, "Set up video calls with Frank's grandchildren",
+     "Computer help", "provider", 1),
+    (52, "margaret.cole", "ellie.thompson", 90, "Taught Ellie to make plum jam", "Cooking", "provider", 0),
+    (38, "sanjay.gupta", "pete.robinson", 60, "Got Pete's new printer working", "Computer help", "provider", 0),
+    (24, "frank.osei", "abdul.malik", 60, "Lift to the vet with Biscuit", "Lifts", "provider", 2),
+    (12, "jenny.howard", ORG, 90, "Delivered leaflets for the residents' meeting", "Running events", None, None),
+    (3, "ellie.thompson", "margaret.cole", 60, "Helped Margaret with her online shopping order",
+     "Computer help", "provider", None),
 )
 
 
@@ -960,10 +1138,11 @@ class ElmParkPlanner(Planner):
     """Neighbours helping neighbours, as written out above; no coordinator needed to approve."""
 
     def plan(self) -> list[Event]:
-        for days_ago, provider, recipient, minutes, what, logged_by, confirmed_after in ELM_PARK_EXCHANGES:
+        for days_ago, provider, recipient, minutes, what, category, logged_by, confirmed_after in ELM_PARK_EXCHANGES:
             self.exchange(
                 provider=provider, recipient=recipient, minutes=minutes, on=self.today - timedelta(days=days_ago),
-                description=what, recorder={"provider": provider, "recipient": recipient, None: None}[logged_by],
+                description=what, category=category,
+                recorder={"provider": provider, "recipient": recipient, None: None}[logged_by],
                 record_after=0, confirm_after=confirmed_after,
                 stop_before="confirm" if logged_by and confirmed_after is None else None,
             )
@@ -983,6 +1162,9 @@ class BuiltBank:
     members: dict[str, Member] = field(default_factory=dict)
     account_ids: dict[str, int] = field(default_factory=dict)
     transfer_ids: dict[str, int] = field(default_factory=dict)
+    category_ids: dict[str, int] = field(default_factory=dict)
+    # Each member's request for help in a category: (listing id, the day it was listed).
+    requests: dict[tuple[str, str], tuple[int, date]] = field(default_factory=dict)
 
 
 def build_demo(session: Session, *, password: str, today: date | None = None) -> list[DemoLogin]:
@@ -1005,7 +1187,8 @@ def build_demo(session: Session, *, password: str, today: date | None = None) ->
         for bank, planner in zip(banks, (RiversidePlanner, ElmParkPlanner), strict=True):
             add_profiles(session, bank, rng)
             add_listings(session, bank, today, rng)
-            replay(session, bank, planner(bank.spec, today, rng).plan())
+            asked = {request: listed for request, (_, listed) in bank.requests.items()}
+            replay(session, bank, planner(bank.spec, today, rng, asked).plan())
             apply_suspensions(session, bank)
             apply_settings(session, bank)
             close_finished_months(session, bank, today)
@@ -1132,8 +1315,11 @@ def about_line(person: Person) -> str:
 
 
 def add_listings(session: Session, bank: BuiltBank, today: date, rng: random.Random) -> None:
-    """Each member's open offers and requests, from what they do and what they need."""
+    """Each member's open offers and requests, from what they do and what they need. Help given
+    after a request was listed answers it (``replay_recording``): that request is met."""
     categories = category_ids(session, bank.timebank.id)
+    bank.category_ids = categories
+    asked: list[tuple[str, str, Listing, date]] = []
     for person in bank.spec.participants:
         if person.status != MemberStatus.APPROVED:
             continue
@@ -1143,36 +1329,102 @@ def add_listings(session: Session, bank: BuiltBank, today: date, rng: random.Ran
         for kind, service in [(ListingKind.OFFER, s) for s in offers] + [(ListingKind.REQUEST, s) for s in requests]:
             title, description = service.offer if kind == ListingKind.OFFER else service.request
             posted = today - timedelta(days=rng.randint(0, min(person.joined_days_ago, HISTORY_DAYS)))
-            session.add(Listing(
+            if (person.key, kind, service) == (REQUEST_MET_LAST_MONTH[0], ListingKind.REQUEST,
+                                                SERVICES[REQUEST_MET_LAST_MONTH[1]]):
+                posted = previous_month(today) + timedelta(days=2)
+            listing = Listing(
                 timebank_id=bank.timebank.id, member_id=member.id, kind=kind,
                 category_id=categories.get(service.category), title=title, description=description,
                 tags=service.tags, estimated_minutes=service.minutes[0], created_by_id=member.id,
                 created_at=at(posted, 14), updated_at=at(posted, 14),
-            ))
+            )
+            session.add(listing)
+            if kind == ListingKind.REQUEST:
+                asked.append((person.key, service.category, listing, posted))
     session.commit()
+    bank.requests = {(key, category): (listing.id, posted) for key, category, listing, posted in asked}
 
 
 def replay(session: Session, bank: BuiltBank, script: Sequence[Event]) -> None:
     """Run the script through the services, in order, as the people in it would have."""
     exchange_ids: dict[int, int] = {}
     stamps: dict[int, dict[str, object]] = {}
+    told = Told(session)
     for event in script:
         if isinstance(event, Recording):
             exchange_ids[event.ref] = replay_recording(session, bank, event)
-            stamps[event.ref] = {"id": exchange_ids[event.ref], "created_at": at(event.on, 9 + event.ref % 9)}
+            stamps[event.ref] = {"id": exchange_ids[event.ref], "created_at": event_time(event)}
         elif isinstance(event, Step):
             replay_step(session, bank, event, exchange_ids[event.ref])
+        elif isinstance(event, PlannedActivity):
+            replay_activity(session, bank, event)
+        elif isinstance(event, PlannedImport):
+            replay_import(session, bank, event)
         else:
             replay_transfer(session, bank, event)
-        if not isinstance(event, PlannedTransfer):
-            stamps[event.ref]["updated_at"] = at(event.on, 9 + event.ref % 9)
+        if isinstance(event, Recording | Step):
+            stamps[event.ref]["updated_at"] = event_time(event)
+        told.happened_at(event_time(event))
     # The services stamp rows with the real clock; the demo's history should read as it happened.
     if stamps:
         session.execute(update(Exchange), list(stamps.values()))
+    told.stamp()
     session.commit()
 
 
+def event_time(event: Event) -> datetime:
+    """When a step of the history happened: office hours, spread over the day."""
+    if isinstance(event, Recording | Step):
+        return at(event.on, 9 + event.ref % 9)
+    if isinstance(event, PlannedActivity):
+        return at(event.on, 16)
+    return at(event.on, 12)
+
+
+class Told:
+    """What the services told people as each step happened (notifications and their emails),
+    stamped afterwards with the time of that step instead of the moment the demo was loaded.
+    (The audit trail is append-only: it keeps the time it was written.)"""
+
+    TABLES: tuple[type[Notification] | type[OutboundEmail], ...] = (Notification, OutboundEmail)
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.last = self._newest()
+        self.spans: list[tuple[tuple[int, ...], tuple[int, ...], datetime]] = []
+
+    def _newest(self) -> tuple[int, ...]:
+        row = self.session.execute(select(*(select(func.max(t.id)).scalar_subquery() for t in self.TABLES))).one()
+        return tuple(value or 0 for value in row)
+
+    def happened_at(self, moment: datetime) -> None:
+        """Rows written since the last call belong to a step that happened at ``moment``."""
+        newest = self._newest()
+        if newest != self.last:
+            self.spans.append((self.last, newest, moment))
+            self.last = newest
+
+    def stamp(self) -> None:
+        for index, table in enumerate(self.TABLES):
+            rows = [
+                {"low": low[index], "high": high[index], "moment": moment}
+                for low, high, moment in self.spans
+                if high[index] > low[index]
+            ]
+            if rows:  # one statement run once per span (the table's, not the ORM's bulk update)
+                sql_table = cast(Table, table.__table__)
+                columns = sql_table.c
+                self.session.execute(
+                    update(sql_table)
+                    .where(columns.id > bindparam("low"), columns.id <= bindparam("high"))
+                    .values(created_at=bindparam("moment")),
+                    rows,
+                )
+
+
 def replay_recording(session: Session, bank: BuiltBank, recording: Recording) -> int:
+    # Help that answers the recipient's request for it, listed before, meets that request.
+    asked = bank.requests.get((recording.recipient, recording.category))
     request = RecordRequest(
         provider_account_id=bank.account_ids[recording.provider],
         recipient_account_id=bank.account_ids[recording.recipient],
@@ -1180,6 +1432,8 @@ def replay_recording(session: Session, bank: BuiltBank, recording: Recording) ->
         performed_on=recording.performed_on,
         description=recording.description,
         request_key=f"demo-{recording.ref}",
+        listing_id=asked[0] if asked and asked[1] < recording.performed_on else None,
+        category_id=bank.category_ids[recording.category],
     )
     exchange = record_exchange(session, bank.members[recording.recorder], request, today=recording.on)
     return id_without_reload(exchange)
@@ -1191,8 +1445,54 @@ def replay_step(session: Session, bank: BuiltBank, step: Step, exchange_id: int)
         confirm_exchange(session, actor, exchange_id, today=step.on)
     elif step.action == "approve":
         approve_exchange(session, actor, exchange_id, today=step.on)
+    elif step.action == "dispute":
+        dispute_exchange(session, actor, exchange_id, step.reason)
+    elif step.action == "settle":
+        settle_dispute(session, actor, exchange_id, hours_stand=True, reason=step.reason, today=step.on)
     else:
         reject_exchange(session, actor, exchange_id, step.reason, today=step.on)
+
+
+def replay_activity(session: Session, bank: BuiltBank, activity: PlannedActivity) -> None:
+    request = ActivityRequest(
+        title=activity.title,
+        held_on=activity.on,
+        minutes=activity.minutes,
+        direction=activity.direction,
+        attendee_ids=tuple(bank.members[key].id for key in activity.attendees),
+        request_key=f"demo-{activity.label}",
+        category_id=bank.category_ids[activity.category],
+    )
+    record_activity(session, bank.members[activity.actor], request, today=activity.on)
+
+
+def replay_import(session: Session, bank: BuiltBank, sheet: PlannedImport) -> None:
+    """The spreadsheet as the coordinator typed it (dates day first, names as written), through
+    the import's preview and commit; then each line is filed under its category, which a sign-in
+    sheet has no column for."""
+    def name(key: str) -> str:
+        return bank.timebank.organisation_name if key == ORG else bank.members[key].display_name
+
+    lines = ["date,provider,recipient,hours,description"]
+    lines += [
+        f"{row.performed_on:%d/%m/%Y},{name(row.provider)},{name(row.recipient)},"
+        f"{hours_for_editing(row.minutes)},{row.description}"
+        for row in sheet.rows
+    ]
+    raw = ("\r\n".join(lines) + "\r\n").encode()
+    coordinator = bank.members[sheet.actor]
+    filename = f"sign-in-sheets-{sheet.rows[0].performed_on:%Y-%m-%d}.csv"
+    preview = preview_import(session, coordinator, filename, raw, today=sheet.on)
+    commit_import(session, coordinator, filename, raw, expected_digest=preview.digest, today=sheet.on)
+    for row in sheet.rows:
+        key = row_key(bank.account_ids[row.provider], bank.account_ids[row.recipient], row.performed_on,
+                      row.minutes, row.description)
+        session.execute(
+            update(Exchange)
+            .where(Exchange.timebank_id == bank.timebank.id, Exchange.request_key == key)
+            .values(category_id=bank.category_ids[row.category])
+        )
+    session.commit()
 
 
 def replay_transfer(session: Session, bank: BuiltBank, item: PlannedTransfer) -> None:
@@ -1230,20 +1530,31 @@ def apply_settings(session: Session, bank: BuiltBank) -> None:
 
 def settle_notifications(session: Session) -> None:
     """The demo replays six months in seconds, and every step told someone. As if it had really
-    happened: those emails went out at the time (the scheduler must not send hundreds of old
-    emails on its first run), and people have read what they were told, except what still needs
-    their action and their three latest notifications."""
-    now = utcnow()
-    session.execute(update(OutboundEmail).where(OutboundEmail.sent_at.is_(None)).values(sent_at=now, claimed_at=now))
+    happened: those emails went out a minute after they were queued (the scheduler must not send
+    hundreds of old emails on its first run), and people read what they were told a few hours
+    later, except what still needs their action and their three latest notifications. (Times are
+    worked out here, not in SQL: SQLite cannot add an interval to a timestamp.)"""
+    queued = session.execute(select(OutboundEmail.id, OutboundEmail.created_at).where(OutboundEmail.sent_at.is_(None)))
+    sent = [{"id": row.id, "sent_at": row.created_at + SENT_AFTER, "claimed_at": row.created_at + SENT_AFTER}
+            for row in queued]
+    if sent:
+        session.execute(update(OutboundEmail), sent)
     newest_first = func.row_number().over(partition_by=Notification.member_id, order_by=Notification.id.desc())
     ranked = select(Notification.id, newest_first.label("rank")).subquery()
     latest = select(ranked.c.id).where(ranked.c.rank <= 3)
-    session.execute(
-        update(Notification)
-        .where(Notification.read_at.is_(None), Notification.needs_action.is_(False), Notification.id.not_in(latest))
-        .values(read_at=now)
+    unread = session.execute(
+        select(Notification.id, Notification.created_at).where(
+            Notification.read_at.is_(None), Notification.needs_action.is_(False), Notification.id.not_in(latest)
+        )
     )
+    read = [{"id": row.id, "read_at": row.created_at + READ_AFTER} for row in unread]
+    if read:
+        session.execute(update(Notification), read)
     session.commit()
+
+
+SENT_AFTER = timedelta(minutes=1)
+READ_AFTER = timedelta(hours=3)
 
 
 def close_finished_months(session: Session, bank: BuiltBank, today: date) -> None:

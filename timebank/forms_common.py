@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from decimal import Decimal, InvalidOperation
 
+from .hours import hours_in_words
+
 _HOUR_WORDS = r"(?:h|hr|hrs|hour|hours)"
 _MINUTE_WORDS = r"(?:m|min|mins|minute|minutes)"
 _NUMBER = r"([0-9]+(?:[.,][0-9]+)?|[.,][0-9]+)"
@@ -82,7 +84,7 @@ def parse_hours_to_minutes(text: str | None, granularity: int, *, maximum_minute
             f"for example {_example_for(granularity)}."
         )
     if maximum_minutes is not None and whole > maximum_minutes:
-        raise HoursInputError(f"The time must be {format_hours_input(maximum_minutes)} hours or less.")
+        raise HoursInputError(f"The time must be {hours_in_words(maximum_minutes)} or less.")
     return whole
 
 
@@ -112,11 +114,3 @@ def _check_digits(text: str) -> None:
 
 def _example_for(granularity: int) -> str:
     return f"1:{granularity:02d}" if granularity < 60 else "1 or 2"
-
-
-def format_hours_input(minutes: int | None) -> str:
-    """Minutes as a form shows them back to be edited: 90 → '1:30', 120 → '2', None → ''."""
-    if minutes is None:
-        return ""
-    hours, rest = divmod(minutes, 60)
-    return f"{hours}:{rest:02d}" if rest else str(hours)

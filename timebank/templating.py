@@ -1,4 +1,5 @@
-"""Template filters: hours and dates in plain words, in the timebank's time zone."""
+"""Template filters: hours (``timebank/hours.py``: words in sentences, hours:minutes in tables)
+and dates in plain words, in the timebank's time zone."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from flask import Flask, current_app
 from flask_login import current_user
 
 from .clock import local_datetime
-from .ledger import format_hours, format_minutes
+from .hours import HOURS_IN_TABLES, hours_change_in_table, hours_in_table, hours_in_words
 from .members.service import history_words
 
 
@@ -40,8 +41,13 @@ def human_datetime(value: datetime | None) -> str:
 
 
 def register(app: Flask) -> None:
-    app.add_template_filter(format_minutes, "minutes")
-    app.add_template_filter(format_hours, "hours")
+    # {{ minutes|minutes }} in sentences ("2 hours 30 minutes"); {{ minutes|hours }} in table
+    # cells and figures ("2:30"), {{ change|hours_change }} for a change ("+2:30"), with
+    # {{ hours_in_tables }} said once on the page.
+    app.add_template_filter(hours_in_words, "minutes")
+    app.add_template_filter(hours_in_table, "hours")
+    app.add_template_filter(hours_change_in_table, "hours_change")
+    app.jinja_env.globals["hours_in_tables"] = HOURS_IN_TABLES
     app.add_template_filter(human_date, "human_date")
     app.add_template_filter(human_datetime, "human_datetime")
     app.add_template_filter(history_words, "history_words")

@@ -174,16 +174,25 @@ def test_a_coordinator_clears_the_approvals_queue_and_records_a_group_activity(
     snapshot(page, "activity-form")
     friday = date.today() - timedelta(days=1)
     page.get_by_label("What was the activity called?").fill("Friday garden session")
-    page.get_by_label("When was it?").fill(friday.isoformat())
+    when = page.get_by_role("group", name="When was it?")
+    when.get_by_label("Day").fill(str(friday.day))
+    when.get_by_label("Month").fill(str(friday.month))
+    when.get_by_label("Year").fill(str(friday.year))
     page.get_by_label("How long was it, for each person?").fill("2")
     page.locator('input[name="direction"][value="earn"]').check()
     page.get_by_label("Category").select_option(label="Gardening")
     page.get_by_role("checkbox", name="Alice").check()
     page.get_by_role("checkbox", name="Dev").check()
+    click_and_wait(page, page.get_by_role("button", name="Continue"))
+    # Said back before anything is recorded: the date in words, everyone who came.
+    assert _heading(page) == "Check the activity before you record it"
+    check = page.locator("main").inner_text()
+    assert f"{friday:%A} {friday.day} {friday:%B %Y}" in check and "Alice, Dev" in check
+    snapshot(page, "activity-check")
     click_and_wait(page, page.get_by_role("button", name="Record the activity"))
     assert _heading(page) == "Friday garden session"
     main = page.locator("main").inner_text()
-    assert "Who came (2)" in main and "Earned 2 hours" in main
+    assert "Who came (2)" in main and "2:00" in main
     snapshot(page, "activity-recorded")
     with seed.session() as session:
         activity = session.scalar(select(Activity))
@@ -221,7 +230,7 @@ def test_a_coordinator_clears_the_approvals_queue_and_records_a_group_activity(
     assert "rejected an exchange" in trail and "recorded a group activity" in trail
     assert "approved an exchange" not in trail
     snapshot(page, "audit-trail-search")
-    page.goto("/coordinator/audit?date_from=31/02/2026")
+    page.goto("/coordinator/audit?date_from-day=31&date_from-month=2&date_from-year=2026")
     assert page.locator(".error-summary").is_visible()
     snapshot(page, "audit-trail-bad-date")
 

@@ -1,8 +1,9 @@
 """The full journey as a new member would take it, in a real browser, through the real forms:
 
 apply to join -> a coordinator approves -> post an offer -> be matched to a request -> propose ->
-the other side agrees -> record 1.5 hours -> the other side confirms -> a coordinator approves
--> both balances change.
+the other side agrees -> record 1.5 hours (typing the day into the day, month and year boxes,
+and checking it said back in words) -> the other side confirms -> a coordinator approves ->
+both balances change.
 
 Nina, the newcomer, is on a 360 px phone (nothing may scroll sideways); Alice, who asked for
 help, and Cora, the coordinator, are on desktop PCs. Every page on the way is screenshotted
@@ -12,6 +13,7 @@ help, and Cora, the coordinator, are on desktop PCs. Every page on the way is sc
 from __future__ import annotations
 
 import re
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -177,12 +179,35 @@ def test_a_newcomer_joins_offers_help_is_matched_and_both_balances_change(
     look(alice_tab, "alice-accepts-twice")
     alice_tab.close()
 
-    # 6. After the help, Nina records 1.5 hours.
+    # 6. After the help (yesterday), Nina records 1.5 hours, typing the day into the date boxes.
     nina.goto(exchange_url)
     click_and_wait(nina, nina.get_by_role("link", name="Record the time"))
     look(nina, "nina-record-time")
+    yesterday = date.today() - timedelta(days=1)
+    when = nina.get_by_role("group", name="When did the help happen?")
+    assert when.get_by_label("Day").get_attribute("inputmode") == "numeric"
+    # A wrong turn: she leaves the month out. The summary names it and leads to the boxes.
+    when.get_by_label("Day").fill(str(yesterday.day))
+    when.get_by_label("Month").fill("")
+    when.get_by_label("Year").fill(str(yesterday.year))
     nina.get_by_label("How long did it take?").fill("1.5")
     nina.get_by_label("What was done?").fill("Weeded the beds and trimmed the hedge")
+    response = click_and_wait(nina, nina.get_by_role("button", name="Continue"))
+    assert response.status == 422
+    summary = nina.get_by_role("alert")
+    assert "The date must include a month" in summary.inner_text()
+    look(nina, "nina-record-time-no-month")
+    summary.get_by_role("link", name="The date must include a month.").click()
+    assert nina.evaluate("document.activeElement.id") == "performed_on-month"
+    when = nina.get_by_role("group", name="When did the help happen?")
+    assert when.get_by_label("Day").input_value() == str(yesterday.day)  # what she typed is kept
+    when.get_by_label("Month").fill(str(yesterday.month))
+    click_and_wait(nina, nina.get_by_role("button", name="Continue"))
+    # Nothing is saved until she has seen it in words.
+    assert heading(nina) == "Check the time before you record it"
+    answers = nina.locator("main").inner_text()
+    assert f"{yesterday:%A} {yesterday.day} {yesterday:%B %Y}" in answers and "1 hour 30 minutes" in answers
+    look(nina, "nina-check-the-time")
     click_and_wait(nina, nina.get_by_role("button", name="Record the time"))
     assert "The time is recorded" in flash(nina)
     look(nina, "nina-time-recorded")
@@ -212,7 +237,7 @@ def test_a_newcomer_joins_offers_help_is_matched_and_both_balances_change(
     assert "You earned 1 hour 30 minutes helping Alice" in nina.get_by_role("table").inner_text()
     look(nina, "nina-my-hours")
     alice.goto("/me")
-    assert "-1 hour 30 minutes" in alice.locator(".balance").inner_text()
+    assert "minus 1 hour 30 minutes" in alice.locator(".balance").inner_text()
     assert "You spent 1 hour 30 minutes: Nina helped you" in alice.get_by_role("table").inner_text()
     look(alice, "alice-my-hours")
     nina.goto("/dashboard")

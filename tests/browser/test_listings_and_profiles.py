@@ -84,11 +84,15 @@ def test_member_adds_an_offer_finds_it_and_manages_it_without_javascript(
         page.get_by_label("Title").fill("Help in the garden")
         page.get_by_label("Tags (optional)").fill("weeding, mowing")
         page.get_by_label("Roughly how long (optional)").fill("1h30")
-        page.get_by_label("End date (optional)").fill("2001-01-01")
+        end = page.get_by_role("group", name="End date (optional)")
+        for box, value in (("Day", "1"), ("Month", "1"), ("Year", "2001")):
+            end.get_by_label(box).fill(value)
         response = click_and_wait(page, page.get_by_role("button", name="Add it"))
         assert response.status == 422
         screenshot(page, "new-offer-refused-no-js")
-        page.get_by_label("End date (optional)").fill("")
+        end = page.get_by_role("group", name="End date (optional)")
+        for box in ("Day", "Month", "Year"):
+            end.get_by_label(box).fill("")
         response = click_and_wait(page, page.get_by_role("button", name="Add it"))
         assert response.status == 200
         assert page.get_by_role("heading", level=1).inner_text() == "Help in the garden"

@@ -127,11 +127,12 @@ def test_my_hours_shows_balance_and_history_in_plain_words(page, live_server: Li
     assert _heading(page) == "My hours"
     balance = page.locator(".balance").inner_text()
     assert "You have" in balance
-    assert "1 hour 30 minutes" in balance
+    assert "minus 1 hour 30 minutes" in balance
     history = page.get_by_role("table")
     assert "You spent 1 hour 30 minutes: Alice helped you" in history.inner_text()
     assert "Helped tidy the garden" in history.inner_text()
-    assert "-1.5 h" in history.inner_text()
+    assert "\u22121:30" in history.inner_text()  # hours in a table: hours:minutes, a real minus sign
+    assert "2:30 means 2 hours 30 minutes" in page.locator("main").inner_text()  # explained once
     snapshot(page, "my-hours-desktop")
     use_phone_width(page)
     assert has_no_horizontal_scroll(page)

@@ -33,7 +33,7 @@ from timebank import ledger
 from timebank.errors import status_for
 from timebank.ledger import errors as ledger_errors
 from timebank.ledger.check import _expected_totals
-from timebank.ledger.money import format_hours, format_minutes, validate_amount
+from timebank.ledger.money import validate_amount
 from timebank.ledger.periods import close_period, month_start
 from timebank.members.service import create_member
 from timebank.models import Account, Base, MemberStatus, Timebank, Transfer, TransferPhase, TransferPurpose
@@ -1147,46 +1147,3 @@ def test_each_typed_error_has_its_own_code_named_after_it_and_a_4xx_status(error
 
 def test_a_usage_error_is_a_programming_mistake_not_a_ledger_error():
     assert not issubclass(ledger.LedgerUsageError, ledger.LedgerError)
-
-
-# --------------------------------------------------------------------------- money
-
-
-@pytest.mark.parametrize(
-    ("minutes", "words"),
-    [
-        (0, "0 minutes"),
-        (1, "1 minute"),
-        (45, "45 minutes"),
-        (60, "1 hour"),
-        (61, "1 hour 1 minute"),
-        (90, "1 hour 30 minutes"),
-        (120, "2 hours"),
-        (600, "10 hours"),
-        (-15, "-15 minutes"),
-        (-60, "-1 hour"),
-        (-75, "-1 hour 15 minutes"),
-    ],
-)
-def test_format_minutes_says_hours_and_minutes_in_words(minutes, words):
-    assert format_minutes(minutes) == words
-
-
-@pytest.mark.parametrize(
-    ("minutes", "hours"),
-    [
-        (0, "0"),
-        (15, "0.25"),
-        (20, "0.33"),
-        (30, "0.5"),
-        (60, "1"),
-        (90, "1.5"),
-        (600, "10"),
-        (6000, "100"),
-        (-120, "-2"),
-        (-45, "-0.75"),
-        (-0, "0"),
-    ],
-)
-def test_format_hours_gives_compact_hours(minutes, hours):
-    assert format_hours(minutes) == hours

@@ -3,7 +3,7 @@ is ``admin_required`` (403 for everyone else, sign-in for visitors)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_wtf import FlaskForm
 from wtforms import SelectChoice
@@ -19,7 +19,7 @@ from ..exchanges import views
 from ..exchanges.errors import ExchangeError
 from ..exchanges.states import InvalidTransition
 from ..extensions import db
-from ..forms_common import format_hours_input
+from ..hours import hours_for_editing
 from ..ids import URL_ID
 from ..models import Timebank
 from ..web import show_error_on_form, signed_in_member
@@ -52,6 +52,19 @@ def jobs() -> ResponseReturnValue:
     return render_template("admin/jobs.html", statuses=job_statuses(db.session(), signed_in_member()))
 
 
+@bp.get("/outbox")
+@admin_required
+def outbox() -> ResponseReturnValue:
+    """The emails the app queued and sent, to read in development (``OUTBOX_PAGE``; not found
+    in production, where they are nobody's but their recipients')."""
+    from .outbox import outbox as outbox_page
+
+    if not current_app.config.get("OUTBOX_PAGE"):
+        abort(404)
+    page = outbox_page(db.session(), signed_in_member(), request.args.get("page", 1, type=int))
+    return render_template("admin/outbox.html", page=page)
+
+
 @bp.route("/timebanks/new", methods=["GET", "POST"])
 @admin_required
 def new_timebank() -> ResponseReturnValue:
@@ -79,19 +92,15 @@ def new_timebank() -> ResponseReturnValue:
     return render_template("admin/timebank_new.html", form=form), status
 
 
-def _signed(minutes: int) -> str:
-    return f"-{format_hours_input(-minutes)}" if minutes < 0 else format_hours_input(minutes)
-
-
 def _settings_form_for(timebank: Timebank) -> SettingsForm:
     return SettingsForm(
         formdata=None,
         data={
             "granularity": str(timebank.granularity_minutes),
-            "default_floor": _signed(timebank.default_floor_minutes),
-            "default_cap": _signed(timebank.default_cap_minutes),
+            "default_floor": hours_for_editing(timebank.default_floor_minutes),
+            "default_cap": hours_for_editing(timebank.default_cap_minutes),
             "approval_policy": timebank.approval_policy.value,
-            "approval_threshold": format_hours_input(timebank.approval_threshold_minutes),
+            "approval_threshold": hours_for_editing(timebank.approval_threshold_minutes),
             "time_zone": timebank.time_zone,
         },
     )

@@ -18,8 +18,9 @@ from ..audit.service import record as audit
 from ..auth import two_factor
 from ..auth.sessions import TimebankSessionLimits, check_session_limits
 from ..duties.rules import end_self_approval_if_shared
+from ..hours import hours_in_words
 from ..ids import is_storable_id
-from ..ledger import format_minutes, lock_accounts, write_transaction
+from ..ledger import lock_accounts, write_transaction
 from ..ledger.limits import highest_possible_balance, lowest_possible_balance
 from ..models import Account, AccountKind, ApprovalPolicy, Member, MemberStatus, Role, Timebank
 from ..timebanks.service import TimebankSetupError, create_timebank, slugify
@@ -194,7 +195,7 @@ def _check_settings(settings: TimebankSettings) -> None:
         (settings.default_cap_minutes, "default_cap"),
     ):
         if abs(value) > LIMIT_MAX_MINUTES:
-            raise InvalidSettings(f"Keep the limit within {format_minutes(LIMIT_MAX_MINUTES)}.", field=field)
+            raise InvalidSettings(f"Keep the limit within {hours_in_words(LIMIT_MAX_MINUTES)}.", field=field)
     if settings.approval_policy == ApprovalPolicy.ABOVE_THRESHOLD:
         threshold = settings.approval_threshold_minutes
         if threshold is None or threshold <= 0:
@@ -202,7 +203,7 @@ def _check_settings(settings: TimebankSettings) -> None:
                 "Say above how many hours a coordinator must approve, for example 3.", field="approval_threshold"
             )
         if threshold > LIMIT_MAX_MINUTES:
-            raise InvalidSettings(f"Keep it within {format_minutes(LIMIT_MAX_MINUTES)}.", field="approval_threshold")
+            raise InvalidSettings(f"Keep it within {hours_in_words(LIMIT_MAX_MINUTES)}.", field="approval_threshold")
     if settings.time_zone not in known_time_zones():
         raise InvalidSettings(
             "Choose a time zone from the list, like Europe/London.", field="time_zone"

@@ -9,7 +9,7 @@ from flask_wtf import FlaskForm
 from wtforms import SelectChoice, SelectField, StringField
 from wtforms.validators import Length, Optional
 
-from ..listings.forms import PlainDateField
+from ..date_input import DateInputField
 from .service import AuditFilters, FilterChoices
 
 
@@ -28,8 +28,8 @@ class AuditSearchForm(FlaskForm):
     action = SelectField("What was done", choices=[SelectChoice("", "Anything")], default="")
     actor = SelectField("Who did it", coerce=_actor_id, choices=[SelectChoice(None, "Anyone")])
     subject = SelectField("What it was done to", choices=[SelectChoice("", "Anything")], default="")
-    date_from = PlainDateField("From", validators=[Optional()])
-    date_to = PlainDateField("To", validators=[Optional()])
+    date_from = DateInputField("From", validators=[Optional()])
+    date_to = DateInputField("To", validators=[Optional()])
 
     def set_choices(self, choices: FilterChoices) -> None:
         self.action.choices = [

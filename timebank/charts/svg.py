@@ -22,6 +22,8 @@ from dataclasses import dataclass
 
 from markupsafe import Markup, escape
 
+from ..hours import hours_in_table, hours_in_words
+
 # Colours: the site's link blue for bars (8:1 on white), its error red for negative bars, and
 # the body text colour for text and the zero line.
 BAR_COLOUR = "#0b4f9c"
@@ -67,7 +69,14 @@ class ChartData:
     @property
     def rows(self) -> list[tuple[str, str]]:
         """(label, value as text) for the table beside the chart."""
-        return [(label, format_value(value)) for label, value in zip(self.labels, self.values, strict=True)]
+        return [(label, self.value_text(value)) for label, value in zip(self.labels, self.values, strict=True)]
+
+    def value_text(self, value: float) -> str:
+        """A value as the chart and its table write it: hours as every table does ("28:30"),
+        anything else as a plain number."""
+        if self.unit == "hours":
+            return hours_in_table(round(value * 60))
+        return format_value(value)
 
     @property
     def axis_labels(self) -> Sequence[str]:
@@ -96,9 +105,16 @@ def describe(data: ChartData) -> str:
     span = f" from {first} to {last}" if count > 1 else f" for {first}"
     return (
         f"{count} bar{'s' if count != 1 else ''}{span}. "
-        f"Highest: {data.labels[highest]}, {format_value(data.values[highest])} {data.unit}. "
+        f"Highest: {data.labels[highest]}, {_described_value(data, data.values[highest])}. "
         "The table beside the chart lists every value."
     )
+
+
+def _described_value(data: ChartData, value: float) -> str:
+    """'28 hours 30 minutes', '12 members'."""
+    if data.unit == "hours":
+        return hours_in_words(round(value * 60))
+    return f"{format_value(value)} {data.unit}"
 
 
 def bar_chart(data: ChartData, chart_id: str) -> Markup:
@@ -129,13 +145,13 @@ def bar_chart(data: ChartData, chart_id: str) -> Markup:
         parts.append(
             f'<rect class="chart-bar" x="{_n(centre - bar_width / 2)}" y="{_n(y)}" '
             f'width="{_n(bar_width)}" height="{_n(bar_height)}" fill="{colour}" '
-            f'data-value="{escape(format_value(value))}"/>'
+            f'data-value="{escape(data.value_text(value))}"/>'
         )
         if value != 0:
             value_y = y - 6 if value >= 0 else y + bar_height + VALUE_SIZE + 2
             parts.append(
                 f'<text x="{_n(centre)}" y="{_n(value_y)}" text-anchor="middle" '
-                f'font-size="{VALUE_SIZE}">{escape(format_value(value))}</text>'
+                f'font-size="{VALUE_SIZE}">{escape(data.value_text(value))}</text>'
             )
         if index % label_every == 0:
             parts.append(_label(label, centre, height - bottom + LABEL_SIZE + 6))
@@ -177,12 +193,12 @@ def horizontal_bar_chart(data: ChartData, chart_id: str) -> Markup:
         )
         parts.append(
             f'<rect class="chart-bar" x="{_n(x)}" y="{_n(y)}" width="{_n(bar_length)}" '
-            f'height="{row_height}" fill="{colour}" data-value="{escape(format_value(value))}"/>'
+            f'height="{row_height}" fill="{colour}" data-value="{escape(data.value_text(value))}"/>'
         )
         value_x = x + bar_length + 8 if value >= 0 else zero_x + 8
         parts.append(
             f'<text x="{_n(value_x)}" y="{_n(middle + VALUE_SIZE * 0.35)}" '
-            f'font-size="{VALUE_SIZE}">{escape(format_value(value))}</text>'
+            f'font-size="{VALUE_SIZE}">{escape(data.value_text(value))}</text>'
         )
     parts.append(
         f'<line x1="{_n(zero_x)}" x2="{_n(zero_x)}" y1="{top - 4}" y2="{height - top + 4}" '

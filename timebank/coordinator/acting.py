@@ -11,6 +11,7 @@ from werkzeug.datastructures import MultiDict
 
 from ..auth.decorators import coordinator_required
 from ..clock import today_in
+from ..date_input import dates_confirmed
 from ..exchanges import service as exchanges
 from ..exchanges.routes import FORM_ERRORS, show_on_form, timebank_of
 from ..extensions import db
@@ -60,8 +61,9 @@ def act_new_listing(member_id: int) -> ResponseReturnValue:
     else:
         form = ListingForm()
     form.set_choices(timebank_categories(session, coordinator), timebank.granularity_minutes)
+    form.today = today_in(timebank.time_zone)
     status = 200
-    if form.validate_on_submit():
+    if form.validate_on_submit() and dates_confirmed(form):
         try:
             listing = create_listing(session, coordinator, form.to_input(), owner_id=member.id)
         except InvalidListing as error:
@@ -74,7 +76,7 @@ def act_new_listing(member_id: int) -> ResponseReturnValue:
         else:
             flash(f"{member.display_name}’s {listing.kind.value} “{listing.title}” is now listed.", "success")
             return redirect(url_for("listings.show", listing_id=listing.id))
-    elif request.method == "POST":
+    elif request.method == "POST" and form.errors:
         status = 422
     return render_template("coordinator/act_listing.html", form=form, member=member), status
 
@@ -93,9 +95,9 @@ def act_record(member_id: int) -> ResponseReturnValue:
     form.granularity = timebank.granularity_minutes
     form.today = today_in(timebank.time_zone)
     if request.method == "GET" and not form.performed_on.data:
-        form.performed_on.data = form.today.isoformat()
+        form.performed_on.data = form.today
     status = 200
-    if form.validate_on_submit():
+    if form.validate_on_submit() and form.answers_confirmed():
         assert member.account is not None and form.other_account.data is not None
         assert form.day is not None and form.minutes is not None
         mine, theirs = member.account.id, form.other_account.data
@@ -123,7 +125,7 @@ def act_record(member_id: int) -> ResponseReturnValue:
                     "success",
                 )
             return redirect(url_for("exchanges.detail", exchange_id=exchange.id))
-    elif request.method == "POST":
+    elif request.method == "POST" and form.errors:
         status = 422
     return render_template("coordinator/act_record.html", form=form, member=member), status
 

@@ -29,6 +29,7 @@ from .. import ledger
 from ..audit.service import record as audit
 from ..clock import today_in
 from ..duties.rules import decision_refusal, is_own, require_independent
+from ..hours import hours_in_words
 from ..ids import is_storable_id
 from ..models import (
     Account,
@@ -212,7 +213,7 @@ def record_activity(
                 earners,
                 timebank,
                 what="your own time",
-                done=f"Recorded their own attendance at “{title}” and earned {ledger.format_minutes(request.minutes)}",
+                done=f"Recorded their own attendance at “{title}” and earned {hours_in_words(request.minutes)}",
                 subject_type="activity",
                 subject_id=activity.id,
                 minutes=request.minutes,

@@ -12,6 +12,7 @@ from ..auth.decorators import coordinator_required
 from ..clock import today_in
 from ..errors import status_for
 from ..extensions import db
+from ..hours import hours_in_words
 from ..ids import URL_ID
 from ..models import ActivityDirection, Member, Timebank
 from ..timebanks.service import organisation_account
@@ -81,9 +82,9 @@ def new_activity() -> ResponseReturnValue:
     form = ActivityForm()
     organisation_name, _people = _prepare(form, coordinator)
     if request.method == "GET" and form.held_on.data is None:
-        form.held_on.data = (form.today or today_in(_timebank(coordinator).time_zone)).isoformat()
+        form.held_on.data = form.today or today_in(_timebank(coordinator).time_zone)
     status = 200
-    if form.validate_on_submit():
+    if form.validate_on_submit() and form.answers_confirmed():
         assert form.day is not None and form.minutes is not None
         activity_request = activities.ActivityRequest(
             title=form.title.data or "",
@@ -103,11 +104,11 @@ def new_activity() -> ResponseReturnValue:
             people = "1 person" if count == 1 else f"{count} people"
             verb = "earned" if activity_request.direction == ActivityDirection.EARN else "spent"
             flash(
-                f"Recorded “{activity.title}”: {people} {verb} {ledger.format_minutes(activity.minutes)} each.",
+                f"Recorded “{activity.title}”: {people} {verb} {hours_in_words(activity.minutes)} each.",
                 "success",
             )
             return redirect(url_for("coordinator.activity_detail", activity_id=activity.id))
-    elif request.method == "POST":
+    elif request.method == "POST" and form.errors:
         status = 422
     return (
         render_template("coordinator/activity_new.html", form=form, organisation_name=organisation_name),

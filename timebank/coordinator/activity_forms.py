@@ -9,11 +9,12 @@ from wtforms import Field, RadioField, SelectChoice, SelectField, SelectMultiple
 from wtforms.validators import InputRequired, Length, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from ..exchanges.forms import DATE_HINT, HoursMixin, KeyedForm, parse_day
+from ..date_input import DateInputField
+from ..exchanges.forms import CheckAnswersMixin, HoursMixin, KeyedForm
 from .activities import MAX_TITLE
 
 
-class ActivityForm(HoursMixin, KeyedForm):
+class ActivityForm(CheckAnswersMixin, HoursMixin, KeyedForm):
     title = StringField(
         "What was the activity called?",
         validators=[
@@ -21,11 +22,7 @@ class ActivityForm(HoursMixin, KeyedForm):
             Length(max=MAX_TITLE, message=f"Keep the name under {MAX_TITLE} characters."),
         ],
     )
-    held_on = StringField(
-        "When was it?",
-        validators=[InputRequired("Enter the date of the activity.")],
-        render_kw={"type": "date", "autocomplete": "off"},
-    )
+    held_on = DateInputField("When was it?", validators=[InputRequired("Enter the date of the activity.")])
     duration = StringField("How long was it, for each person?", validators=[Length(max=40)])
     # The labels name the organisation; the route fills them in.
     direction = RadioField(
@@ -48,10 +45,8 @@ class ActivityForm(HoursMixin, KeyedForm):
     day: date | None = None
 
     def validate_held_on(self, field: Field) -> None:
-        self.day = parse_day(field.data)
-        if self.day is None:
-            raise ValidationError(f"Enter a real date. {DATE_HINT}")
-        if self.today is not None and self.day > self.today:
+        self.day = field.data
+        if self.day is not None and self.today is not None and self.day > self.today:
             raise ValidationError("The date cannot be in the future.")
 
     def validate_duration(self, field: Field) -> None:

@@ -17,6 +17,7 @@ from ..exchanges.errors import ExchangeError
 from ..exchanges.forms import RequiredReasonForm
 from ..exchanges.routes import FORM_ERRORS, detail_page, show_on_form, timebank_of
 from ..extensions import db
+from ..hours import hours_in_words
 from ..ids import URL_ID, parse_id
 from ..models import DecisionRequest
 from ..web import signed_in_member
@@ -39,7 +40,7 @@ def reverse_exchange(exchange_id: int) -> ResponseReturnValue:
     except REVERSE_FORM_ERRORS as error:
         return detail_page(exchange_id, show_on_form(form, error), reverse_form=form)
     flash(
-        f"Reversed: {exchange.provider_account.name} gave back {ledger.format_minutes(exchange.minutes or 0)} "
+        f"Reversed: {exchange.provider_account.name} gave back {hours_in_words(exchange.minutes or 0)} "
         f"to {exchange.recipient_account.name}. Both will see your reason.",
         "success",
     )
@@ -75,13 +76,13 @@ def new_grant() -> ResponseReturnValue:
         else:
             if isinstance(outcome, DecisionRequest):
                 flash(
-                    f"This grant of {ledger.format_minutes(outcome.minutes or 0)} is for you, so another coordinator "
+                    f"This grant of {hours_in_words(outcome.minutes or 0)} is for you, so another coordinator "
                     "or an administrator must approve it. It is waiting for them now: nothing has moved yet.",
                     "success",
                 )
                 return redirect(url_for("coordinator.exchanges_queue", _anchor="requests"))
             flash(
-                f"You gave {ledger.format_minutes(outcome.amount_minutes)} from the community pool "
+                f"You gave {hours_in_words(outcome.amount_minutes)} from the community pool "
                 f"to {outcome.credit_account.name}.",
                 "success",
             )

@@ -26,7 +26,8 @@ from sqlalchemy.orm import Session, joinedload
 
 from ..charts import ChartData
 from ..clock import local_midnight_utc, months_ending
-from ..ledger import format_minutes, limits_for
+from ..hours import hours_in_words
+from ..ledger import limits_for
 from ..ledger.limits import highest_possible_balance, lowest_possible_balance
 from ..models import (
     Account,
@@ -186,7 +187,7 @@ class CoordinatorDashboard:
         difference = self.this_month_minutes - self.last_month_minutes
         if difference == 0:
             return "the same as last month"
-        return f"{format_minutes(abs(difference))} {'more' if difference > 0 else 'less'} than last month"
+        return f"{hours_in_words(abs(difference))} {'more' if difference > 0 else 'less'} than last month"
 
     @property
     def window_start(self) -> date:

@@ -10,10 +10,10 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, Field, RadioField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
+from ..date_input import DateInputField
 from ..exchanges.forms import HoursMixin, KeyedForm, RecordTimeForm
 from ..exchanges.service import MAX_REASON, QueueFilters
 from ..ids import parse_id
-from ..listings.forms import PlainDateField
 from ..members.forms import optional_int
 from ..models import Account, Category, ExchangeStatus, Member
 
@@ -42,8 +42,8 @@ class QueueFilterForm(FlaskForm):
     status = SelectField("Status", choices=STATUS_CHOICES, validate_choice=False)
     member = SelectField("Member (either side)", coerce=optional_int, validate_choice=False)
     category = SelectField("Category", coerce=optional_int, validate_choice=False)
-    performed_from = PlainDateField("Help given from", validators=[Optional()])
-    performed_to = PlainDateField("Help given until", validators=[Optional()])
+    performed_from = DateInputField("Help given from", validators=[Optional()])
+    performed_to = DateInputField("Help given until", validators=[Optional()])
     agency_only = BooleanField("Only time with the organisation (person-to-agency)")
 
     def set_choices(self, members: list[Member], categories: list[Category]) -> None:

@@ -13,7 +13,7 @@ from .. import clock
 from ..auth.decorators import coordinator_required
 from ..exchanges import views
 from ..extensions import db
-from ..forms_common import format_hours_input
+from ..hours import hours_for_editing
 from ..ids import URL_ID
 from ..members.profile import get_profile
 from ..models import ContactPreference, DecisionRequest, Timebank
@@ -63,8 +63,8 @@ def _member_page(member_id: int, status: int = 200, **forms: FlaskForm) -> Respo
         limits_form = LimitsForm(
             formdata=None,
             data={
-                "floor": format_signed_hours(picture.account.own_floor),
-                "cap": format_signed_hours(picture.account.own_cap),
+                "floor": hours_for_editing(picture.account.own_floor),
+                "cap": hours_for_editing(picture.account.own_cap),
             },
         )
     return (
@@ -85,12 +85,6 @@ def _member_page(member_id: int, status: int = 200, **forms: FlaskForm) -> Respo
         ),
         status,
     )
-
-
-def format_signed_hours(minutes: int | None) -> str:
-    if minutes is None:
-        return ""
-    return f"-{format_hours_input(-minutes)}" if minutes < 0 else format_hours_input(minutes)
 
 
 @bp.get(f"/members/<{URL_ID}:member_id>")

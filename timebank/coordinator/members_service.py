@@ -23,8 +23,9 @@ from ..auth.sessions import sign_ins_of as sessions_sign_ins_of
 from ..duties.requests import open_request
 from ..duties.rules import end_self_approval_if_shared, is_own, require_independent, self_approval_applies
 from ..exchanges.service import exchanges_of
+from ..hours import hours_in_words
 from ..ids import is_storable_id
-from ..ledger import Limits, format_minutes, limits_for, lock_accounts, write_transaction
+from ..ledger import Limits, limits_for, lock_accounts, write_transaction
 from ..ledger.limits import highest_possible_balance, lowest_possible_balance
 from ..members.errors import InvalidProfile
 from ..members.profile import MAX_TEXT, validate_area, validate_phone
@@ -261,7 +262,7 @@ def check_limit_values(floor_minutes: int | None, cap_minutes: int | None) -> No
         raise InvalidMemberChange("The most hours a member may hold must be zero or more.", field="cap")
     for value, field in ((floor_minutes, "floor"), (cap_minutes, "cap")):
         if value is not None and abs(value) > LIMIT_MAX_MINUTES:
-            raise InvalidMemberChange(f"Keep the limit within {format_minutes(LIMIT_MAX_MINUTES)}.", field=field)
+            raise InvalidMemberChange(f"Keep the limit within {hours_in_words(LIMIT_MAX_MINUTES)}.", field=field)
 
 
 def apply_limits(
@@ -321,20 +322,16 @@ def _check_limits_fit(
     highest = highest_possible_balance(account)
     if floor > lowest:
         raise InvalidMemberChange(
-            f"{member.display_name}’s balance could go as low as {_signed(lowest)} "
+            f"{member.display_name}’s balance could go as low as {hours_in_words(lowest)} "
             "(counting hours waiting for approval), so the lowest balance allowed cannot be above that.",
             field="floor",
         )
     if cap < highest:
         raise InvalidMemberChange(
-            f"{member.display_name}’s balance could reach {_signed(highest)} "
+            f"{member.display_name}’s balance could reach {hours_in_words(highest)} "
             "(counting hours waiting for approval), so the most they may hold cannot be below that.",
             field="cap",
         )
-
-
-def _signed(minutes: int) -> str:
-    return f"minus {format_minutes(-minutes)}" if minutes < 0 else format_minutes(minutes)
 
 
 # ---------------------------------------------------------------------------------------------

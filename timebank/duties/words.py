@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..ledger import format_minutes
+from ..hours import hours_in_words
 from ..models import DecisionKind, DecisionRequest, DecisionStatus, Member
 
 STATUS_WORDS = {
@@ -13,14 +13,8 @@ STATUS_WORDS = {
 }
 
 
-def signed_hours(minutes: int) -> str:
-    if minutes == 0:
-        return "0 hours"
-    return f"minus {format_minutes(-minutes)}" if minutes < 0 else format_minutes(minutes)
-
-
 def limit_words(minutes: int | None) -> str:
-    return "the timebank’s default" if minutes is None else signed_hours(minutes)
+    return "the timebank’s default" if minutes is None else hours_in_words(minutes)
 
 
 def what_is_asked(request: DecisionRequest, viewer: Member | None = None) -> str:
@@ -32,7 +26,7 @@ def what_is_asked(request: DecisionRequest, viewer: Member | None = None) -> str
     else:
         who = request.member.display_name
     if request.kind == DecisionKind.GRANT:
-        return f"{format_minutes(request.minutes or 0)} from the community pool for {who}"
+        return f"{hours_in_words(request.minutes or 0)} from the community pool for {who}"
     if request.kind == DecisionKind.LIMITS:
         return (
             f"new limits for {who}: lowest balance {limit_words(request.floor_minutes)}, "
@@ -41,7 +35,7 @@ def what_is_asked(request: DecisionRequest, viewer: Member | None = None) -> str
     exchange = request.exchange
     if exchange is None:
         return "reversing an exchange"
-    hours = format_minutes(exchange.minutes) if exchange.minutes else "time"
+    hours = hours_in_words(exchange.minutes) if exchange.minutes else "time"
     return (
         f"reversing the exchange in which {exchange.provider_account.name} gave "
         f"{exchange.recipient_account.name} {hours}"

@@ -1,20 +1,21 @@
 """Exchange and donation forms. Each checks what it can on its own (required fields, hours
-typed the way people type them, dates not in the future); the services check the rest."""
+typed the way people type them, dates typed day first and not in the future); the services
+check the rest. Recording time shows the answers back in words before saving
+(``CheckAnswersMixin``)."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
+from flask import request
 from flask_wtf import FlaskForm
 from wtforms import Field, HiddenField, RadioField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
+from ..date_input import DateInputField
 from ..forms_common import EXAMPLES, HoursInputError, parse_hours_to_minutes
-
-DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d/%m/%y", "%d-%m-%Y", "%d.%m.%Y")
-DATE_HINT = "For example 27/3/2025."
 
 
 def new_request_key() -> str:
@@ -22,15 +23,27 @@ def new_request_key() -> str:
     return uuid.uuid4().hex
 
 
-def parse_day(text: str | None) -> date | None:
-    """A date as typed: 2025-03-27 (what a date picker sends) or 27/3/2025."""
-    cleaned = (text or "").strip()
-    for fmt in DATE_FORMATS:
-        try:
-            return datetime.strptime(cleaned, fmt).date()
-        except ValueError:
-            continue
-    return None
+class CheckAnswersMixin:
+    """GOV.UK's "check your answers": once a form is valid, its answers are shown back in words
+    (the date as "Saturday 5 December 2026") and saved only when the person presses the save
+    button under them (``answers=confirmed``); "Change something" (``answers=change``) opens the
+    form again, still filled in. The template shows the check page while ``checking``."""
+
+    _to_check = False
+
+    def answers_confirmed(self) -> bool:
+        """Call once the form is valid: True to save now; otherwise the page says the answers
+        back (or, after "Change something", shows the form again)."""
+        answer = request.form.get("answers", "")
+        self._to_check = answer not in ("confirmed", "change")
+        return answer == "confirmed"
+
+    @property
+    def checking(self) -> bool:
+        """Show the check page: the answers are valid and wait for the save button. A refusal
+        when saving (shown on the form) opens the form again instead."""
+        errors: dict[str, Any] = getattr(self, "errors", {})
+        return self._to_check and not errors
 
 
 class KeyedForm(FlaskForm):
@@ -85,11 +98,9 @@ class ProposeForm(HoursMixin, KeyedForm):
         self._minutes(field, required=None)
 
 
-class RecordTimeForm(HoursMixin, KeyedForm):
-    performed_on = StringField(
-        "When did the help happen?",
-        validators=[InputRequired("Enter the date the help happened.")],
-        render_kw={"type": "date", "autocomplete": "off"},
+class RecordTimeForm(CheckAnswersMixin, HoursMixin, KeyedForm):
+    performed_on = DateInputField(
+        "When did the help happen?", validators=[InputRequired("Enter the date the help happened.")]
     )
     duration = StringField("How long did it take?", validators=[Length(max=40)])
     description = TextAreaField(
@@ -102,10 +113,8 @@ class RecordTimeForm(HoursMixin, KeyedForm):
     day: date | None = None
 
     def validate_performed_on(self, field: Field) -> None:
-        self.day = parse_day(field.data)
-        if self.day is None:
-            raise ValidationError(f"Enter a real date. {DATE_HINT}")
-        if self.today is not None and self.day > self.today:
+        self.day = field.data
+        if self.day is not None and self.today is not None and self.day > self.today:
             raise ValidationError("The date cannot be in the future.")
 
     def validate_duration(self, field: Field) -> None:

@@ -23,6 +23,7 @@ from ..audit.service import record as audit
 from ..clock import today_in
 from ..duties.requests import open_request
 from ..duties.rules import is_own, require_independent, self_approval_applies
+from ..hours import hours_in_words
 from ..ids import is_storable_id
 from ..models import Account, DecisionKind, DecisionRequest, Member, MemberStatus, Timebank, Transfer, TransferPurpose
 from ..timebanks.service import pool_account
@@ -131,15 +132,15 @@ def grant_in_transaction(
             {member.id},
             timebank,
             what="a grant for you",
-            done=f"Granted themselves {ledger.format_minutes(minutes)} from the community pool",
+            done=f"Granted themselves {hours_in_words(minutes)} from the community pool",
             subject_type="member",
             subject_id=member.id,
             minutes=minutes,
         )
         if minutes > pool_available(pool):
             raise Unavailable(
-                f"The community pool has only {_hours(pool_available(pool))}, "
-                f"so it cannot give {ledger.format_minutes(minutes)}.",
+                f"The community pool has only {hours_in_words(pool_available(pool))}, "
+                f"so it cannot give {hours_in_words(minutes)}.",
                 field="amount",
             )
     transfer = ledger.create_transfer(
@@ -201,10 +202,6 @@ def _grantee(session: Session, timebank: Timebank, member_id: int) -> Member:
     if member.status != MemberStatus.APPROVED or member.account is None:
         raise Unavailable(f"{member.display_name} cannot receive time credit at the moment.", field="member_id")
     return member
-
-
-def _hours(minutes: int) -> str:
-    return ledger.format_minutes(minutes) if minutes else "0 hours"
 
 
 def _require_coordinator(actor: Member) -> None:

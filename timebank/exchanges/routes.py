@@ -18,6 +18,7 @@ from .. import ledger
 from ..clock import today_in
 from ..errors import status_for
 from ..extensions import db
+from ..hours import hours_in_words
 from ..ids import URL_ID, parse_id
 from ..models import ExchangeStatus, Member, MemberStatus, Timebank
 from ..timebanks.service import organisation_account
@@ -257,7 +258,7 @@ def _prepare(form: RecordTimeForm, timebank: Timebank) -> None:
     form.granularity = timebank.granularity_minutes
     form.today = today_in(timebank.time_zone)
     if request.method == "GET" and not form.performed_on.data:
-        form.performed_on.data = form.today.isoformat()
+        form.performed_on.data = form.today
 
 
 def _time(form: RecordTimeForm) -> service.TimeRecord:
@@ -277,7 +278,9 @@ def record(exchange_id: int) -> ResponseReturnValue:
     if request.method == "GET" and exchange.description and not form.description.data:
         form.description.data = exchange.description
     status = 200
-    if form.validate_on_submit():
+    # Nothing to check when it cannot be recorded now: the service says why (or, for a second
+    # press after the record went through, finds it made).
+    if form.validate_on_submit() and (form.answers_confirmed() or "record" not in view.actions):
         try:
             service.record_time(session, member, exchange_id, _time(form))
         except FORM_ERRORS as error:
@@ -285,7 +288,7 @@ def record(exchange_id: int) -> ResponseReturnValue:
         else:
             flash("The time is recorded. The other side will be asked to confirm it.", "success")
             return redirect(url_for("exchanges.detail", exchange_id=exchange_id))
-    elif request.method == "POST":
+    elif request.method == "POST" and form.errors:
         status = 422
     return render_template("exchanges/record.html", form=form, view=view, exchange=exchange), status
 
@@ -317,7 +320,7 @@ def record_direct() -> ResponseReturnValue:
     if request.method == "GET" and (chosen := _optional_int("member_id")):
         form.other_member.data = chosen
     status = 200
-    if form.validate_on_submit() and form.other_member.data:
+    if form.validate_on_submit() and form.other_member.data and form.answers_confirmed():
         other = session.get(Member, form.other_member.data)
         assert other is not None and other.account is not None and member.account is not None
         mine, theirs = member.account.id, other.account.id
@@ -337,7 +340,7 @@ def record_direct() -> ResponseReturnValue:
         else:
             flash(f"The time is recorded. {other.display_name} will be asked to confirm it.", "success")
             return redirect(url_for("exchanges.detail", exchange_id=exchange.id))
-    elif request.method == "POST":
+    elif request.method == "POST" and (form.errors or not form.other_member.data):
         if not form.other_member.data and not form.other_member.errors:
             form.other_member.errors = [*form.other_member.errors, "Choose who the exchange was with."]
         status = 422
@@ -364,7 +367,7 @@ def organisation() -> ResponseReturnValue:
     if request.method == "GET" and request.args.get("direction") in ("earn", "spend"):
         form.direction.data = request.args["direction"]
     status = 200
-    if form.validate_on_submit():
+    if form.validate_on_submit() and form.answers_confirmed():
         try:
             exchange = service.record_with_organisation(
                 session,
@@ -378,7 +381,7 @@ def organisation() -> ResponseReturnValue:
         else:
             flash(f"The time is recorded. A coordinator will confirm it for {organisation_name}.", "success")
             return redirect(url_for("exchanges.detail", exchange_id=exchange.id))
-    elif request.method == "POST":
+    elif request.method == "POST" and form.errors:
         status = 422
     return render_template("exchanges/organisation.html", form=form, organisation_name=organisation_name), status
 
@@ -404,7 +407,7 @@ def donate() -> ResponseReturnValue:
         except FORM_ERRORS as error:
             status = show_on_form(form, error)
         else:
-            flash(f"Thank you. You gave {ledger.format_minutes(gift.minutes)} to the community pool.", "success")
+            flash(f"Thank you. You gave {hours_in_words(gift.minutes)} to the community pool.", "success")
             return redirect(url_for("dashboard.index"))
     elif request.method == "POST":
         status = 422

@@ -39,6 +39,7 @@ from ..duties.rules import (
     require_independent,
     self_approval_applies,
 )
+from ..hours import hours_in_words
 from ..ids import is_storable_id
 from ..listings.service import is_current
 from ..members.visibility import can_see_member
@@ -811,7 +812,7 @@ def _tell_expired(session: Session, exchange: Exchange, timebank: Timebank) -> N
 
     resolve_exchange_actions(session, exchange.id)  # the reminders asked for what is now overtaken
 
-    minutes = ledger.format_minutes(exchange.minutes) if exchange.minutes else "time"
+    minutes = hours_in_words(exchange.minutes) if exchange.minutes else "time"
     provider, recipient = exchange.provider_account, exchange.recipient_account
     for member in people_to_tell(session, exchange):
         if provider.member_id == member.id:
@@ -910,7 +911,7 @@ def _decide_one(
 
 
 def _bulk_summary(exchange: Exchange) -> str:
-    minutes = ledger.format_minutes(exchange.minutes) if exchange.minutes else "time"
+    minutes = hours_in_words(exchange.minutes) if exchange.minutes else "time"
     return f"{exchange.provider_account.name} gave {minutes} to {exchange.recipient_account.name}"
 
 
@@ -965,7 +966,7 @@ def reverse_in_transaction(
         floor = ledger.limits_for(provider, timebank).floor or 0
         raise ledger.ExceedsFloor(
             f"Reversing this would take {provider.name} below their floor "
-            f"({_signed_hours(floor)}): they have {_signed_hours(provider.balance_minutes)} now. "
+            f"({hours_in_words(floor)}): they have {hours_in_words(provider.balance_minutes)} now. "
             "Nothing was changed."
         ) from error
     except ledger.ExceedsCap as error:
@@ -984,11 +985,6 @@ def reverse_in_transaction(
         before={"status": ExchangeStatus.APPROVED.value},
     )
     return exchange
-
-
-def _signed_hours(minutes: int) -> str:
-    words = ledger.format_minutes(abs(minutes)) if minutes else "0 hours"
-    return f"minus {words}" if minutes < 0 else words
 
 
 def _approve(

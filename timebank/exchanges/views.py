@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from ..clock import local_datetime
-from ..ledger import format_minutes
+from ..hours import hours_in_words
 from ..models import Account, Exchange, ExchangeStatus, Member
 from .permissions import actions_for, awaiting_confirmation, needs_another_coordinator, party_account, refusal
 from .service import ExchangeEvent
@@ -114,7 +114,7 @@ def _cap(text: str) -> str:
 def describe(exchange: Exchange, viewer: Member, time_zone: str) -> ExchangeView:
     provider = name_for(exchange.provider_account, viewer)
     recipient = name_for(exchange.recipient_account, viewer)
-    minutes = format_minutes(exchange.minutes) if exchange.minutes else ""
+    minutes = hours_in_words(exchange.minutes) if exchange.minutes else ""
     status = exchange.status
     mine = party_account(exchange, viewer)
     i_provide = mine is not None and mine.id == exchange.provider_account_id
@@ -301,7 +301,7 @@ def history(events: list[ExchangeEvent], viewer: Member, time_zone: str) -> list
         performed_on = after.get("performed_on")
         text = template.format(
             actor=actor,
-            minutes=format_minutes(minutes) if isinstance(minutes, int) else "the time",
+            minutes=hours_in_words(minutes) if isinstance(minutes, int) else "the time",
             performed_on=human_date(date.fromisoformat(performed_on)) if isinstance(performed_on, str) else "",
             unconfirmed=after.get("not_confirmed_by") or "the other side",
         )

@@ -24,6 +24,7 @@ from .. import ledger
 from ..exchanges.errors import ExchangeError
 from ..exchanges.permissions import is_recorder, other_account
 from ..exchanges.service import expire_exchange, expiry_due_at, people_to_tell
+from ..hours import hours_in_words
 from ..models import AccountKind, Exchange, ExchangeStatus, Member, Notification, Timebank
 from ..templating import human_date
 from .runs import JobResult, naive_utc
@@ -116,7 +117,7 @@ def remind_unconfirmed(session: Session, exchange_id: int, *, now: datetime) -> 
 
 def _reminder(exchange: Exchange, member: Member, by: str) -> tuple[str, bool]:
     """The reminder's words for one person, and whether it is theirs to act on."""
-    minutes = ledger.format_minutes(exchange.minutes) if exchange.minutes else "time"
+    minutes = hours_in_words(exchange.minutes) if exchange.minutes else "time"
     when = human_date(exchange.performed_on) if exchange.performed_on else "recently"
     other_side = other_account(exchange, member)
     other = other_side.name

@@ -43,7 +43,7 @@ from .locking import (
     unit_of_work,
     write_transaction,
 )
-from .money import format_hours, format_minutes, validate_amount
+from .money import validate_amount
 from .periods import close_period, ensure_open, is_closed, month_start
 from .transfers import create_transfer, post_pending, resolution_of, reverse_transfer, void_pending
 
@@ -79,8 +79,6 @@ __all__ = [
     "create_transfer",
     "current_unit",
     "ensure_open",
-    "format_hours",
-    "format_minutes",
     "held_commit",
     "is_closed",
     "is_database_busy",

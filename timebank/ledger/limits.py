@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..hours import hours_in_words
 from ..models import Account, AccountKind, Timebank
 from .errors import ExceedsCap, ExceedsFloor
-from .money import format_minutes
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,7 @@ def check_debit(account: Account, timebank: Timebank, amount: int, *, reserved: 
         available = lowest - floor
         raise ExceedsFloor(
             f"{account.name} does not have enough time credits for this: "
-            f"{format_minutes(max(available, 0))} can be spent, {format_minutes(amount)} was asked."
+            f"{hours_in_words(max(available, 0))} can be spent, {hours_in_words(amount)} was asked."
         )
 
 
@@ -59,5 +59,5 @@ def check_credit(account: Account, timebank: Timebank, amount: int, *, reserved:
         room = cap - highest
         raise ExceedsCap(
             f"{account.name} would go over the most time credits an account may hold: "
-            f"room for {format_minutes(max(room, 0))}, {format_minutes(amount)} was asked."
+            f"room for {hours_in_words(max(room, 0))}, {hours_in_words(amount)} was asked."
         )

@@ -1,4 +1,5 @@
-"""Time amounts: integer minutes (DESIGN.md rule 1), and how to say them in plain words."""
+"""Time amounts: integer minutes, a positive multiple of the timebank's granularity. How they
+are written is ``timebank/hours.py``'s business."""
 
 from __future__ import annotations
 
@@ -17,21 +18,3 @@ def validate_amount(amount: object, granularity: int) -> int:
         )
     return amount
 
-
-def format_minutes(minutes: int) -> str:
-    """'1 hour 30 minutes', '2 hours', '45 minutes', '-1 hour 15 minutes'."""
-    sign = "-" if minutes < 0 else ""
-    hours, rest = divmod(abs(minutes), 60)
-    parts = []
-    if hours:
-        parts.append(f"{hours} hour{'s' if hours != 1 else ''}")
-    if rest or not hours:
-        parts.append(f"{rest} minute{'s' if rest != 1 else ''}")
-    return sign + " ".join(parts)
-
-
-def format_hours(minutes: int) -> str:
-    """Compact hours for tables: '1.5', '-2', '0.25'."""
-    hours = minutes / 60
-    text = f"{hours:.2f}".rstrip("0").rstrip(".")
-    return "0" if text in ("-0", "") else text

@@ -2,39 +2,28 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date
 from typing import Any
 
 from flask_wtf import FlaskForm
-from wtforms import DateField, Field, RadioField, SelectChoice, SelectField, StringField, TextAreaField
+from wtforms import Field, RadioField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
-from ..forms_common import HoursInputError, format_hours_input, parse_hours_to_minutes
+from ..date_input import DateInputField
+from ..forms_common import HoursInputError, parse_hours_to_minutes
+from ..hours import hours_for_editing
 from ..members import availability as slots
 from ..members.forms import optional_int
 from ..models import Category, Listing, ListingKind
-from .service import MAX_DESCRIPTION, MAX_ESTIMATE_MINUTES, MAX_TAGS, MAX_TITLE, ListingFilters, ListingInput
-
-DATE_FORMATS = ["%Y-%m-%d", "%d/%m/%Y", "%d/%m/%y", "%d %B %Y", "%d %b %Y"]
-
-
-class PlainDateField(DateField):
-    """A date field that accepts 2025-06-30 (what a date picker sends) or 30/06/2025, and says
-    plainly what went wrong."""
-
-    def process_formdata(self, valuelist: list[Any]) -> None:
-        text = " ".join(str(value) for value in valuelist).strip()
-        if not text:
-            self.data = None
-            return
-        for pattern in DATE_FORMATS:
-            try:
-                self.data = datetime.strptime(text, pattern).date()
-                return
-            except ValueError:
-                continue
-        self.data = None
-        raise ValueError("Enter a real date, for example 30/06/2025.")
+from .service import (
+    MAX_DESCRIPTION,
+    MAX_ESTIMATE_MINUTES,
+    MAX_TAGS,
+    MAX_TITLE,
+    ListingFilters,
+    ListingInput,
+    end_date_problem,
+)
 
 
 class ListingForm(FlaskForm):
@@ -66,10 +55,13 @@ class ListingForm(FlaskForm):
         validators=[Optional(), Length(max=MAX_TAGS, message=f"Keep the tags to {MAX_TAGS} characters or fewer.")],
     )
     hours = StringField("Roughly how long (optional)")
-    ends_on = PlainDateField("End date (optional)", format=DATE_FORMATS, validators=[Optional()])
+    # Said back in words, and saved once the person has seen it (confirm_in_words).
+    ends_on = DateInputField("End date (optional)", validators=[Optional()], confirm_in_words=True)
 
     granularity: int = 15
     estimated_minutes: int | None = None
+    # Set by the route: the timebank's today, so a past end date is refused before it is said back.
+    today: date | None = None
 
     def set_choices(self, categories: list[Category], granularity: int) -> None:
         self.category_id.choices = [
@@ -81,6 +73,11 @@ class ListingForm(FlaskForm):
     def validate_category_id(self, field: Field) -> None:
         if field.data is None:
             raise ValidationError("Choose a category.")
+
+    def validate_ends_on(self, field: Field) -> None:
+        problem = end_date_problem(field.data, self.today) if self.today is not None else None
+        if problem:
+            raise ValidationError(problem)
 
     def validate_hours(self, field: Field) -> None:
         self.estimated_minutes = None
@@ -119,7 +116,7 @@ def listing_form_data(listing: Listing) -> dict[str, Any]:
         "title": listing.title,
         "description": listing.description,
         "tags": listing.tags,
-        "hours": format_hours_input(listing.estimated_minutes),
+        "hours": hours_for_editing(listing.estimated_minutes),
         "ends_on": listing.ends_on,
     }
 

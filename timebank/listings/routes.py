@@ -10,6 +10,8 @@ from flask_login import current_user, login_required
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
 
+from ..clock import today_in
+from ..date_input import dates_confirmed
 from ..extensions import db
 from ..ids import URL_ID
 from ..members.directory import known_areas, timebank_categories
@@ -70,6 +72,7 @@ def _form_for(session: Session, viewer: Member, formdata: MultiDict[str, str] | 
     form = ListingForm(formdata=formdata, **kwargs)
     timebank = session.get(Timebank, viewer.timebank_id)
     form.set_choices(timebank_categories(session, viewer), timebank.granularity_minutes if timebank else 15)
+    form.today = today_in(timebank.time_zone) if timebank else None
     return form
 
 
@@ -86,6 +89,12 @@ def _save(form: ListingForm, action: Callable[[], Listing]) -> Listing | None:
         return None
 
 
+def _status(form: ListingForm) -> int:
+    """A form sent back with problems is a 422; one sent back only to say its end date in words
+    (``dates_confirmed``) is a 200."""
+    return 422 if form.errors else 200
+
+
 @bp.route("/new", methods=["GET", "POST"])
 @login_required
 def new() -> ResponseReturnValue:
@@ -93,12 +102,12 @@ def new() -> ResponseReturnValue:
     session = db.session()
     if request.method == "POST":
         form = _form_for(session, viewer, request.form)
-        if form.validate():
+        if form.validate() and dates_confirmed(form):
             listing = _save(form, lambda: create_listing(session, viewer, form.to_input()))
             if listing is not None:
                 flash(f"Your {listing.kind.value} “{listing.title}” is now listed.", "success")
                 return redirect(url_for("listings.show", listing_id=listing.id))
-        return render_template("listings/form.html", form=form, listing=None), 422
+        return render_template("listings/form.html", form=form, listing=None), _status(form)
     form = _form_for(session, viewer, None, data={"kind": default_kind(request.args.get("kind"))})
     return render_template("listings/form.html", form=form, listing=None)
 
@@ -135,12 +144,12 @@ def edit(listing_id: int) -> ResponseReturnValue:
     listing = listing_for_editing(session, viewer, listing_id)
     if request.method == "POST":
         form = _form_for(session, viewer, request.form)
-        if form.validate():
+        if form.validate() and dates_confirmed(form):
             saved = _save(form, lambda: update_listing(session, viewer, listing_id, form.to_input()))
             if saved is not None:
                 flash("Your changes have been saved.", "success")
                 return redirect(url_for("listings.show", listing_id=listing_id))
-        return render_template("listings/form.html", form=form, listing=listing), 422
+        return render_template("listings/form.html", form=form, listing=listing), _status(form)
     form = _form_for(session, viewer, None, data=listing_form_data(listing))
     return render_template("listings/form.html", form=form, listing=listing)
 

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from ..audit.service import record as audit
 from ..clock import today_in
+from ..hours import hours_in_words
 from ..ids import is_storable_id
 from ..ledger import write_transaction
 from ..members import availability as slots
@@ -99,6 +100,13 @@ def _today(timebank: Timebank, today: date | None) -> date:
     return today if today is not None else today_in(timebank.time_zone)
 
 
+def end_date_problem(ends_on: date | None, today: date) -> str | None:
+    """Why a listing cannot end on ``ends_on`` (the form asks before saying the date back)."""
+    if ends_on is not None and ends_on < today:
+        return "The end date is in the past. Choose today or a later date, or leave it empty."
+    return None
+
+
 def _timebank_of(session: Session, member: Member) -> Timebank:
     timebank = session.get(Timebank, member.timebank_id) if member.timebank_id is not None else None
     if timebank is None:
@@ -135,12 +143,10 @@ def _checked(session: Session, timebank: Timebank, data: ListingInput, today: da
             )
         if minutes > MAX_ESTIMATE_MINUTES:
             raise InvalidListing(
-                f"The rough time must be {MAX_ESTIMATE_MINUTES // 60} hours or less.", field="estimated_minutes"
+                f"The rough time must be {hours_in_words(MAX_ESTIMATE_MINUTES)} or less.", field="estimated_minutes"
             )
-    if data.ends_on is not None and data.ends_on < today:
-        raise InvalidListing(
-            "The end date is in the past. Choose today or a later date, or leave it empty.", field="ends_on"
-        )
+    if problem := end_date_problem(data.ends_on, today):
+        raise InvalidListing(problem, field="ends_on")
     return {
         "kind": data.kind,
         "category_id": category.id,

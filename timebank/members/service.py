@@ -9,7 +9,7 @@ from sqlalchemy import Select, or_, select, union_all
 from sqlalchemy.orm import InstrumentedAttribute, Session, joinedload
 
 from ..auth.passwords import hash_password
-from ..ledger import format_minutes
+from ..hours import hours_in_words
 from ..models import (
     Account,
     AccountKind,
@@ -86,7 +86,7 @@ class HistoryLine:
 def history_words(line: HistoryLine) -> str:
     """One posted movement in plain words, from the member's side. "Gave" always means time
     given as help, so a member reads the same sentence on every page."""
-    amount = format_minutes(abs(line.change_minutes))
+    amount = hours_in_words(abs(line.change_minutes))
     earned = line.change_minutes > 0
     if line.purpose in (TransferPurpose.EXCHANGE, TransferPurpose.ACTIVITY):
         return f"You earned {amount} helping {line.other_party}" if earned else (

@@ -30,7 +30,7 @@ from datetime import date
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from ..ledger import format_minutes
+from ..hours import hours_in_words
 from ..models import (
     Account,
     DecisionRequest,
@@ -153,7 +153,7 @@ def activity_recorded(
     session: Session, activity_id: int, title: str, held_on: date, minutes: int, earned: bool, attendees: list[Member]
 ) -> None:
     """Each attendee of a group activity hears that the hours moved (a coordinator recorded it)."""
-    hours = format_minutes(minutes)
+    hours = hours_in_words(minutes)
     when = f"{held_on.day} {held_on:%B %Y}"
     for member in attendees:
         done = "earned" if earned else "spent"
@@ -230,7 +230,7 @@ class _Teller:
         return f" (“{description}”)" if description else ""
 
     def hours(self) -> str:
-        return format_minutes(self.exchange.minutes) if self.exchange.minutes else "the time"
+        return hours_in_words(self.exchange.minutes) if self.exchange.minutes else "the time"
 
     def when(self) -> str:
         day: date | None = self.exchange.performed_on

@@ -4,10 +4,10 @@ Tables only: the same numbers the web page draws as charts."""
 from __future__ import annotations
 
 from .. import pdf
-from ..ledger import format_hours
+from ..hours import HOURS_IN_TABLES, hours_in_table
 from .service import MonthlyReport, month_name
 from .words import (
-    change_words,
+    change_text,
     measure_text,
     reciprocity_words,
     requests_words,
@@ -17,15 +17,18 @@ from .words import (
 )
 
 
-def monthly_report_pdf(report: MonthlyReport) -> bytes:
+def monthly_report_pdf(report: MonthlyReport, html_url: str) -> bytes:
+    """The report; ``html_url`` is the same report as a web page (charts, and for a screen reader)."""
     subtitle = f"{report.month_label}{' (so far: the month is not over)' if report.is_partial else ''}"
     document = pdf.new_document(f"Monthly report: {report.timebank_name}", subtitle)
+    pdf.paragraph(document, f"This report with its charts, on a screen: {html_url}", link=html_url)
+    pdf.paragraph(document, HOURS_IN_TABLES)
     pdf.heading(document, "Summary")
     pdf.table(
         document,
         ["Figure", report.month_label, month_name(report.previous.month), "Change"],
         [
-            [m.label, measure_text(m.kind, m.this_month), measure_text(m.kind, m.previous_month), change_words(m)]
+            [m.label, measure_text(m.kind, m.this_month), measure_text(m.kind, m.previous_month), change_text(m)]
             for m in report.comparison
         ],
         widths=[3, 2.2, 2.2, 2.2],
@@ -35,7 +38,7 @@ def monthly_report_pdf(report: MonthlyReport) -> bytes:
     pdf.table(
         document,
         ["Kind", "Hours"],
-        [[k.name, format_hours(k.minutes)] for k in report.kinds],
+        [[k.name, hours_in_table(k.minutes)] for k in report.kinds],
         widths=[4, 1],
         align=["L", "R"],
     )
@@ -44,7 +47,7 @@ def monthly_report_pdf(report: MonthlyReport) -> bytes:
         pdf.table(
             document,
             ["Category", "Hours"],
-            [[c.name, format_hours(c.minutes)] for c in report.categories],
+            [[c.name, hours_in_table(c.minutes)] for c in report.categories],
             widths=[4, 1],
             align=["L", "R"],
         )
@@ -67,7 +70,7 @@ def monthly_report_pdf(report: MonthlyReport) -> bytes:
         document,
         ["Month", "Hours exchanged", "Exchanges", "Active participants"],
         [
-            [month_name(t.month), format_hours(t.minutes), str(t.exchanges), str(t.active_participants)]
+            [month_name(t.month), hours_in_table(t.minutes), str(t.exchanges), str(t.active_participants)]
             for t in report.trend
         ],
         widths=[3, 2, 2, 2],

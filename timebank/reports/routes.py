@@ -94,7 +94,8 @@ def monthly_csv() -> ResponseReturnValue:
 def monthly_pdf() -> ResponseReturnValue:
     report = _monthly()
     filename = f"monthly-report-{_timebank().slug}-{report.month:%Y-%m}.pdf"
-    return _download(monthly_report_pdf(report), "application/pdf", filename)
+    web_page = url_for(".monthly", month=f"{report.month:%Y-%m}", _external=True)
+    return _download(monthly_report_pdf(report, web_page), "application/pdf", filename)
 
 
 @bp.post("/hour-value")

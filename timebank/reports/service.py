@@ -73,7 +73,8 @@ from ..charts import ChartData
 from ..clock import local_midnight_utc, month_start, months_ending, next_month, parse_month_code, today_in
 from ..coordinator.service import require_coordinator
 from ..duties.history import SelfApprovalMonth, self_approval_during
-from ..ledger import format_hours, format_minutes, write_transaction
+from ..hours import SPREADSHEET_HOURS_HEADING, hours_for_spreadsheet
+from ..ledger import write_transaction
 from ..models import (
     Account,
     AccountKind,
@@ -1080,10 +1081,11 @@ def set_hour_value(session: Session, coordinator: Member, pence: int | None) -> 
 # -- CSV -----------------------------------------------------------------------------------------
 
 CSV_HEADER = ["Section", "Item", "Value", "Unit"]
+HOURS_UNIT = f"hours ({SPREADSHEET_HOURS_HEADING})"
 
 
 def _hours_cell(minutes: int) -> str:
-    return format_hours(minutes)
+    return hours_for_spreadsheet(minutes)
 
 
 def _pounds_cell(pence: int) -> str:
@@ -1100,10 +1102,10 @@ def _line(section: str, item: str, value: str, unit: str) -> list[str]:
 
 def _figure_lines(section: str, f: Figures) -> list[list[str]]:
     return [
-        _line(section, "Hours exchanged", _hours_cell(f.minutes), "hours"),
-        _line(section, "Person to person", _hours_cell(f.person_to_person_minutes), "hours"),
-        _line(section, "Person to agency", _hours_cell(f.person_to_agency_minutes), "hours"),
-        _line(section, "Group activities", _hours_cell(f.group_activity_minutes), "hours"),
+        _line(section, "Hours exchanged", _hours_cell(f.minutes), HOURS_UNIT),
+        _line(section, "Person to person", _hours_cell(f.person_to_person_minutes), HOURS_UNIT),
+        _line(section, "Person to agency", _hours_cell(f.person_to_agency_minutes), HOURS_UNIT),
+        _line(section, "Group activities", _hours_cell(f.group_activity_minutes), HOURS_UNIT),
         _line(section, "Exchanges", str(f.exchanges), "exchanges"),
         _line(section, "Group activities held", str(f.activities), "activities"),
         _line(section, "Active participants", str(f.active_participants), "members"),
@@ -1121,7 +1123,7 @@ def _optional(value: int | None, render: Callable[[int], str]) -> str:
 
 def report_csv_rows(report: MonthlyReport) -> list[list[str]]:
     """The monthly report as CSV rows (header first): section, item, value, unit. Hours are
-    decimal hours; money is pounds (an estimate, say so to readers)."""
+    hours:minutes ("2:30"), as in every table; money is pounds (an estimate, say so to readers)."""
     month = f"{report.month:%Y-%m}"
     rows = [list(CSV_HEADER)]
     rows.append(_line("Report", "Timebank", safe_cell(report.timebank_name), ""))
@@ -1143,7 +1145,7 @@ def report_csv_rows(report: MonthlyReport) -> list[list[str]]:
             "This month",
             "Median time from request to match",
             _optional(report.median_minutes_to_match, _hours_cell),
-            "hours",
+            HOURS_UNIT,
         )
     )
     if report.hour_value_pence is not None:
@@ -1165,9 +1167,9 @@ def report_csv_rows(report: MonthlyReport) -> list[list[str]]:
             rows.append(_line("Self-approved", f"{item.when:%Y-%m-%d} {item.coordinator}", safe_cell(item.what), ""))
     rows += _figure_lines(f"Previous month ({report.previous.month:%Y-%m})", report.previous)
     for category in report.categories:
-        rows.append(_line("Hours by category", category.name, _hours_cell(category.minutes), "hours"))
+        rows.append(_line("Hours by category", category.name, _hours_cell(category.minutes), HOURS_UNIT))
     for f in report.trend:
-        rows.append(_line("Hours exchanged by month", f"{f.month:%Y-%m}", _hours_cell(f.minutes), "hours"))
+        rows.append(_line("Hours exchanged by month", f"{f.month:%Y-%m}", _hours_cell(f.minutes), HOURS_UNIT))
     for f in report.trend:
         rows.append(_line("Exchanges by month", f"{f.month:%Y-%m}", str(f.exchanges), "exchanges"))
     for f in report.trend:
@@ -1177,10 +1179,10 @@ def report_csv_rows(report: MonthlyReport) -> list[list[str]]:
 
 NETWORK_CSV_HEADER = [
     "Timebank",
-    "Hours exchanged",
-    "Person to person hours",
-    "Person to agency hours",
-    "Group activity hours",
+    f"Hours exchanged ({SPREADSHEET_HOURS_HEADING})",
+    f"Person to person hours ({SPREADSHEET_HOURS_HEADING})",
+    f"Person to agency hours ({SPREADSHEET_HOURS_HEADING})",
+    f"Group activity hours ({SPREADSHEET_HOURS_HEADING})",
     "Exchanges",
     "Group activities",
     "Active participants",
@@ -1190,7 +1192,7 @@ NETWORK_CSV_HEADER = [
     "Requests met",
     "Requests not met",
     "Reciprocity percent",
-    "Median hours from request to match",
+    f"Median time from request to match ({SPREADSHEET_HOURS_HEADING})",
     "Estimated value GBP",
 ]
 
@@ -1242,7 +1244,6 @@ __all__ = [
     "backfill_month_summaries",
     "checked_hour_value",
     "duration_words",
-    "format_minutes",
     "format_pence",
     "hour_value_from_text",
     "ledger_months",

@@ -3,22 +3,21 @@
 from __future__ import annotations
 
 from ..duties.history import SelfApprovedItem
-from ..ledger import format_hours, format_minutes
+from ..hours import MINUS, hours_change_in_table, hours_in_table, hours_in_words
 from .service import Measure, MonthlyReport, duration_words, format_pence, month_name, months_ending
 
 
 def measure_text(kind: str, value: int) -> str:
-    return format_minutes(value) if kind == "hours" else str(value)
+    """A figure in the comparison table: hours as '28:30', counts as they are."""
+    return hours_in_table(value) if kind == "hours" else str(value)
 
 
-def change_words(measure: Measure) -> str:
-    """'2 hours more', '1 fewer', 'no change'."""
+def change_text(measure: Measure) -> str:
+    """The comparison table's change: '+2:30', '−0:15', '+3', '−1', '0'."""
     change = measure.change
-    if change == 0:
-        return "no change"
     if measure.kind == "hours":
-        return f"{format_minutes(abs(change))} {'more' if change > 0 else 'less'}"
-    return f"{abs(change)} {'more' if change > 0 else 'fewer'}"
+        return hours_change_in_table(change)
+    return f"{'+' if change > 0 else MINUS if change < 0 else ''}{abs(change)}"
 
 
 def reciprocity_words(report: MonthlyReport) -> str:
@@ -52,7 +51,7 @@ def requests_words(report: MonthlyReport) -> str:
 def value_words(report: MonthlyReport) -> str:
     assert report.hour_value_pence is not None and report.value_pence is not None
     return (
-        f"{format_hours(report.figures.minutes)} hours x {format_pence(report.hour_value_pence)} an hour = "
+        f"{hours_in_words(report.figures.minutes)} x {format_pence(report.hour_value_pence)} an hour = "
         f"{format_pence(report.value_pence)}. This is an estimate of what the hours are worth, set by the "
         "coordinators; no money changed hands."
     )

@@ -1,24 +1,32 @@
-"""Printable statements: large clear type, every figure in words, for members who get their
-statement on paper at the day centre. Built on the shared helpers in ``timebank/pdf.py``."""
+"""Printable statements: large clear type, for members who get their statement on paper at the
+day centre. Built on the shared helpers in ``timebank/pdf.py``.
+
+Each statement starts on a page of its own and numbers its own pages ("Page 1 of 2"), also when
+a month's statements are printed together, and links to the same statement as a web page (for
+a screen reader, or larger text)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 
 from .. import pdf
-from ..ledger import format_hours
+from ..hours import HOURS_IN_TABLES, hours_change_in_table, hours_in_table
 from ..members.service import history_words
-from .service import StatementView, month_words, signed_words, statement_lines
+from .service import StatementView, month_words, statement_lines
 
 
 def _day(value: date) -> str:
     return f"{value.day} {value:%B}"  # the year is the statement's
 
 
-def _write(document: pdf.TimebankPDF, statement: StatementView) -> None:
+def _footer(statement: StatementView) -> str:
+    return f"{statement.account_name}: statement for {statement.month_words}"
+
+
+def _write(document: pdf.TimebankPDF, statement: StatementView, html_url: str) -> None:
     """One statement from the top of the current page; each page's footer names the member,
     so a page that runs over is still theirs when printed."""
-    document.footer_text = f"{statement.account_name}: statement for {statement.month_words}"
     pdf.title_block(
         document,
         f"Statement for {statement.month_words}",
@@ -26,31 +34,35 @@ def _write(document: pdf.TimebankPDF, statement: StatementView) -> None:
     )
     pdf.paragraph(document, f"Name: {statement.account_name}", bold=True)
     pdf.paragraph(document, f"Month: {statement.month_words}")
-    pdf.heading(document, "Your hours this month")
+    pdf.paragraph(document, f"To read this statement on a screen, or larger: {html_url}", link=html_url)
     pdf.table(
         document,
-        ["What", "Hours"],
-        [[line.words, signed_words(line.minutes, total=line.total)] for line in statement_lines(statement)],
-        widths=[5, 3],
+        heading="Your hours this month",
+        note=HOURS_IN_TABLES,
+        headers=["What", "Hours"],
+        rows=[[line.words, line.hours_cell] for line in statement_lines(statement)],
+        widths=[5, 2],
         align=["LEFT", "RIGHT"],
     )
-    pdf.heading(document, "What happened")
     if statement.movements:
         pdf.table(
             document,
-            ["Date", "What happened", "Balance after"],
-            [
+            heading="What happened",
+            headers=["Date", "What happened", "Change", "Balance after"],
+            rows=[
                 [
                     _day(line.value_date),
                     history_words(line) + (f" ({line.description})" if line.description else ""),
-                    f"{format_hours(line.balance_after_minutes)} h",
+                    hours_change_in_table(line.change_minutes),
+                    hours_in_table(line.balance_after_minutes),
                 ]
                 for line in statement.movements
             ],
-            widths=[1.5, 4.5, 1.5],
-            align=["LEFT", "LEFT", "RIGHT"],
+            widths=[2.2, 5, 1.6, 1.8],
+            align=["LEFT", "LEFT", "RIGHT", "RIGHT"],
         )
     else:
+        pdf.heading(document, "What happened")
         pdf.paragraph(document, f"Nothing was recorded in {statement.month_words}.")
     pdf.paragraph(
         document,
@@ -59,22 +71,39 @@ def _write(document: pdf.TimebankPDF, statement: StatementView) -> None:
     )
 
 
-def statement_pdf(statement: StatementView) -> bytes:
-    document = pdf.new_document(
-        f"Statement for {statement.month_words}: {statement.account_name}", large=True, show_title=False
-    )
-    _write(document, statement)
+def _document(title: str) -> pdf.TimebankPDF:
+    return pdf.new_document(title, large=True, show_title=False, first_page=False)
+
+
+def _pages(statement: StatementView, html_url: str) -> int:
+    """How many pages the statement takes on its own (it starts on a fresh page wherever it is
+    printed, so it takes as many in a month's document)."""
+    trial = _document(_footer(statement))
+    trial.begin_numbered_part(_footer(statement), 0)
+    _write(trial, statement, html_url)
+    return trial.page_no()
+
+
+def statement_pdf(statement: StatementView, html_url: str) -> bytes:
+    """One statement; ``html_url`` is its web page."""
+    document = _document(f"Statement for {statement.month_words}: {statement.account_name}")
+    document.begin_numbered_part(_footer(statement), _pages(statement, html_url))
+    _write(document, statement, html_url)
     return pdf.finish(document)
 
 
-def month_pdf(statements: list[StatementView], timebank_name: str, month: date) -> bytes:
-    """Every statement of the month in one document, each starting on a page of its own."""
-    document = pdf.new_document(f"Statements for {month_words(month)}: {timebank_name}", large=True, show_title=False)
+def month_pdf(
+    statements: list[StatementView], timebank_name: str, month: date, html_url: Callable[[StatementView], str]
+) -> bytes:
+    """Every statement of the month in one document, each starting on a page of its own with
+    its own page numbers; ``html_url`` gives each statement's web page."""
+    document = _document(f"Statements for {month_words(month)}: {timebank_name}")
     if not statements:
+        document.add_page()
         pdf.title_block(document, f"Statements for {month_words(month)}", timebank_name)
         pdf.paragraph(document, "Nobody had any hours to show this month.")
-    for number, statement in enumerate(statements):
-        if number:
-            document.add_page()
-        _write(document, statement)
+    for statement in statements:
+        url = html_url(statement)
+        document.begin_numbered_part(_footer(statement), _pages(statement, url))
+        _write(document, statement, url)
     return pdf.finish(document)

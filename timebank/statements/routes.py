@@ -85,7 +85,10 @@ def pdf(member_id: int, month: str) -> ResponseReturnValue:
     statement = _closed_statement(member_id, month)
     if statement is None:
         return redirect(url_for(".show", member_id=member_id, month=month))
-    return _download(statement_pdf(statement), "application/pdf", service.statement_filename(statement, "pdf"))
+    web_page = url_for(".show", member_id=member_id, month=month, _external=True)
+    return _download(
+        statement_pdf(statement, web_page), "application/pdf", service.statement_filename(statement, "pdf")
+    )
 
 
 # -- the coordinator's months ---------------------------------------------------------------------
@@ -139,5 +142,13 @@ def month_statements_pdf(month: str) -> ResponseReturnValue:
     statements = service.printable_statements(db.session(), viewer, chosen)
     timebank = viewer.timebank
     assert timebank is not None
-    data = month_pdf(statements, timebank.name, chosen)
+    code = service.month_code(chosen)
+
+    def web_page(statement: service.StatementView) -> str:
+        """A member's statement page; the organisation's and the pool's are on the month's page."""
+        if statement.member_id is None:
+            return url_for(".month", month=code, _external=True)
+        return url_for(".show", member_id=statement.member_id, month=code, _external=True)
+
+    data = month_pdf(statements, timebank.name, chosen, web_page)
     return _download(data, "application/pdf", f"statements-{service.month_code(chosen)}.pdf")

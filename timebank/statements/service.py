@@ -17,7 +17,6 @@ import io
 import re
 from dataclasses import dataclass, replace
 from datetime import date, datetime
-from decimal import Decimal
 
 from sqlalchemy import Select, case, func, select, union_all
 from sqlalchemy.orm import Session, aliased
@@ -25,8 +24,8 @@ from sqlalchemy.orm import Session, aliased
 from ..audit import service as audit
 from ..audit.service import safe_cell
 from ..clock import next_month, parse_month_code, today_in
+from ..hours import SPREADSHEET_HOURS_HEADING, hours_change_in_table, hours_for_spreadsheet, hours_in_table
 from ..ids import is_storable_id
-from ..ledger import format_minutes
 from ..ledger.close import POSTED, close_month
 from ..ledger.periods import latest_closed_month, month_start
 from ..members.service import HistoryLine, history_words
@@ -118,6 +117,11 @@ class StatementLine:
     minutes: int  # signed: what the line adds to (or, negative, takes from) the balance
     total: bool = False  # the opening and closing balances
 
+    @property
+    def hours_cell(self) -> str:
+        """The line in the statement's table: a balance as '12:30', a change as '+2:00'."""
+        return hours_in_table(self.minutes) if self.total else hours_change_in_table(self.minutes)
+
 
 def statement_lines(statement: StatementView) -> list[StatementLine]:
     """Every figure of the statement, in plain words, in the order they add up."""
@@ -137,15 +141,6 @@ def statement_lines(statement: StatementView) -> list[StatementLine]:
         StatementLine("Adjustments: hours taken away", -statement.adjustments_out_minutes),
         StatementLine(f"Balance at the end of {month}", statement.closing_minutes, total=True),
     ]
-
-
-def signed_words(minutes: int, *, total: bool = False) -> str:
-    """'plus 2 hours', 'minus 30 minutes', 'none'; balances as they are ('-1 hour')."""
-    if total:
-        return format_minutes(minutes)
-    if minutes == 0:
-        return "none"
-    return f"{'plus' if minutes > 0 else 'minus'} {format_minutes(abs(minutes))}"
 
 
 _FIGURES = (
@@ -338,36 +333,39 @@ def statements_of(session: Session, viewer: Member, member_id: int | None = None
 # -- CSV -------------------------------------------------------------------------------------------
 
 
-def _hours_number(minutes: int) -> Decimal:
-    return (Decimal(minutes) / 60).quantize(Decimal("0.01"))
-
-
 def statement_csv_rows(statement: StatementView) -> list[list[str]]:
     """The statement as spreadsheet rows: who and when, every figure, then the movements.
-    Hours are numbers (1.50 = an hour and a half) beside the exact minutes."""
-    rows: list[list[object]] = [
-        ["Timebank", statement.timebank_name],
-        ["Run by", statement.organisation_name],
-        ["Statement for", statement.account_name],
+    Hours are hours:minutes ("1:30" is an hour and a half), as in every table, beside the
+    exact minutes."""
+    text = safe_cell  # names, words and notes: never run as a formula by a spreadsheet
+    hours = hours_for_spreadsheet  # our own figures: "-1:30" must stay a negative duration
+    return [
+        ["Timebank", text(statement.timebank_name)],
+        ["Run by", text(statement.organisation_name)],
+        ["Statement for", text(statement.account_name)],
         ["Month", statement.month_words],
         [],
-        ["Figure", "Hours", "Minutes"],
-        *([line.words, _hours_number(line.minutes), line.minutes] for line in statement_lines(statement)),
+        ["Figure", f"Hours ({SPREADSHEET_HOURS_HEADING})", "Minutes"],
+        *([text(line.words), hours(line.minutes), str(line.minutes)] for line in statement_lines(statement)),
         [],
-        ["Date", "What happened", "Note", "Change (hours)", "Balance after (hours)"],
+        [
+            "Date",
+            "What happened",
+            "Note",
+            f"Change ({SPREADSHEET_HOURS_HEADING})",
+            f"Balance after ({SPREADSHEET_HOURS_HEADING})",
+        ],
         *(
             [
                 line.value_date.isoformat(),
-                history_words(line),
-                line.description,
-                _hours_number(line.change_minutes),
-                _hours_number(line.balance_after_minutes),
+                text(history_words(line)),
+                text(line.description),
+                hours(line.change_minutes),
+                hours(line.balance_after_minutes),
             ]
             for line in statement.movements
         ),
     ]
-    # Numbers we computed go out as they are; every text cell is made safe from formulas.
-    return [[str(cell) if isinstance(cell, int | Decimal) else safe_cell(cell) for cell in row] for row in rows]
 
 
 def statement_csv(statement: StatementView) -> str:
