@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
@@ -24,6 +25,7 @@ def _queue(session: Session, subject: str, to: str, body: str) -> OutboundEmail:
     return email
 
 
+@pytest.mark.real_commits  # the mail job runs in a session of its own
 def test_an_admin_reads_queued_and_sent_emails_newest_first(
     app: Flask, client: FlaskClient, auth: AuthActions, factory: Factory, session: Session
 ) -> None:

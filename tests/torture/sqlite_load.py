@@ -350,6 +350,7 @@ class Load:
             "performed_on": self.day(rng),
             "duration": rng.choice(HOURS),
             "description": f"Timesheet line {uuid.uuid4().hex[:8]}",
+            "answers": "confirmed",  # the check page's "Record the time", as a person presses it
         }
         self.web_exchange(browser, coordinator, path, form, key, twice)
 
@@ -365,6 +366,7 @@ class Load:
             "performed_on": self.day(rng),
             "duration": rng.choice(HOURS),
             "description": f"Helped {uuid.uuid4().hex[:8]}",
+            "answers": "confirmed",  # the check page's "Record the time", as a person presses it
         }
         self.web_exchange(browser, me, path, form, key, twice)
 
