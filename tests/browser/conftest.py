@@ -145,21 +145,9 @@ class LiveServer:
         return self.url + path
 
 
-@pytest.fixture
-def live_server(tmp_path: Path) -> Iterator[LiveServer]:
-    """The real app, with CSRF on, on a fresh SQLite file, served on 127.0.0.1 and a free port."""
-    database_url = f"sqlite:///{tmp_path / 'browser.sqlite'}"
-    engine = create_engine(database_url)
-    Base.metadata.create_all(engine)
-    engine.dispose()
-    app = create_app(
-        {
-            "TESTING": True,
-            "SECRET_KEY": "browser-tests",
-            "SQLALCHEMY_DATABASE_URI": database_url,
-            # WTF_CSRF_ENABLED stays on: the real forms must work with their tokens.
-        }
-    )
+@contextmanager
+def serving(app: Flask) -> Iterator[LiveServer]:
+    """Serve ``app`` on 127.0.0.1 and a free port for the block; fail if the server broke."""
     catcher = _ServerErrorCatcher(app)
     server: BaseWSGIServer = make_server("127.0.0.1", 0, catcher, threaded=False)
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
@@ -173,6 +161,28 @@ def live_server(tmp_path: Path) -> Iterator[LiveServer]:
         with app.app_context():
             db.engine.dispose()
     assert not catcher.failures, "The server failed while the test ran:\n" + "\n".join(catcher.failures)
+
+
+def browser_test_app(database_url: str) -> Flask:
+    """The real app, with CSRF on, on a fresh database at ``database_url`` (a SQLite file)."""
+    engine = create_engine(database_url)
+    Base.metadata.create_all(engine)
+    engine.dispose()
+    return create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "browser-tests",
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            # WTF_CSRF_ENABLED stays on: the real forms must work with their tokens.
+        }
+    )
+
+
+@pytest.fixture
+def live_server(tmp_path: Path) -> Iterator[LiveServer]:
+    """The real app, with CSRF on, on a fresh SQLite file, served on 127.0.0.1 and a free port."""
+    with serving(browser_test_app(f"sqlite:///{tmp_path / 'browser.sqlite'}")) as server:
+        yield server
 
 
 # --- Seeding data through the services ----------------------------------------------------------
