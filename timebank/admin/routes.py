@@ -98,7 +98,10 @@ def _timebank_page(
     candidates = service.appointable_members(session, admin, timebank.id)
     if appoint_form is None:
         appoint_form = AppointForm(formdata=None)
-    appoint_form.member_id.choices = [SelectChoice(str(m.id), m.display_name) for m in candidates]
+    # A first line that chooses nobody: nobody is appointed by leaving the list as it came.
+    appoint_form.member_id.choices = [SelectChoice("", "Choose a member")] + [
+        SelectChoice(str(m.id), m.display_name) for m in candidates
+    ]
     return (
         render_template(
             "admin/timebank.html",
