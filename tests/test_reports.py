@@ -471,7 +471,7 @@ def test_the_coordinator_reads_the_month_as_a_page_a_csv_and_a_pdf(client, auth,
     flat = " ".join(text.split())
     assert "Monthly report: Riverside" in flat and "March 2026" in flat
     assert "8 hours 30 minutes" in flat and "£106.25" in flat
-    assert "cooking" in flat and "Person to agency" in flat
+    assert "cooking" in flat and "With Riverside Day Service" in flat
 
 
 def test_the_value_of_an_hour_is_refused_clearly_and_can_be_removed(client, auth, session, factory):  # type: ignore[no-untyped-def]

@@ -244,9 +244,10 @@ OVERFLOWING_JS = """() => {
         const style = getComputedStyle(element);
         const scrolls = ['auto', 'scroll'].includes(style.overflowX);
         if (scrolls && element.scrollWidth > element.clientWidth + 1) {
-            found.push(element.tagName.toLowerCase() + (element.id ? '#' + element.id : '')
-                + (element.className && typeof element.className === 'string' ? '.' + element.className.trim().split(/\\s+/).join('.') : '')
-                + ` (${element.scrollWidth} px in ${element.clientWidth} px)`);
+            const classes = typeof element.className === 'string' ? element.className.trim() : '';
+            const name = element.tagName.toLowerCase() + (element.id ? '#' + element.id : '')
+                + (classes ? '.' + classes.split(/\\s+/).join('.') : '');
+            found.push(`${name} (${element.scrollWidth} px in ${element.clientWidth} px)`);
         }
     }
     return found;

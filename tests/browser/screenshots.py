@@ -11,8 +11,8 @@ Debian's Chromium only (/usr/bin/chromium, or TIMEBANK_CHROMIUM).
 from __future__ import annotations
 
 import argparse
-import logging
 import html
+import logging
 import re
 import sys
 import tempfile

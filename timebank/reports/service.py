@@ -351,8 +351,8 @@ class MonthlyReport:
         """Hours by kind of exchange, in a fixed order."""
         f = self.figures
         return [
-            CategoryMinutes("Person to person", f.person_to_person_minutes),
-            CategoryMinutes(f"Person to agency (with {self.organisation_name})", f.person_to_agency_minutes),
+            CategoryMinutes("Between members", f.person_to_person_minutes),
+            CategoryMinutes(f"With {self.organisation_name}", f.person_to_agency_minutes),
             CategoryMinutes("Group activities", f.group_activity_minutes),
         ]
 
