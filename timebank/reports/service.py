@@ -292,10 +292,8 @@ def _trend_chart(title: str, figures: Sequence[Figures], values: Sequence[float]
         labels=[month_name(f.month) for f in figures],
         values=list(values),
         unit=unit,
-        short_labels=[
-            f"{f.month:%b}\n{f.month.year}" if i == 0 or f.month.month == 1 else f"{f.month:%b}"
-            for i, f in enumerate(figures)
-        ],
+        short_labels=[f"{f.month:%b}" for f in figures],
+        groups=[str(f.month.year) for f in figures],
     )
 
 
