@@ -263,3 +263,31 @@ def sideways(page: Any) -> list[str]:
         problems.append(f"the page is {scroll_width} px wide in a {width} px window")
     problems += [f"a scroll box: {box}" for box in page.evaluate(OVERFLOWING_JS)]
     return problems
+
+
+SMALL_TEXT_JS = """() => {
+    const found = [];
+    for (const text of document.querySelectorAll('svg text')) {
+        const svg = text.ownerSVGElement;
+        const box = svg.viewBox.baseVal;
+        const scale = box && box.width ? svg.getBoundingClientRect().width / box.width : 1;
+        const size = parseFloat(getComputedStyle(text).fontSize) * scale;
+        if (size < 11.95) found.push(`chart text "${text.textContent.trim()}" is ${size.toFixed(1)} px`);
+    }
+    const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+    while (walker.nextNode()) {
+        const node = walker.currentNode;
+        const element = node.parentElement;
+        if (!node.textContent.trim() || !element || element.closest('svg')) continue;
+        if (!element.getClientRects().length || element.closest('.visually-hidden')) continue;
+        const size = parseFloat(getComputedStyle(element).fontSize);
+        if (size < 12) found.push(`"${node.textContent.trim().slice(0, 40)}" is ${size} px`);
+    }
+    return found;
+}"""
+
+
+def small_text(page: Any) -> list[str]:
+    """Text drawn smaller than 12 CSS pixels (charts are scaled to fit: their text is measured as drawn)."""
+    problems: list[str] = page.evaluate(SMALL_TEXT_JS)
+    return problems

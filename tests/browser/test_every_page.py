@@ -43,6 +43,7 @@ from tests.browser.page_tour import (
     page_rules,
     sideways,
     sign_in_as,
+    small_text,
     visits,
 )
 
@@ -63,6 +64,7 @@ class Tour:
     axe: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
     headings: dict[str, str] = field(default_factory=dict)
     console: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+    small_text: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
     html: dict[str, str] = field(default_factory=dict)  # visit name -> the HTML the server sent
     endpoints: set[str] = field(default_factory=set)  # every page endpoint of the app
 
@@ -95,6 +97,7 @@ def _walk_as(browser: Any, server: LiveServer, site: DemoSite, role: str, planne
                 page.set_viewport_size(viewport)
                 where = f"{visit.url} at {width_name}"
                 tour.sideways[visit.name] += [f"{where}: {problem}" for problem in sideways(page)]
+                tour.small_text[visit.name] += [f"{where}: {problem}" for problem in small_text(page)]
                 violations = run_axe(page).get("violations", [])
                 tour.axe[visit.name] += [f"{where}:\n{_describe(violation)}" for violation in violations]
             tour.console[visit.name] += [f"{visit.url}: {error}" for error in errors]
@@ -140,6 +143,10 @@ def test_no_page_scrolls_sideways_or_hides_content_in_a_scroll_box(tour: Tour) -
     assert not _with_problems(tour.sideways), (
         "Sideways scrolling on a phone (360 px) or a desktop (1280 px):\n" + _report(tour.sideways)
     )
+
+
+def test_no_text_is_smaller_than_12_px_not_even_in_a_chart_on_a_phone(tour: Tour) -> None:
+    assert not _with_problems(tour.small_text), "Text under 12 px:\n" + _report(tour.small_text)
 
 
 def test_no_page_has_an_accessibility_problem_of_any_impact(tour: Tour) -> None:
