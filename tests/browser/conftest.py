@@ -527,6 +527,14 @@ def click_and_wait(page: Any, locator: Any) -> Any:
     return navigation.value
 
 
+def open_menu(page: Any) -> None:
+    """On a phone the header's links are behind "Menu" (a details/summary): open it, as a person would."""
+    menu = page.locator("details.menu-phone")
+    if menu.count() and menu.is_visible() and menu.get_attribute("open") is None:
+        menu.locator("summary").click()
+
+
 def sign_out(page: Any) -> None:
+    open_menu(page)
     with page.expect_navigation():
         page.get_by_role("button", name="Sign out").click()
