@@ -42,8 +42,13 @@ DEMO_PASSWORD = "demo-password"
 # The visitors of the tour, in the order the matrix names them (the other timebank's coordinator
 # sees the same pages as the coordinator, with other data: not toured twice).
 ROLES = ("anonymous", "participant", "coordinator", "admin", "applicant")
-# Visitors the matrix does not name, and the pages that are theirs.
-OWN_PAGES = {"applicant": ("auth.application_status",)}
+# Visitors the matrix does not name (an applicant), and pages the matrix refuses a role only
+# because its objects are someone else's (Bob's statements): each role's own.
+OWN_PAGES = {
+    "applicant": ("auth.application_status",),
+    "participant": ("statements.member_statements", "statements.show"),
+}
+MATRIX_ROLES = ("anonymous", "participant", "coordinator", "admin")
 # GET endpoints that answer with a file or data, not a page.
 NOT_PAGES = frozenset(
     {
@@ -198,8 +203,11 @@ def allowed_roles(endpoint: str) -> list[str]:
     policy = EXPECTED.get(endpoint)
     if policy is None:
         return []
-    roles = [role for role in ROLES if role in OWN_PAGES or getattr(policy, role) is OK]
-    roles = [role for role in roles if role not in OWN_PAGES or endpoint in OWN_PAGES[role]]
+    roles = [
+        role
+        for role in ROLES
+        if endpoint in OWN_PAGES.get(role, ()) or (role in MATRIX_ROLES and getattr(policy, role) is OK)
+    ]
     # Pages open to all send signed-in visitors on; the same page for everyone: toured once.
     return roles[:1] if "anonymous" in roles else roles
 
