@@ -534,6 +534,13 @@ def open_menu(page: Any) -> None:
         menu.locator("summary").click()
 
 
+def open_disclosure(page: Any, summary: str) -> None:
+    """Open a folded-away part of a page (a details/summary) by its summary, as a person would."""
+    details = page.locator("details", has=page.locator("summary", has_text=summary)).first
+    if details.get_attribute("open") is None:
+        details.locator("summary").first.click()
+
+
 def sign_out(page: Any) -> None:
     open_menu(page)
     with page.expect_navigation():
