@@ -110,7 +110,8 @@ def test_labels_and_titles_are_escaped(draw):  # type: ignore[no-untyped-def]
     markup = str(draw(data, "x"))
     assert "<script>" not in markup and "<b>" not in markup
     root = ET.fromstring(markup)  # still well-formed XML
-    texts = [t.text for t in root.iter(f"{SVG}text")]
+    # A long label may wrap onto two lines (tspans): read each text whole.
+    texts = [" ".join(part.strip() for part in t.itertext()) for t in root.iter(f"{SVG}text")]
     assert "<b>Gardening</b> & more" in texts
     title = root.find(f"{SVG}title")
     assert title is not None and title.text == 'Hours <script>alert("t")</script>'
@@ -159,3 +160,65 @@ def test_the_macro_still_shows_the_table_when_the_chart_has_no_data():
         )
     assert "No data yet" in html and "<svg" not in html
     assert '<tr><th scope="row">May</th><td class="num">0:00</td></tr>' in html
+
+
+# -- readable on a phone: years once, nothing clipped, text of 12 px or more ----------------------
+
+
+def _texts(markup: str) -> list[ET.Element]:
+    return list(ET.fromstring(markup).iter(f"{SVG}text"))
+
+
+def test_each_year_is_printed_once_under_its_months_never_run_together():
+    months = ["Dec", "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov"]
+    data = ChartData(
+        title="Hours each month",
+        labels=[f"{m} {2025 if m == 'Dec' else 2026}" for m in months],
+        values=[float(i + 1) for i in range(12)],
+        unit="hours",
+        short_labels=months,
+        groups=["2025"] + ["2026"] * 11,
+    )
+    words = [" ".join(t.itertext()) for t in _texts(str(bar_chart(data, "hours")))]
+    # December alone has no room for "2025" beside "2026": the year it shares with nobody is
+    # left to the table rather than printed as "20252026".
+    assert words.count("2026") == 1 and "2025" not in words
+    assert not any("20252026" in word or "\n" in word for word in words)
+    two_years = ChartData(
+        title="Hours each month",
+        labels=[f"{m} 2026" for m in months[1:7]] + [f"{m} 2027" for m in months[1:7]],
+        values=[1.0] * 12,
+        unit="hours",
+        short_labels=months[1:7] * 2,
+        groups=["2026"] * 6 + ["2027"] * 6,
+    )
+    words = [" ".join(t.itertext()) for t in _texts(str(bar_chart(two_years, "hours")))]
+    assert words.count("2026") == 1 and words.count("2027") == 1
+
+
+@pytest.mark.parametrize("draw", [bar_chart, horizontal_bar_chart])
+def test_no_label_reaches_past_the_edge_of_the_drawing(draw):  # type: ignore[no-untyped-def]
+    from timebank.charts.svg import CHAR_WIDTH, WIDTH
+
+    data = ChartData(
+        title="Hours by kind",
+        labels=["Between members", "With Riverside Wellbeing Centre and its very long name", "Group activities"],
+        values=[12.5, 3.0, 40.0],
+        unit="hours",
+    )
+    for text in _texts(str(draw(data, "kinds"))):
+        pieces = list(text) or [text]
+        for piece in pieces:
+            x = float(piece.get("x") or text.get("x") or 0)
+            words = (piece.text or "").strip()
+            width = len(words) * float(text.get("font-size") or 16) * CHAR_WIDTH
+            anchor = text.get("text-anchor", "start")
+            left = x - width if anchor == "end" else x - width / 2 if anchor == "middle" else x
+            assert left >= 0 and left + width <= WIDTH, f"{words!r} is cut off ({left:.0f} to {left + width:.0f})"
+
+
+def test_text_is_at_least_12_px_when_the_chart_is_328_px_wide_on_a_360_px_phone():
+    from timebank.charts.svg import LABEL_SIZE, VALUE_SIZE, WIDTH
+
+    scale = 328 / WIDTH
+    assert min(LABEL_SIZE, VALUE_SIZE) * scale >= 12

@@ -283,7 +283,9 @@ def test_the_twelve_month_series_runs_from_april_to_march_inclusive(board):  # t
     chart = board.hours_chart
     assert chart.labels[0] == "April 2025" and chart.labels[-1] == "March 2026"
     assert chart.values[-1] == 5 and chart.values[-2] == 3.5
-    assert chart.short_labels is not None and chart.short_labels[9] == "Jan\n2026"
+    # Each year once, under its own months: "2025" from April, "2026" from January.
+    assert chart.short_labels is not None and chart.short_labels[9] == "Jan"
+    assert chart.groups == ["2025"] * 9 + ["2026"] * 3
 
 
 def test_hours_by_category_follow_the_listing_or_the_activity(board):  # type: ignore[no-untyped-def]

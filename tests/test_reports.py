@@ -473,7 +473,7 @@ def test_the_coordinator_reads_the_month_as_a_page_a_csv_and_a_pdf(client, auth,
     assert "8 hours 30 minutes" in flat and "£106.25" in flat
     assert "Hours exchanged 8:30" in flat  # the summary table writes hours as every table does
     assert "http://localhost/reports/monthly?month=2026-03" in flat  # the web page, with its charts
-    assert "cooking" in flat and "Person to agency" in flat
+    assert "cooking" in flat and "With Riverside Day Service" in flat
 
 
 def test_the_value_of_an_hour_is_refused_clearly_and_can_be_removed(client, auth, session, factory):  # type: ignore[no-untyped-def]

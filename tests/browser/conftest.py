@@ -28,7 +28,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 from werkzeug.serving import BaseWSGIServer, make_server
 
@@ -36,7 +36,7 @@ from tests.conftest import PASSWORD, Factory, fresh_sqlite_url, share_compiled_t
 from timebank import create_app
 from timebank.exchanges.service import RecordRequest, approve_exchange, record_exchange
 from timebank.extensions import db
-from timebank.models import ApprovalPolicy, Member, MemberStatus, Role, Timebank
+from timebank.models import ApprovalPolicy, Base, Member, MemberStatus, Role, Timebank
 
 HERE = Path(__file__).resolve().parent
 REPO_ROOT = HERE.parent.parent
@@ -147,20 +147,9 @@ class LiveServer:
         return self.url + path
 
 
-@pytest.fixture
-def live_server(tmp_path: Path, sqlite_template: Path) -> Iterator[LiveServer]:
-    """The real app, with CSRF on, on a fresh SQLite file, served on 127.0.0.1 and a free port."""
-    database_url = fresh_sqlite_url(sqlite_template, tmp_path / "browser.sqlite")
-    app = create_app(
-        {
-            "TESTING": True,
-            "SECRET_KEY": "browser-tests",
-            "SQLALCHEMY_DATABASE_URI": database_url,
-            # WTF_CSRF_ENABLED stays on: the real forms must work with their tokens.
-        }
-    )
-    share_compiled_templates(app)
-    skip_sqlite_fsync(app)
+@contextmanager
+def serving(app: Flask) -> Iterator[LiveServer]:
+    """Serve ``app`` on 127.0.0.1 and a free port for the block; fail if the server broke."""
     catcher = _ServerErrorCatcher(app)
     server: BaseWSGIServer = make_server("127.0.0.1", 0, catcher, threaded=False)
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
@@ -174,6 +163,37 @@ def live_server(tmp_path: Path, sqlite_template: Path) -> Iterator[LiveServer]:
         with app.app_context():
             db.engine.dispose()
     assert not catcher.failures, "The server failed while the test ran:\n" + "\n".join(catcher.failures)
+
+
+def _app_on(database_url: str) -> Flask:
+    """The real app, with CSRF on, on the database at ``database_url`` (a SQLite file)."""
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "browser-tests",
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            # WTF_CSRF_ENABLED stays on: the real forms must work with their tokens.
+        }
+    )
+    share_compiled_templates(app)
+    skip_sqlite_fsync(app)
+    return app
+
+
+def browser_test_app(database_url: str) -> Flask:
+    """The real app, with CSRF on, on a fresh database at ``database_url`` (a SQLite file)."""
+    engine = create_engine(database_url)
+    Base.metadata.create_all(engine)
+    engine.dispose()
+    return _app_on(database_url)
+
+
+@pytest.fixture
+def live_server(tmp_path: Path, sqlite_template: Path) -> Iterator[LiveServer]:
+    """The real app, with CSRF on, on a fresh SQLite file (a copy of the template), served on
+    127.0.0.1 and a free port."""
+    with serving(_app_on(fresh_sqlite_url(sqlite_template, tmp_path / "browser.sqlite"))) as server:
+        yield server
 
 
 # --- Seeding data through the services ----------------------------------------------------------
@@ -519,6 +539,21 @@ def click_and_wait(page: Any, locator: Any) -> Any:
     return navigation.value
 
 
+def open_menu(page: Any) -> None:
+    """On a phone the header's links are behind "Menu" (a details/summary): open it, as a person would."""
+    menu = page.locator("details.menu-phone")
+    if menu.count() and menu.is_visible() and menu.get_attribute("open") is None:
+        menu.locator("summary").click()
+
+
+def open_disclosure(page: Any, summary: str) -> None:
+    """Open a folded-away part of a page (a details/summary) by its summary, as a person would."""
+    details = page.locator("details", has=page.locator("summary", has_text=summary)).first
+    if details.get_attribute("open") is None:
+        details.locator("summary").first.click()
+
+
 def sign_out(page: Any) -> None:
+    open_menu(page)
     with page.expect_navigation():
         page.get_by_role("button", name="Sign out").click()

@@ -71,7 +71,7 @@ def test_a_newcomer_joins_offers_help_is_matched_and_both_balances_change(
     # 1. Nina finds the timebank and applies to join.
     nina.goto("/")
     look(nina, "nina-home")
-    click_and_wait(nina, nina.get_by_role("link", name="Join", exact=True))
+    click_and_wait(nina, nina.get_by_role("main").get_by_role("link", name="Apply to join", exact=True))
     assert heading(nina).startswith("Apply to join")
     look(nina, "nina-join")
 

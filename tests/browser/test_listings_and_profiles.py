@@ -13,6 +13,7 @@ from tests.browser.conftest import (
     click_and_wait,
     has_no_horizontal_scroll,
     new_context,
+    open_disclosure,
     screenshot,
     sign_in,
     snapshot,
@@ -44,6 +45,7 @@ def test_member_fills_in_their_profile_and_another_member_sees_only_what_is_show
     snapshot(page, "profile-area-refused")
 
     page.get_by_label("Your area").fill("LS6")
+    open_disclosure(page, "Anything else you can offer")
     page.get_by_label("What you can offer, in your own words").fill("Gardening and a chat")
     page.get_by_label("Category 1").first.select_option(label="Gardening")
     page.get_by_label("Something you can offer, in a few words (1)").fill("Weeding")

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from tests.browser.conftest import Seeder, _person, click_and_wait, sign_in, snapshot
+from tests.browser.conftest import Seeder, _person, click_and_wait, open_disclosure, sign_in, snapshot
 from tests.conftest import Factory
 from timebank.models import Account, Member, MemberStatus, Role, Timebank
 
@@ -42,12 +42,14 @@ def test_a_coordinator_registers_notes_limits_and_suspends(page: Any, seed: Seed
     assert "Maggie Reilly is registered" in _flash(page)
     snapshot(page, "maggie")
 
+    open_disclosure(page, "Add a private note")
     page.get_by_label("Add a private note").fill("Likes the Tuesday knitting group.")
     click_and_wait(page, page.get_by_role("button", name="Save the note"))
     assert "Only coordinators can see it" in _flash(page)
     assert "Likes the Tuesday knitting group." in page.locator("main").inner_text()
 
     page.goto(f"/coordinator/members/{world.alice.id}")
+    open_disclosure(page, "Change Alice’s limits")
     page.get_by_label("Lowest balance allowed, in hours").fill("5")
     response = click_and_wait(page, page.get_by_role("button", name="Save the limits"))
     assert response.status == 422
@@ -57,6 +59,7 @@ def test_a_coordinator_registers_notes_limits_and_suspends(page: Any, seed: Seed
     click_and_wait(page, page.get_by_role("button", name="Save the limits"))
     assert "limits are saved" in _flash(page)
 
+    open_disclosure(page, "Suspend Alice")
     page.get_by_label("Why are you suspending this member?").fill("Let us talk before the next session.")
     click_and_wait(page, page.get_by_role("button", name="Suspend Alice"))
     assert "Alice is suspended" in _flash(page)

@@ -13,6 +13,7 @@ from tests.browser.conftest import (
     Seeder,
     click_and_wait,
     has_no_horizontal_scroll,
+    open_menu,
     sign_in,
     snapshot,
     use_phone_width,
@@ -46,6 +47,7 @@ def test_a_member_follows_a_notification_confirms_and_chooses_her_emails(page, l
     use_phone_width(page)
     sign_in(page, world.alice)
     # Two unread: the approval, and Bob's record she must confirm. The count is read as words.
+    open_menu(page)  # on a phone the links are behind "Menu"
     nav_link = page.get_by_role("link", name="Notifications (2) unread")
     assert nav_link.is_visible()
     click_and_wait(page, nav_link)

@@ -112,10 +112,15 @@ class SettingsForm(FlaskForm):
         )
 
 
+def _member_id_or_none(value: object) -> int | None:
+    """The chosen member's id; None for the "Choose a member" line, which InputRequired refuses."""
+    return None if value in ("", None) else int(str(value))
+
+
 class AppointForm(FlaskForm):
     member_id = SelectField(
         "Member to make a coordinator",
-        coerce=int,
+        coerce=_member_id_or_none,
         validators=[InputRequired("Choose the member to appoint.")],
         validate_choice=False,  # the service answers "not found" for anyone outside this timebank
     )

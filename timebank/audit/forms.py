@@ -34,7 +34,7 @@ class AuditSearchForm(FlaskForm):
     def set_choices(self, choices: FilterChoices) -> None:
         self.action.choices = [
             SelectChoice("", "Anything"),
-            *(SelectChoice(code, f"{words} ({code})") for code, words in choices.actions),
+            *(SelectChoice(code, words) for code, words in choices.actions),
         ]
         self.actor.choices = [
             SelectChoice(None, "Anyone"),

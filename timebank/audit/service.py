@@ -54,6 +54,10 @@ ACTION_WORDS: dict[str, str] = {
     "exchange.rejected": "rejected an exchange",
     "exchange.reversed": "reversed an exchange",
     "exchange.settled": "settled a dispute",
+    "ledger.adjustment": "adjusted an account",
+    "ledger.donation": "moved hours given to the community pool",
+    "ledger.grant": "moved hours from the community pool",
+    "ledger.reversal": "reversed a ledger transfer",
     "listing.closed": "closed a listing",
     "listing.created": "added a listing",
     "listing.paused": "paused a listing",
@@ -98,6 +102,23 @@ SUBJECT_WORDS: dict[str, str] = {
     "timesheet_import": "timesheet import",
     "transfer": "ledger transfer",
 }
+
+# What a before/after detail is called on the page. Codes and fingerprints (a file's SHA-256, a
+# month's checksum) are technical: the page keeps them behind a "Technical detail" disclosure.
+KEY_WORDS: dict[str, str] = {
+    "automatic": "approved automatically",
+    "cap_minutes": "most hours they may hold (minutes)",
+    "floor_minutes": "lowest balance allowed (minutes)",
+    "minutes": "minutes",
+    "performed_on": "day the help happened",
+    "value_date": "day it counts from",
+    "rows_imported": "rows imported",
+    "rows_already_imported": "rows already imported before",
+    "rows_left_out": "rows left out",
+    "lines_imported": "lines of the file imported",
+    "filename": "file name",
+}
+TECHNICAL_KEYS = frozenset({"checksum", "file_sha256", "request_key", "idempotency_key"})
 
 CSV_HEADER = (
     "event_id",
@@ -146,6 +167,7 @@ class Change:
     key: str
     before: str
     after: str
+    technical: bool = False  # a code or fingerprint: shown only behind a disclosure
 
 
 @dataclass(frozen=True)
@@ -333,7 +355,12 @@ def changes(before: dict[str, Any] | None, after: dict[str, Any] | None) -> list
     before, after = before or {}, after or {}
     keys = list(dict.fromkeys([*before, *after]))
     return [
-        Change(key=key.replace("_", " "), before=_value_words(before.get(key)), after=_value_words(after.get(key)))
+        Change(
+            key=KEY_WORDS.get(key, key.replace("_", " ")),
+            before=_value_words(before.get(key)),
+            after=_value_words(after.get(key)),
+            technical=key in TECHNICAL_KEYS,
+        )
         for key in keys
         if key not in before or key not in after or before[key] != after[key]
     ]

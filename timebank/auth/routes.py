@@ -99,10 +99,13 @@ def _safe_next(target: str | None) -> str:
 
 
 def _landing_page() -> str:
-    """Where a signed-in member starts: their dashboard (an installation admin outside any
-    timebank has none, and starts at administration)."""
+    """Where a signed-in member starts: their dashboard; a coordinator's is the coordinator
+    dashboard (what needs their action first); an installation admin outside any timebank has
+    none, and starts at administration."""
     if current_user.is_authenticated and current_user.is_admin and current_user.timebank_id is None:
         return url_for("admin.index")
+    if current_user.is_authenticated and current_user.is_coordinator:
+        return url_for("coordinator.dashboard")
     return url_for("dashboard.index")
 
 

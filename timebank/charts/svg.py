@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import re
+import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -31,11 +32,12 @@ NEGATIVE_COLOUR = "#b3261e"
 TEXT_COLOUR = "#1b1b1b"
 FONT = "system-ui, -apple-system, 'Segoe UI', Arial, sans-serif"
 
-# Sizes in viewBox units; the stylesheet shows a chart at about its viewBox width, so these are
-# close to CSS pixels on a desktop.
-WIDTH = 560
-LABEL_SIZE = 18
-VALUE_SIZE = 16
+# Sizes in viewBox units. The stylesheet shows a chart at most at its viewBox width, and on a
+# 360 px phone at 328 px: at that scale (0.82) these sizes still draw text of 12 px or more.
+WIDTH = 400
+LABEL_SIZE = 16
+VALUE_SIZE = 15
+CHAR_WIDTH = 0.56  # a character's average width, as a share of the font size (for fitting labels)
 
 EMPTY = Markup('<p class="chart-empty">No data yet</p>')
 
@@ -44,20 +46,25 @@ EMPTY = Markup('<p class="chart-empty">No data yet</p>')
 class ChartData:
     """What a chart shows. ``labels`` and ``values`` pair up; ``unit`` names the values
     ("hours", "members"). ``short_labels`` (optional) are drawn under the bars where the full
-    labels would not fit; a newline in one starts a second line ("Jan\\n2026"). The table
-    beside the chart always uses the full labels."""
+    labels would not fit; a newline in one starts a second line. ``groups`` (optional) name the
+    group of each bar (the year of a month): each group's name is drawn once, on a line under
+    the labels, at the start of its run of bars. The table beside the chart always uses the
+    full labels."""
 
     title: str
     labels: Sequence[str]
     values: Sequence[float]
     unit: str
     short_labels: Sequence[str] | None = None
+    groups: Sequence[str] | None = None
 
     def __post_init__(self) -> None:
         if len(self.labels) != len(self.values):
             raise ValueError("A chart needs exactly one value per label.")
         if self.short_labels is not None and len(self.short_labels) != len(self.labels):
             raise ValueError("A chart needs exactly one short label per label.")
+        if self.groups is not None and len(self.groups) != len(self.labels):
+            raise ValueError("A chart needs exactly one group per label.")
         if any(not math.isfinite(v) for v in self.values):
             raise ValueError("Chart values must be finite numbers.")
 
@@ -123,9 +130,9 @@ def bar_chart(data: ChartData, chart_id: str) -> Markup:
         return EMPTY
     chart_id = _safe_id(chart_id)
     count = len(data.values)
-    lines = max(len(label.split("\n")) for label in data.axis_labels)
-    top, bottom, side = 30, 16 + lines * (LABEL_SIZE + 4), 8
-    height = 300 + (lines - 1) * (LABEL_SIZE + 4)
+    lines = max(len(label.split("\n")) for label in data.axis_labels) + (1 if data.groups else 0)
+    top, bottom, side = 24, 12 + lines * (LABEL_SIZE + 4), 4
+    height = 240 + (lines - 1) * (LABEL_SIZE + 4)
     plot_height = height - top - bottom
     plot_width = WIDTH - 2 * side
     low, high = _range(data.values)
@@ -134,7 +141,9 @@ def bar_chart(data: ChartData, chart_id: str) -> Markup:
     slot = plot_width / count
     bar_width = slot * 0.7
     # Too many bars for every label to fit: label every n-th bar (the table has them all).
-    label_every = max(1, math.ceil(44 / slot))
+    widest = max(len(line) for label in data.axis_labels for line in label.split("\n"))
+    label_every = max(1, math.ceil((widest * LABEL_SIZE * CHAR_WIDTH + 6) / slot))
+    values_fit = max(len(format_value(v)) for v in data.values) * VALUE_SIZE * CHAR_WIDTH <= slot
 
     parts = [_open_svg(chart_id, height, data)]
     for index, (value, label) in enumerate(zip(data.values, data.axis_labels, strict=True)):
@@ -147,14 +156,16 @@ def bar_chart(data: ChartData, chart_id: str) -> Markup:
             f'width="{_n(bar_width)}" height="{_n(bar_height)}" fill="{colour}" '
             f'data-value="{escape(data.value_text(value))}"/>'
         )
-        if value != 0:
-            value_y = y - 6 if value >= 0 else y + bar_height + VALUE_SIZE + 2
+        if value != 0 and values_fit:
+            value_y = y - 5 if value >= 0 else y + bar_height + VALUE_SIZE + 2
             parts.append(
                 f'<text x="{_n(centre)}" y="{_n(value_y)}" text-anchor="middle" '
                 f'font-size="{VALUE_SIZE}">{escape(data.value_text(value))}</text>'
             )
         if index % label_every == 0:
             parts.append(_label(label, centre, height - bottom + LABEL_SIZE + 6))
+    if data.groups:
+        parts += _group_labels(data.groups, side, slot, height - 8)
     parts.append(
         f'<line x1="{side}" x2="{WIDTH - side}" y1="{_n(zero_y)}" y2="{_n(zero_y)}" '
         f'stroke="{TEXT_COLOUR}" stroke-width="1.5"/>'
@@ -163,17 +174,40 @@ def bar_chart(data: ChartData, chart_id: str) -> Markup:
     return Markup("".join(parts))
 
 
+def _group_labels(groups: Sequence[str], side: float, slot: float, y: float) -> list[str]:
+    """Each group's name once, at the start of its run of bars ("2025" under December, "2026"
+    under January). A name with no room before the next one is left out (the table has it)."""
+    runs: list[tuple[str, int]] = []  # (name, index of its first bar)
+    for index, group in enumerate(groups):
+        if not runs or runs[-1][0] != group:
+            runs.append((group, index))
+    parts = []
+    for number, (name, first) in enumerate(runs):
+        start = side + slot * first
+        room_until = side + slot * runs[number + 1][1] if number + 1 < len(runs) else WIDTH - side
+        if len(name) * LABEL_SIZE * CHAR_WIDTH + 8 > room_until - start:
+            continue
+        parts.append(
+            f'<text x="{_n(start + 2)}" y="{_n(y)}" font-size="{LABEL_SIZE}" font-weight="600">{escape(name)}</text>'
+        )
+    return parts
+
+
 def horizontal_bar_chart(data: ChartData, chart_id: str) -> Markup:
-    """Horizontal bars, one row per label, top to bottom (e.g. members per balance bucket)."""
+    """Horizontal bars, one row per label, top to bottom (e.g. members per balance bucket).
+    Long labels wrap onto two lines, and are shortened with "…" past that (the table beside the
+    chart has them in full): a label is never cut off by the edge of the drawing."""
     if data.is_empty:
         return EMPTY
     chart_id = _safe_id(chart_id)
-    row_height, gap, top = 36, 10, 8
+    value_room = max(len(format_value(v)) for v in data.values) * VALUE_SIZE * CHAR_WIDTH + 12
+    label_width = WIDTH * 0.45
+    per_line = max(4, int((label_width - 10) / (LABEL_SIZE * CHAR_WIDTH)))
+    wrapped = [_wrap(label.replace("\n", " "), per_line) for label in data.labels]
+    row_height = 40 if any(len(lines) > 1 for lines in wrapped) else 30
+    gap, top = 8, 6
     count = len(data.values)
     height = top * 2 + count * row_height + (count - 1) * gap
-    longest = max(len(label.replace("\n", " ")) for label in data.labels)
-    label_width = min(260, max(80, longest * LABEL_SIZE * 0.55 + 12))
-    value_room = 56
     plot_left = label_width
     plot_width = WIDTH - plot_left - value_room
     low, high = _range(data.values)
@@ -181,21 +215,29 @@ def horizontal_bar_chart(data: ChartData, chart_id: str) -> Markup:
     zero_x = plot_left + plot_width * -low / span
 
     parts = [_open_svg(chart_id, height, data)]
-    for index, (value, label) in enumerate(zip(data.values, data.labels, strict=True)):
+    for index, (value, lines) in enumerate(zip(data.values, wrapped, strict=True)):
         y = top + index * (row_height + gap)
         middle = y + row_height / 2
         bar_length = plot_width * abs(value) / span
         x = zero_x if value >= 0 else zero_x - bar_length
         colour = BAR_COLOUR if value >= 0 else NEGATIVE_COLOUR
-        parts.append(
-            f'<text x="{_n(plot_left - 10)}" y="{_n(middle + LABEL_SIZE * 0.35)}" text-anchor="end" '
-            f'font-size="{LABEL_SIZE}">{escape(label.replace(chr(10), " "))}</text>'
-        )
+        first_y = middle + LABEL_SIZE * 0.35 - (len(lines) - 1) * (LABEL_SIZE + 2) / 2
+        if len(lines) == 1:
+            parts.append(
+                f'<text x="{_n(plot_left - 8)}" y="{_n(first_y)}" text-anchor="end" '
+                f'font-size="{LABEL_SIZE}">{escape(lines[0])}</text>'
+            )
+        else:
+            spans = "".join(
+                f'<tspan x="{_n(plot_left - 8)}" y="{_n(first_y + i * (LABEL_SIZE + 2))}">{escape(line)}</tspan>'
+                for i, line in enumerate(lines)
+            )
+            parts.append(f'<text text-anchor="end" font-size="{LABEL_SIZE}">{spans}</text>')
         parts.append(
             f'<rect class="chart-bar" x="{_n(x)}" y="{_n(y)}" width="{_n(bar_length)}" '
             f'height="{row_height}" fill="{colour}" data-value="{escape(data.value_text(value))}"/>'
         )
-        value_x = x + bar_length + 8 if value >= 0 else zero_x + 8
+        value_x = x + bar_length + 6 if value >= 0 else zero_x + 6
         parts.append(
             f'<text x="{_n(value_x)}" y="{_n(middle + VALUE_SIZE * 0.35)}" '
             f'font-size="{VALUE_SIZE}">{escape(data.value_text(value))}</text>'
@@ -206,6 +248,16 @@ def horizontal_bar_chart(data: ChartData, chart_id: str) -> Markup:
     )
     parts.append("</svg>")
     return Markup("".join(parts))
+
+
+def _wrap(label: str, per_line: int) -> list[str]:
+    """A label in at most two lines of ``per_line`` characters, broken between words; past two
+    lines it is shortened with "…"."""
+    lines = textwrap.wrap(label, per_line, break_long_words=True) or [""]
+    if len(lines) <= 2:
+        return lines
+    second = " ".join(lines[1:])
+    return [lines[0], second[: per_line - 1].rstrip() + "…"]
 
 
 def _open_svg(chart_id: str, height: float, data: ChartData) -> str:

@@ -90,6 +90,8 @@ def act_record(member_id: int) -> ResponseReturnValue:
     session = db.session()
     member = acting_service.member_to_act_for(session, coordinator, member_id)
     timebank = timebank_of(coordinator)
+    # Opened from the member's page ("Record hours for Albert"): back to Albert afterwards.
+    from_member_page = request.args.get("back") == "member"
     form = ActRecordForm()
     form.set_choices(member, acting_service.counterparts(session, coordinator, member))
     form.granularity = timebank.granularity_minutes
@@ -124,10 +126,15 @@ def act_record(member_id: int) -> ResponseReturnValue:
                     "coordinator or an administrator to approve it.",
                     "success",
                 )
+            if from_member_page:
+                return redirect(url_for("coordinator.member", member_id=member.id, _anchor="exchanges"))
             return redirect(url_for("exchanges.detail", exchange_id=exchange.id))
     elif request.method == "POST" and form.errors:
         status = 422
-    return render_template("coordinator/act_record.html", form=form, member=member), status
+    return (
+        render_template("coordinator/act_record.html", form=form, member=member, from_member_page=from_member_page),
+        status,
+    )
 
 
 @bp.route(f"/act/<{URL_ID}:member_id>/propose", methods=["GET", "POST"])

@@ -84,7 +84,13 @@ def new_activity() -> ResponseReturnValue:
     if request.method == "GET" and form.held_on.data is None:
         form.held_on.data = form.today or today_in(_timebank(coordinator).time_zone)
     status = 200
-    if form.validate_on_submit() and form.answers_confirmed():
+    # "Show matching names" and "Tick everyone shown" send the form back as it is, with the list
+    # narrowed or ticked: nothing is recorded, nothing typed is lost, no JavaScript needed.
+    step = request.form.get("step", "record") if request.method == "POST" else "record"
+    shown = form.shown_attendees()
+    if step == "tick_shown":
+        form.attendees.data = sorted(set(form.attendees.data or ()) | shown)
+    if step == "record" and form.validate_on_submit() and form.answers_confirmed():
         assert form.day is not None and form.minutes is not None
         activity_request = activities.ActivityRequest(
             title=form.title.data or "",
@@ -108,10 +114,10 @@ def new_activity() -> ResponseReturnValue:
                 "success",
             )
             return redirect(url_for("coordinator.activity_detail", activity_id=activity.id))
-    elif request.method == "POST" and form.errors:
+    elif request.method == "POST" and step == "record" and form.errors:
         status = 422
     return (
-        render_template("coordinator/activity_new.html", form=form, organisation_name=organisation_name),
+        render_template("coordinator/activity_new.html", form=form, organisation_name=organisation_name, shown=shown),
         status,
     )
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 
 from wtforms import Field, RadioField, SelectChoice, SelectField, SelectMultipleField, StringField
-from wtforms.validators import InputRequired, Length, ValidationError
+from wtforms.validators import InputRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..date_input import DateInputField
@@ -40,6 +40,9 @@ class ActivityForm(CheckAnswersMixin, HoursMixin, KeyedForm):
         invalid_choice_message="Tick people from the list only; these are not members of your timebank: %(value)s.",
     )
 
+    # Narrows the names shown (a page with 40 checkboxes is long on a phone); never recorded.
+    find = StringField("Find people by name", validators=[Optional(), Length(max=100)])
+
     # Set by the route: the timebank's today, so a date in the future is refused.
     today: date | None = None
     day: date | None = None
@@ -51,6 +54,15 @@ class ActivityForm(CheckAnswersMixin, HoursMixin, KeyedForm):
 
     def validate_duration(self, field: Field) -> None:
         self._minutes(field, required="Enter how long it was")
+
+    def shown_attendees(self) -> set[int]:
+        """The people whose name holds every word typed in "Find people by name" (all, if none)."""
+        words = (self.find.data or "").casefold().split()
+        return {
+            int(choice.value)
+            for choice in self.attendees.iter_choices()
+            if all(word in str(choice.label).casefold() for word in words)
+        }
 
     def validate_attendees(self, field: Field) -> None:
         if not field.data:

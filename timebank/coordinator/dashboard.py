@@ -201,10 +201,8 @@ class CoordinatorDashboard:
             labels=[_month_name(m.month) for m in self.months],
             values=[m.minutes / HOUR for m in self.months],
             unit="hours",
-            short_labels=[
-                f"{m.month:%b}\n{m.month.year}" if i == 0 or m.month.month == 1 else f"{m.month:%b}"
-                for i, m in enumerate(self.months)
-            ],
+            short_labels=[f"{m.month:%b}" for m in self.months],
+            groups=[str(m.month.year) for m in self.months],
         )
 
     @property

@@ -98,6 +98,7 @@ class LeftForm(FlaskForm):
             Length(max=REASON_MAX, message=f"Keep the reason to {REASON_MAX} characters or fewer."),
         ],
         render_kw={"rows": 2},
+        id="left-reason",  # the member page also holds the suspend form's "reason"
     )
 
 

@@ -12,7 +12,7 @@ from ..exchanges.states import FINAL
 from ..listings.service import my_listings
 from ..matching.service import Suggestion, suggestions_for
 from ..members.service import HistoryLine, account_history, history_words
-from ..models import Account, Exchange, ExchangeStatus, Listing, ListingStatus, Member, Timebank
+from ..models import Account, Exchange, ExchangeStatus, Listing, ListingKind, ListingStatus, Member, Timebank
 
 RECENT_HISTORY = 10
 SUGGESTIONS = 5
@@ -33,6 +33,15 @@ class Dashboard:
     listings: list[Listing]
     history: list[HistoryItem]
     suggestions: list[Suggestion] = field(default_factory=list)
+
+    @property
+    def offers_something(self) -> bool:
+        """An open offer, or something offered on the profile: "add what you can offer" would be wrong."""
+        return (
+            any(listing.kind == ListingKind.OFFER and listing.status == ListingStatus.OPEN for listing in self.listings)
+            or any(skill.kind == ListingKind.OFFER for skill in self.member.skills)
+            or bool(self.member.offers_text.strip())
+        )
 
 
 def build_dashboard(session: Session, member: Member, timebank: Timebank) -> Dashboard:

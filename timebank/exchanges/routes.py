@@ -146,7 +146,9 @@ def new() -> ResponseReturnValue:
     member = me()
     session = db.session()
     listing_id, member_id = _optional_int("listing_id"), _optional_int("member_id")
-    plan = service.plan_proposal(session, member, listing_id=listing_id, member_id=member_id)
+    plan = service.plan_proposal(
+        session, member, listing_id=listing_id, member_id=member_id, asking_for_help=request.args.get("ask") == "help"
+    )
     form = ProposeForm()
     form.granularity = timebank_of(member).granularity_minutes
     form.direction_fixed = plan.actor_provides is not None

@@ -332,10 +332,16 @@ def exchange_events(session: Session, viewer: Member, exchange_id: int) -> list[
 
 
 def plan_proposal(
-    session: Session, actor: Member, *, listing_id: int | None = None, member_id: int | None = None
+    session: Session,
+    actor: Member,
+    *,
+    listing_id: int | None = None,
+    member_id: int | None = None,
+    asking_for_help: bool = False,
 ) -> ProposalPlan:
     """Work out a proposal from what the member clicked: someone's listing, a match (a listing
-    and a member) or a member's page. Unknown or foreign listings and members are not found."""
+    and a member) or a member's page ("Ask Alice for help": ``asking_for_help``). Unknown or
+    foreign listings and members are not found."""
     timebank = _timebank_of(session, actor)
     listing: Listing | None = None
     if listing_id is not None:
@@ -356,7 +362,7 @@ def plan_proposal(
     if listing is not None:
         # A match for my own listing: my offer, I help them; my request, they help me.
         return ProposalPlan(other=other, listing=listing, actor_provides=listing.kind == ListingKind.OFFER)
-    return ProposalPlan(other=other, listing=None, actor_provides=None)
+    return ProposalPlan(other=other, listing=None, actor_provides=False if asking_for_help else None)
 
 
 # -- proposing and answering ---------------------------------------------------------------

@@ -361,6 +361,26 @@ def my_listings(session: Session, viewer: Member) -> list[Listing]:
     return sorted(listings, key=lambda listing: order[listing.status])
 
 
+def open_listings_of(session: Session, viewer: Member, member_id: int) -> list[ListingSummary]:
+    """A member's offers and requests that are open now, as their profile shows them to the viewer
+    (a member of the same timebank: the caller has already checked the viewer may see them)."""
+    if viewer.timebank_id is None:
+        return []
+    timebank = _timebank_of(session, viewer)
+    today = _today(timebank, None)
+    listings = session.scalars(
+        select(Listing)
+        .where(
+            Listing.member_id == member_id,
+            Listing.timebank_id == viewer.timebank_id,
+            Listing.status == ListingStatus.OPEN,
+        )
+        .options(joinedload(Listing.category), joinedload(Listing.member))
+        .order_by(Listing.kind, desc(Listing.created_at), desc(Listing.id))
+    ).all()
+    return [summarise(viewer, listing) for listing in listings if is_current(listing, today)]
+
+
 # --- Search ---------------------------------------------------------------------------------
 
 # The text searched on PostgreSQL (models/listing.py). Matches are found through the GIN index

@@ -286,6 +286,10 @@ class ProfileView:
     access_needs: str | None
     email: str | None
     phone: str | None
+    # Whether the viewer can reach them the way they like to be contacted (their email or phone
+    # is shown to the viewer, or the coordinator passes messages on): else the page does not
+    # name a way the viewer cannot use.
+    preference_usable: bool = True
     # In the full view: which parts other members can see (for "Only you and coordinators see this").
     shown_to_members: dict[str, bool] = field(default_factory=dict)
 
@@ -306,6 +310,14 @@ def get_profile(session: Session, viewer: Member, member_id: int) -> ProfileView
         raise MemberNotFound("There is no such member.")
     full = sees_everything(viewer, member)
     chosen_slots = slots.parse(member.availability)
+    email = member.email if (full or member.show_email) else None
+    phone = member.phone if (full or member.show_phone) else None
+    usable = {
+        ContactPreference.EMAIL: email is not None,
+        ContactPreference.PHONE: phone is not None,
+        ContactPreference.TEXT: phone is not None,
+        ContactPreference.COORDINATOR: True,
+    }[member.contact_preference]
     return ProfileView(
         member_id=member.id,
         display_name=member.display_name,
@@ -325,8 +337,9 @@ def get_profile(session: Session, viewer: Member, member_id: int) -> ProfileView
             else None
         ),
         access_needs=member.access_needs if (full or member.show_access_needs) else None,
-        email=member.email if (full or member.show_email) else None,
-        phone=member.phone if (full or member.show_phone) else None,
+        email=email,
+        phone=phone,
+        preference_usable=usable,
         shown_to_members={name.removeprefix("show_"): bool(getattr(member, name)) for name in VISIBILITY_FIELDS}
         if full
         else {},

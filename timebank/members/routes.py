@@ -9,6 +9,7 @@ from werkzeug.datastructures import MultiDict
 
 from ..extensions import db
 from ..ids import URL_ID
+from ..listings.service import open_listings_of
 from ..models import Member
 from ..web import requested_page
 from . import availability as slots
@@ -101,8 +102,10 @@ def edit_for(member_id: int) -> ResponseReturnValue:
 @bp.get(f"/members/<{URL_ID}:member_id>")
 @login_required
 def show(member_id: int) -> str:
-    view = get_profile(db.session(), current_user, member_id)
-    return render_template("members/show.html", profile=view)
+    session = db.session()
+    view = get_profile(session, current_user, member_id)
+    listings = open_listings_of(session, current_user, view.member_id)
+    return render_template("members/show.html", profile=view, listings=listings)
 
 
 @bp.get("/members")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -13,6 +14,9 @@ from ..hours import hours_in_words
 from ..models import (
     Account,
     AccountKind,
+    Activity,
+    ActivityAttendee,
+    Exchange,
     Member,
     MemberStatus,
     Role,
@@ -81,6 +85,14 @@ class HistoryLine:
     purpose: TransferPurpose
     change_minutes: int  # positive: earned or received; negative: spent or given
     balance_after_minutes: int
+    # The day the help happened (an exchange's or a group activity's), where it differs from the
+    # day the credits moved (the approval): members remember the help, not the approval.
+    happened_on: date | None = None
+
+    @property
+    def day(self) -> date:
+        """The day to show: when the help happened, else when the credits moved."""
+        return self.happened_on or self.value_date
 
 
 def history_words(line: HistoryLine) -> str:
@@ -127,6 +139,7 @@ def account_history(session: Session, account: Account, limit: int = 50) -> list
         .limit(limit)
     ).all()
     balance = account.balance_minutes
+    happened = _days_the_help_happened(session, rows)
     lines = []
     for transfer in rows:
         incoming = transfer.credit_account_id == account.id
@@ -141,10 +154,36 @@ def account_history(session: Session, account: Account, limit: int = 50) -> list
                 purpose=transfer.purpose,
                 change_minutes=change,
                 balance_after_minutes=balance,
+                happened_on=happened.get(transfer.id),
             )
         )
         balance -= change
     return lines
+
+
+def _days_the_help_happened(session: Session, transfers: Sequence[Transfer]) -> dict[int, date]:
+    """Transfer id -> the day of the exchange or group activity it paid for (two queries)."""
+    days: dict[int, date] = {}
+    reservation_of = {t.id: t.pending_id or t.id for t in transfers if t.purpose == TransferPurpose.EXCHANGE}
+    if reservation_of:
+        performed: dict[int, date] = {}
+        for reservation_id, day in session.execute(
+            select(Exchange.pending_transfer_id, Exchange.performed_on).where(
+                Exchange.pending_transfer_id.in_(set(reservation_of.values()))
+            )
+        ).tuples():
+            if reservation_id is not None and day is not None:
+                performed[reservation_id] = day
+        days.update({tid: performed[rid] for tid, rid in reservation_of.items() if rid in performed})
+    activity_ids = [t.id for t in transfers if t.purpose == TransferPurpose.ACTIVITY]
+    if activity_ids:
+        held = session.execute(
+            select(ActivityAttendee.transfer_id, Activity.held_on)
+            .join(Activity, Activity.id == ActivityAttendee.activity_id)
+            .where(ActivityAttendee.transfer_id.in_(activity_ids))
+        ).tuples()
+        days.update({tid: day for tid, day in held if tid is not None})
+    return days
 
 
 def pending_transfers(session: Session, account: Account) -> list[Transfer]:

@@ -293,10 +293,8 @@ def _trend_chart(title: str, figures: Sequence[Figures], values: Sequence[float]
         labels=[month_name(f.month) for f in figures],
         values=list(values),
         unit=unit,
-        short_labels=[
-            f"{f.month:%b}\n{f.month.year}" if i == 0 or f.month.month == 1 else f"{f.month:%b}"
-            for i, f in enumerate(figures)
-        ],
+        short_labels=[f"{f.month:%b}" for f in figures],
+        groups=[str(f.month.year) for f in figures],
     )
 
 
@@ -359,8 +357,8 @@ class MonthlyReport:
         """Hours by kind of exchange, in a fixed order."""
         f = self.figures
         return [
-            CategoryMinutes("Person to person", f.person_to_person_minutes),
-            CategoryMinutes(f"Person to agency (with {self.organisation_name})", f.person_to_agency_minutes),
+            CategoryMinutes("Between members", f.person_to_person_minutes),
+            CategoryMinutes(f"With {self.organisation_name}", f.person_to_agency_minutes),
             CategoryMinutes("Group activities", f.group_activity_minutes),
         ]
 
