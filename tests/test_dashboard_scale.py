@@ -40,6 +40,9 @@ def _dashboard_statements(session: Session, member: Member) -> tuple[int, int, i
 def test_the_dashboard_reads_a_fixed_number_of_statements_as_history_grows(session, factory):  # type: ignore[no-untyped-def]
     world = factory.world()
     _record(session, world.alice, world.alice, world.bob, "first")  # Alice waits for Bob
+    # Some history already (the day each line's help happened is read with it).
+    done = _record(session, world.alice, world.alice, world.bob, "done-first")
+    approve_exchange(session, world.coordinator, done.id, reason="Confirmed on paper")
     before, needs_me, waiting = _dashboard_statements(session, world.alice)
     assert (needs_me, waiting) == (0, 1)
 

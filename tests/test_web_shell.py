@@ -46,7 +46,8 @@ def test_sign_in_shows_balance_and_history_with_running_balance(client, auth, fa
     assert "Helped tidy the garden" in page
     bob_page = _page_for(client, auth, world.bob)
     assert "You spent 1 hour 30 minutes: Alice helped you" in bob_page
-    assert '<td class="num">\u22121:30</td>' in bob_page  # the change and the balance after, hours:minutes
+    # the change and the balance after, hours:minutes
+    assert '<td class="num" data-label="Change">\u22121:30</td>' in bob_page
 
 
 def _page_for(client, auth, member) -> str:  # type: ignore[no-untyped-def]

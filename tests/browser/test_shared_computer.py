@@ -24,6 +24,8 @@ from tests.browser.conftest import (
     click_and_wait,
     has_no_horizontal_scroll,
     new_context,
+    open_disclosure,
+    open_menu,
     screenshot,
     snapshot,
 )
@@ -57,6 +59,7 @@ def test_a_coordinator_signed_out_by_the_idle_limit_is_told_why_and_loses_nothin
     sign_in_on_a_shared_computer(page, world.coordinator)
     page.goto(f"/coordinator/members/{world.bob.id}")
     snapshot(page, "bobs-page")
+    open_disclosure(page, "Add a private note")
     page.get_by_label("Add a private note").fill(NOTE)
 
     clock.advance(minutes=16)  # called away from the desk
@@ -92,6 +95,7 @@ def test_without_javascript_the_next_person_at_the_desk_sees_the_message_and_not
         page.goto("/me")
         assert page.get_by_role("heading", level=1).count() == 1
         clock.advance(minutes=31)  # Alice walked away; someone else sits down
+        open_menu(page)
         click_and_wait(page, page.get_by_role("link", name="My exchanges"))
         assert "/login" in page.url
         assert "You were signed out after 30 minutes without activity, to keep your account safe." in messages(page)

@@ -143,7 +143,7 @@ def bar_chart(data: ChartData, chart_id: str) -> Markup:
     # Too many bars for every label to fit: label every n-th bar (the table has them all).
     widest = max(len(line) for label in data.axis_labels for line in label.split("\n"))
     label_every = max(1, math.ceil((widest * LABEL_SIZE * CHAR_WIDTH + 6) / slot))
-    values_fit = max(len(format_value(v)) for v in data.values) * VALUE_SIZE * CHAR_WIDTH <= slot
+    values_fit = max(len(data.value_text(v)) for v in data.values) * VALUE_SIZE * CHAR_WIDTH <= slot
 
     parts = [_open_svg(chart_id, height, data)]
     for index, (value, label) in enumerate(zip(data.values, data.axis_labels, strict=True)):
@@ -200,7 +200,7 @@ def horizontal_bar_chart(data: ChartData, chart_id: str) -> Markup:
     if data.is_empty:
         return EMPTY
     chart_id = _safe_id(chart_id)
-    value_room = max(len(format_value(v)) for v in data.values) * VALUE_SIZE * CHAR_WIDTH + 12
+    value_room = max(len(data.value_text(v)) for v in data.values) * VALUE_SIZE * CHAR_WIDTH + 12
     label_width = WIDTH * 0.45
     per_line = max(4, int((label_width - 10) / (LABEL_SIZE * CHAR_WIDTH)))
     wrapped = [_wrap(label.replace("\n", " "), per_line) for label in data.labels]
